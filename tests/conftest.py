@@ -1,0 +1,46 @@
+"""Shared fixtures: devices, seeded generators, the real-data root."""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def _real_data_root() -> Path | None:
+    env = os.environ.get("FUSIONLIB_DATA")
+    candidates = [Path(env)] if env else []
+    candidates.append(REPO.parent / "shared" / "data")
+    for c in candidates:
+        if c.is_dir() and any(c.iterdir()):
+            return c
+    return None
+
+
+@pytest.fixture(scope="session")
+def data_root() -> Path:
+    """The real data sets; skips with a reason when they are absent."""
+    root = _real_data_root()
+    if root is None:
+        pytest.skip("real data absent: set FUSIONLIB_DATA or place shared/data beside the repository")
+    return root
+
+
+@pytest.fixture(params=["cpu"] + (["cuda"] if torch.cuda.is_available() else []))
+def device(request) -> torch.device:
+    return torch.device(request.param)
+
+
+@pytest.fixture
+def rng() -> np.random.Generator:
+    return np.random.default_rng(0)
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _threads():
+    torch.set_num_threads(max(1, min(2, os.cpu_count() or 1)))
+    yield
