@@ -1,0 +1,174 @@
+"""Shared pieces of every optimiser: the State, the base class, the registry.
+
+Design (STYLE.md §7): an optimiser class holds only validated hyperparameters;
+``init_state(problem, rng)`` and ``step(state, problem, rng)`` return a new :class:`State`;
+the update equations are pure vectorised NumPy functions with injectable random arrays.
+
+Modes
+-----
+``"corrected"``
+    population-batched: every candidate of a generation is built from the same state and the whole
+    generation is evaluated in one objective call; the quirks of the released MATLAB code listed in
+    ``shared/notes/iaoa.md`` §4 are fixed.
+``"faithful"``
+    the released MATLAB code's behaviour: individuals are updated and evaluated one at a time in
+    MATLAB order with the best updated at once (later individuals of the same iteration see it),
+    and each algorithm's documented quirks are kept (see each class's Notes).
+"""
+from __future__ import annotations
+
+import dataclasses
+import math
+from dataclasses import dataclass, field
+from typing import Any, Callable, ClassVar
+
+import numpy as np
+
+from .._checks import check_choice, check_int
+from ..registry import Registry
+from ._problem import Problem
+
+__all__ = ["State", "Optimizer", "OptimizerInfo", "OPTIMIZERS", "register", "MODES"]
+
+MODES = ("corrected", "faithful")
+
+
+@dataclass
+class State:
+    """The state of a population optimiser after ``iteration`` steps.
+
+    Attributes
+    ----------
+    positions : ndarray (P, D)
+    fitness : ndarray (P,)
+        ``+inf`` marks a candidate not evaluated (budget exhausted, or not yet evaluated).
+    best_x : ndarray (D,)
+        The optimiser's best-so-far (for ``faithful`` PSO this is the MATLAB code's reported
+        best, which can be worse than the best point evaluated).
+    best_f : float
+    n_evals : int
+        Evaluations so far (the problem's counter after this state was built).
+    iteration : int
+        Completed steps (0 after ``init_state``).
+    n_iter : int
+        Planned number of steps T used by schedules (MOP, MOA, a in GWO/WOA, ...).
+    extras : dict of arrays
+        Algorithm-specific memory (velocities, personal bests, leaders, visit table, ...).
+    """
+    positions: np.ndarray
+    fitness: np.ndarray
+    best_x: np.ndarray
+    best_f: float
+    n_evals: int
+    iteration: int
+    n_iter: int
+    extras: dict = field(default_factory=dict)
+
+    def replace(self, **changes) -> "State":
+        return dataclasses.replace(self, **changes)
+
+
+def best_of(X: np.ndarray, f: np.ndarray, best_x: np.ndarray | None, best_f: float):
+    """Best-so-far after seeing candidates ``X`` with fitness ``f`` (ties keep the old best)."""
+    if f.size:
+        i = int(np.argmin(f))
+        if best_x is None or f[i] < best_f:
+            return X[i].copy(), float(f[i])
+    return best_x, best_f
+
+
+def greedy(X_old, f_old, X_new, f_new):
+    """Greedy (one-to-one) replacement: keep the new candidate only where it is strictly better."""
+    better = f_new < f_old
+    return np.where(better[:, None], X_new, X_old), np.where(better, f_new, f_old)
+
+
+def roulette(cum_p: np.ndarray, u: np.ndarray) -> np.ndarray:
+    """MATLAB ``find(u <= cumsum(p), 1)`` for each ``u``: indices drawn with probabilities ``p``."""
+    idx = np.searchsorted(cum_p, u * cum_p[-1], side="left")
+    return np.minimum(idx, cum_p.size - 1)
+
+
+class Optimizer:
+    """Base class: validated hyperparameters plus ``init_state``/``step``.
+
+    Subclasses are frozen dataclasses with at least ``pop_size`` and ``mode`` fields.
+    """
+    key: ClassVar[str] = ""
+    #: the MATLAB loop evaluates the population at the *top* of each of its T passes, so its T
+    #: passes equal ``init_state`` + (T - 1) steps (GA, GWO, WOA, EO); used by ``run`` in
+    #: faithful mode.
+    faithful_eval_first: ClassVar[bool] = False
+    #: smallest population the algorithm works with
+    min_pop: ClassVar[int] = 2
+
+    pop_size: int
+    mode: str
+
+    def _validate_common(self) -> None:
+        name = type(self).__name__
+        check_int(name, "pop_size", self.pop_size, minimum=self.min_pop)
+        check_choice(name, "mode", self.mode, MODES)
+
+    # -- shared helpers -------------------------------------------------------------------------
+    def _uniform_population(self, problem: Problem, rng: np.random.Generator) -> np.ndarray:
+        u = rng.random((self.pop_size, problem.dim))
+        return problem.lower + u * (problem.upper - problem.lower)
+
+    def _horizon(self, problem: Problem, n_iter: int | None) -> int:
+        if n_iter is not None:
+            return check_int(type(self).__name__, "n_iter", n_iter, minimum=1)
+        if problem.max_evals is not None:
+            per = max(1, OPTIMIZERS[self.key].evals_per_iter(self.pop_size))
+            return max(1, math.ceil((problem.max_evals - self.pop_size) / per))
+        raise ValueError(f"{type(self).__name__}.init_state: `n_iter` is required when the problem "
+                         f"has no `max_evals`")
+
+    def init_state(self, problem: Problem, rng: np.random.Generator, n_iter: int | None = None) -> State:
+        """Uniform random population in the box, evaluated in one call."""
+        X = self._uniform_population(problem, rng)
+        f = problem.evaluate(X)
+        bx, bf = best_of(X, f, None, np.inf)
+        return State(X, f, bx, bf, problem.n_evals, 0, self._horizon(problem, n_iter),
+                     self._init_extras(X, f, problem, rng))
+
+    def _init_extras(self, X, f, problem, rng) -> dict:
+        return {}
+
+    def step(self, state: State, problem: Problem, rng: np.random.Generator) -> State:  # pragma: no cover
+        raise NotImplementedError
+
+
+@dataclass(frozen=True)
+class OptimizerInfo:
+    """Registry entry: the class plus bibliographic facts and budget formulas."""
+    key: str
+    cls: type
+    full_name: str
+    year: int
+    doi: str
+    evals_per_iter: Callable[[int], int]
+    matlab_evals: Callable[[int, int], int] | None = None
+    reference: str = ""
+
+    def __call__(self, **hyper) -> Any:
+        return self.cls(**hyper)
+
+
+OPTIMIZERS: Registry[OptimizerInfo] = Registry("optimizer")
+
+
+def register(key: str, *, full_name: str, year: int, doi: str, evals_per_iter: Callable[[int], int],
+             matlab_evals: Callable[[int, int], int] | None = None, reference: str = ""):
+    """Class decorator adding an optimiser to :data:`OPTIMIZERS`.
+
+    ``evals_per_iter(N)`` is the number of evaluations one corrected-mode step makes with the
+    default hyperparameters; ``matlab_evals(N, T)`` the total budget of the released MATLAB code
+    (``shared/notes/iaoa.md`` §4), which faithful mode reproduces.
+    """
+    def deco(cls):
+        cls.key = key
+        OPTIMIZERS.add(key, OptimizerInfo(key, cls, full_name, year, doi, evals_per_iter,
+                                          matlab_evals, reference))
+        return cls
+    return deco

@@ -1,0 +1,272 @@
+"""AOA (Abualigah et al. 2021) and IAOA = AOA + opposition-based learning + dynamic random search
+(Mi, Luo & Zhou 2024).
+
+Equation numbers: AOA's are those of Abualigah et al. (2021): MOA Eq. (2), division/multiplication
+exploration Eq. (3), MOP Eq. (4), subtraction/addition exploitation Eq. (5). The IAOA paper
+(J. Intell. Fuzzy Syst. 46(4), 2024) restates them in its "The AOA Algorithm" section; its
+extracted text has lost the equations, so IAOA's operators follow the released MATLAB code as
+reconstructed in ``shared/notes/iaoa.md`` §4.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from .._checks import check_int, check_positive
+from ._base import Optimizer, State, best_of, greedy, register
+from ._problem import Problem, repair_bounds
+from .acor import acor_sample, acor_weights, acor_widths
+
+__all__ = ["AOA", "IAOA", "aoa_schedules", "aoa_update", "opposite"]
+
+EPS = np.finfo(np.float64).eps
+
+
+def aoa_schedules(t: int, T: int, alpha: float, moa_min: float, moa_max: float) -> tuple[float, float]:
+    """(MOP, MOA) at iteration t of T, as AOA.m computes them (t = 1..T).
+
+    MOA(t) = MOA_min + t (MOA_max - MOA_min) / T        (Eq. 2)
+    MOP(t) = 1 - t^(1/α) / T^(1/α)                       (Eq. 4)
+    """
+    mop = 1.0 - t ** (1.0 / alpha) / T ** (1.0 / alpha)
+    moa = moa_min + t * (moa_max - moa_min) / T
+    return mop, moa
+
+
+def aoa_update(best: np.ndarray, r1: np.ndarray, r2: np.ndarray, r3: np.ndarray, mop: float, moa: float,
+               lower: np.ndarray, upper: np.ndarray, mu: float, bracket: str = "aoa") -> np.ndarray:
+    """AOA position update (Eqs. 3 and 5), before bound handling.
+
+    With s = (UB - LB) μ + LB (``bracket="aoa"``, AOA.m and mealpy):
+
+    * exploration (r1 > MOA):   y = b / (MOP + ε) · s  if r2 > 0.5,  else  y = b · MOP · s   (Eq. 3)
+    * exploitation (r1 <= MOA): y = b - MOP · s        if r3 > 0.5,  else  y = b + MOP · s   (Eq. 5)
+
+    ``bracket="iaoa"`` is IAOA.m's form, with LB added outside the product:
+    y = b / (MOP + ε) · (UB - LB) μ + LB, and likewise for ·, - and +.
+
+    Parameters
+    ----------
+    best : ndarray (D,) or (P, D)
+        The best solution b.
+    r1, r2, r3 : ndarray (P, D)
+        Uniform [0, 1) numbers (injectable).
+    mop, moa : float
+        From :func:`aoa_schedules`.
+    lower, upper : ndarray (D,)
+    mu : float
+    bracket : {'aoa', 'iaoa'}
+
+    Returns
+    -------
+    ndarray (P, D)
+    """
+    if bracket == "aoa":
+        s, shift = (upper - lower) * mu + lower, 0.0
+    elif bracket == "iaoa":
+        s, shift = (upper - lower) * mu, lower
+    else:
+        raise ValueError(f"aoa_update: `bracket` must be one of ['aoa', 'iaoa']; got {bracket!r}")
+    div = best / (mop + EPS) * s + shift
+    mul = best * mop * s + shift
+    sub = best - mop * s + shift
+    add = best + mop * s + shift
+    return np.where(r1 > moa, np.where(r2 > 0.5, div, mul), np.where(r3 > 0.5, sub, add))
+
+
+def opposite(x: np.ndarray, lower: np.ndarray, upper: np.ndarray) -> np.ndarray:
+    """Opposition-based learning (Tizhoosh 2005): x° = UB + LB - x."""
+    return upper + lower - x
+
+
+def _check_aoa_hyper(name, alpha, mu, moa_min, moa_max):
+    check_positive(name, "alpha", alpha)
+    check_positive(name, "mu", mu)
+    check_positive(name, "moa_min", moa_min, strict=False)
+    check_positive(name, "moa_max", moa_max, strict=False)
+    if not moa_min <= moa_max <= 1.0:
+        raise ValueError(f"{name}: need 0 <= `moa_min` <= `moa_max` <= 1; got moa_min={moa_min}, "
+                         f"moa_max={moa_max}")
+
+
+@register("aoa", full_name="Arithmetic Optimization Algorithm", year=2021, doi="10.1016/j.cma.2020.113609",
+          evals_per_iter=lambda n: n, matlab_evals=lambda n, t: n + n * t,
+          reference="L. Abualigah, A. Diabat, S. Mirjalili, M. Abd Elaziz, A. H. Gandomi, "
+                    "Comput. Methods Appl. Mech. Eng. 376, 113609, 2021")
+@dataclass(frozen=True)
+class AOA(Optimizer):
+    """Arithmetic Optimization Algorithm, as in AOA.m of the released IAOA code.
+
+    Parameters
+    ----------
+    pop_size : int >= 2
+    mode : {'corrected', 'faithful'}
+        ``faithful``: individuals are updated and evaluated one by one, and the best is updated at
+        once, so later individuals of an iteration use the new best (AOA.m). ``corrected``: one
+        batched generation per iteration built from the best at its start.
+    alpha : float
+        Sensitive exploitation parameter α (5).
+    mu : float
+        Control parameter μ (0.499 in AOA.m; mealpy uses 0.5).
+    moa_min, moa_max : float
+        MOA range (0.2 → 0.9 in the code; the IAOA paper's text quotes 1 and 0.2).
+
+    Notes
+    -----
+    Budget: N + N·T evaluations (55 for N = 5, T = 10). Bounds: ``clip``. The iteration counter
+    t of the schedules runs 1..T as in AOA.m (mealpy indexes MOA from 0: a one-step offset).
+    """
+    pop_size: int = 5
+    mode: str = "corrected"
+    alpha: float = 5.0
+    mu: float = 0.499
+    moa_min: float = 0.2
+    moa_max: float = 0.9
+
+    def __post_init__(self):
+        self._validate_common()
+        _check_aoa_hyper("AOA", self.alpha, self.mu, self.moa_min, self.moa_max)
+
+    def step(self, state: State, problem: Problem, rng: np.random.Generator) -> State:
+        t = state.iteration + 1
+        mop, moa = aoa_schedules(min(t, state.n_iter), state.n_iter, self.alpha, self.moa_min, self.moa_max)
+        lo, hi = problem.lower, problem.upper
+        X, f = state.positions.copy(), state.fitness.copy()
+        bx, bf = state.best_x, state.best_f
+        n, d = X.shape
+        if self.mode == "corrected":
+            r = rng.random((3, n, d))
+            Y = repair_bounds(aoa_update(bx, r[0], r[1], r[2], mop, moa, lo, hi, self.mu), lo, hi, "clip")
+            fy = problem.evaluate(Y)
+            X, f = greedy(X, f, Y, fy)
+            bx, bf = best_of(X, f, bx, bf)
+        else:
+            for i in range(n):
+                r = rng.random((3, 1, d))
+                y = repair_bounds(aoa_update(bx, r[0], r[1], r[2], mop, moa, lo, hi, self.mu), lo, hi, "clip")
+                fy = problem.evaluate(y)[0]
+                if fy < f[i]:
+                    X[i], f[i] = y[0], fy
+                if f[i] < bf:
+                    bx, bf = X[i].copy(), float(f[i])
+        return state.replace(positions=X, fitness=f, best_x=bx, best_f=bf, n_evals=problem.n_evals,
+                             iteration=t)
+
+
+@register("iaoa", full_name="Improved Arithmetic Optimization Algorithm (AOA + OBL + DRST)", year=2024,
+          doi="10.3233/JIFS-235607", evals_per_iter=lambda n: 2 * n + 40,
+          matlab_evals=lambda n, t: n + t * (2 * n + 40),
+          reference="X. Mi, Q. Luo, Y. Zhou, J. Intell. Fuzzy Syst. 46(4), 2024")
+@dataclass(frozen=True)
+class IAOA(Optimizer):
+    """IAOA: an AOA step, opposition-based learning (OBL) and the dynamic random search (DRST).
+
+    Per iteration (``iaoa.md`` §4):
+
+    1. AOA candidate y_i (:func:`aoa_update`), clipped, evaluated;
+    2. OBL: y°_i = UB + LB - y_i evaluated, kept if better than y_i; then greedy replacement of
+       X_i and best update;
+    3. DRST: ``n_samples`` ACOR-style kernel samples (weights ∝ exp(-(l-1)²/(2q²N²)), widths
+       ζ Σ_r |X_l - X_r| / (N - 1)) evaluated;
+    4. merge: population ∪ samples sorted, best N kept, best updated.
+
+    Budget N + T (2N + n_samples) (505 for N = 5, T = 10, 40 samples).
+
+    Parameters
+    ----------
+    pop_size : int >= 2
+    mode : {'corrected', 'faithful'}
+        ``faithful`` keeps IAOA.m's behaviour: sequential AOA/OBL per individual with the best
+        updated at once; the AOA bracket moved (``bracket="iaoa"``: LB added outside the product,
+        so candidates mostly land on a bound); OBL and DRST samples not clipped; DRST widths from
+        the population at the start of the iteration and means from the updated one, kernel weights
+        by index (rank only from iteration 2 on); in iteration 1 the merge pool also holds
+        N + n_samples - 1 stale copies of each initial particle (pre-allocation).
+        ``corrected``: batched AOA (AOA's bracket) and OBL in one call, everything clipped, DRST on
+        the updated population sorted by fitness, pool = population ∪ samples.
+    alpha, mu, moa_min, moa_max : float
+        AOA parameters (see :class:`AOA`).
+    n_samples : int
+        DRST samples per iteration (40).
+    q, zeta : float
+        DRST kernel parameters (0.5, 1).
+    """
+    pop_size: int = 5
+    mode: str = "corrected"
+    alpha: float = 5.0
+    mu: float = 0.499
+    moa_min: float = 0.2
+    moa_max: float = 0.9
+    n_samples: int = 40
+    q: float = 0.5
+    zeta: float = 1.0
+
+    def __post_init__(self):
+        self._validate_common()
+        _check_aoa_hyper("IAOA", self.alpha, self.mu, self.moa_min, self.moa_max)
+        check_int("IAOA", "n_samples", self.n_samples, minimum=1)
+        check_positive("IAOA", "q", self.q)
+        check_positive("IAOA", "zeta", self.zeta)
+
+    def _init_extras(self, X, f, problem, rng) -> dict:
+        return {"initial_positions": X.copy(), "initial_fitness": f.copy()}
+
+    def step(self, state: State, problem: Problem, rng: np.random.Generator) -> State:
+        t = state.iteration + 1
+        mop, moa = aoa_schedules(min(t, state.n_iter), state.n_iter, self.alpha, self.moa_min, self.moa_max)
+        lo, hi = problem.lower, problem.upper
+        X0 = state.positions
+        X, f = state.positions.copy(), state.fitness.copy()
+        bx, bf = state.best_x, state.best_f
+        n, d = X.shape
+        faithful = self.mode == "faithful"
+        # 1-2. AOA step + OBL
+        if not faithful:
+            r = rng.random((3, n, d))
+            Y = repair_bounds(aoa_update(bx, r[0], r[1], r[2], mop, moa, lo, hi, self.mu), lo, hi, "clip")
+            Yo = repair_bounds(opposite(Y, lo, hi), lo, hi, "clip")
+            fboth = problem.evaluate(np.concatenate([Y, Yo]))
+            fy, fo = fboth[:n], fboth[n:]
+            Y, fy = greedy(Y, fy, Yo, fo)
+            X, f = greedy(X, f, Y, fy)
+            bx, bf = best_of(X, f, bx, bf)
+        else:
+            for i in range(n):
+                r = rng.random((3, 1, d))
+                y = repair_bounds(aoa_update(bx, r[0], r[1], r[2], mop, moa, lo, hi, self.mu, bracket="iaoa"),
+                                  lo, hi, "clip")
+                fy = problem.evaluate(y)[0]
+                yo = opposite(y, lo, hi)  # not clipped in IAOA.m
+                fo = problem.evaluate(yo)[0]
+                if fo < fy:
+                    y, fy = yo, fo
+                if fy < f[i]:
+                    X[i], f[i] = y[0], fy
+                if f[i] < bf:
+                    bx, bf = X[i].copy(), float(f[i])
+        # 3. DRST (kernel sampling around the population)
+        p = acor_weights(n, self.q)
+        if faithful:
+            means, widths = X, acor_widths(X0, self.zeta)
+        else:
+            order = np.argsort(f, kind="stable")
+            means = X[order]
+            widths = acor_widths(means, self.zeta)
+        S = self.n_samples
+        Z = acor_sample(means, widths, p, rng.random((S, d)), rng.standard_normal((S, d)))
+        if not faithful:
+            Z = repair_bounds(Z, lo, hi, "clip")
+        fz = problem.evaluate(Z)
+        # 4. merge and truncate
+        pool_x, pool_f = [X, Z], [f, fz]
+        if faithful and t == 1:
+            k = n + S - 1
+            pool_x.append(np.tile(state.extras["initial_positions"], (k, 1)))
+            pool_f.append(np.tile(state.extras["initial_fitness"], k))
+        pool_x, pool_f = np.concatenate(pool_x), np.concatenate(pool_f)
+        keep = np.argsort(pool_f, kind="stable")[:n]
+        X, f = pool_x[keep], pool_f[keep]
+        bx, bf = best_of(X, f, bx, bf)
+        return state.replace(positions=X, fitness=f, best_x=bx, best_f=bf, n_evals=problem.n_evals,
+                             iteration=t)

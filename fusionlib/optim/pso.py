@@ -1,0 +1,144 @@
+"""PSO: particle swarm optimisation with Clerc-Kennedy constriction, as in Yarpiz ``PSO.m``.
+
+Equations: velocity v ← w v + c1 r1 ⊙ (p_i - x) + c2 r2 ⊙ (g - x) and position x ← x + v (Kennedy &
+Eberhart 1995, Eqs. 1-2 of Shi & Eberhart 1998 for the inertia w); constriction χ = 2 / (φ - 2 +
+sqrt(φ² - 4φ)), φ = φ1 + φ2, w = χ, c_k = χ φ_k (Clerc & Kennedy 2002, Eq. 4.27).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from .._checks import check_positive
+from ._base import Optimizer, State, best_of, register
+from ._problem import Problem, repair_bounds
+
+__all__ = ["PSO", "pso_update", "constriction"]
+
+
+def constriction(phi1: float, phi2: float) -> tuple[float, float, float]:
+    """(w, c1, c2) = (χ, χ φ1, χ φ2) with χ = 2 / (φ - 2 + sqrt(φ² - 4 φ)), φ = φ1 + φ2 > 4."""
+    phi = phi1 + phi2
+    chi = 2.0 / (phi - 2.0 + np.sqrt(phi * phi - 4.0 * phi))
+    return chi, chi * phi1, chi * phi2
+
+
+def pso_update(X, V, pbest, gbest, r1, r2, w, c1, c2, vmax, lower, upper):
+    """One PSO move (Yarpiz PSO.m order).
+
+    1. V ← w V + c1 r1 ⊙ (pbest - X) + c2 r2 ⊙ (gbest - X)
+    2. V ← clip(V, -vmax, vmax)
+    3. X ← X + V
+    4. velocity mirroring: V_j ← -V_j where X_j left the box
+    5. X ← clip(X, lower, upper)
+
+    ``r1``, ``r2`` (P, D) are injected uniform numbers. Returns (X, V).
+    """
+    V = w * V + c1 * r1 * (pbest - X) + c2 * r2 * (gbest - X)
+    V = np.clip(V, -vmax, vmax)
+    Xn = X + V
+    out = (Xn < lower) | (Xn > upper)
+    V = np.where(out, -V, V)
+    return repair_bounds(Xn, lower, upper, "clip"), V
+
+
+@register("pso", full_name="Particle Swarm Optimization (constriction)", year=1995,
+          doi="10.1109/ICNN.1995.488968", evals_per_iter=lambda n: n, matlab_evals=lambda n, t: n + n * t,
+          reference="J. Kennedy, R. Eberhart, Proc. ICNN'95, 1942-1948; M. Clerc, J. Kennedy, "
+                    "IEEE TEVC 6(1), 2002 (doi 10.1109/4235.985692)")
+@dataclass(frozen=True)
+class PSO(Optimizer):
+    """Particle swarm optimisation (Yarpiz PSO.m as used by the released IAOA code).
+
+    Parameters
+    ----------
+    pop_size : int >= 2
+    mode : {'corrected', 'faithful'}
+        ``faithful``: particles move and are evaluated one by one, the global best is updated at
+        once, and the MATLAB initialisation quirk is kept: the global best starts at cost 0 and is
+        replaced by an initial particle only when that particle's cost is *larger* (">"), so for
+        positive costs it becomes the **worst** initial particle (if no cost exceeds 0 it stays at
+        the first particle with cost 0). Afterwards it changes only when a particle improves its own
+        best. ``result.best_f`` is this reported best; ``history.best_per_eval`` shows the true one.
+        ``corrected``: synchronous batched moves, global best = the best personal best.
+    phi1, phi2 : float
+        Constriction coefficients (2.05, 2.05 → w ≈ 0.7298, c1 = c2 ≈ 1.4962).
+    w, c1, c2 : float, optional
+        Override the constriction values (e.g. to match mealpy's ``OriginalPSO``).
+    vmax_frac : float
+        |v_j| ≤ vmax_frac · (upper_j - lower_j) (0.1 → 10 for bounds ±50).
+
+    Notes
+    -----
+    Budget N + N·T. Bounds: velocity mirroring then ``clip``.
+    """
+    pop_size: int = 5
+    mode: str = "corrected"
+    phi1: float = 2.05
+    phi2: float = 2.05
+    w: float | None = None
+    c1: float | None = None
+    c2: float | None = None
+    vmax_frac: float = 0.1
+
+    def __post_init__(self):
+        self._validate_common()
+        check_positive("PSO", "phi1", self.phi1)
+        check_positive("PSO", "phi2", self.phi2)
+        if self.phi1 + self.phi2 <= 4 and None in (self.w, self.c1, self.c2):
+            raise ValueError(f"PSO: constriction needs `phi1` + `phi2` > 4; got {self.phi1 + self.phi2}")
+        for name in ("w", "c1", "c2"):
+            if getattr(self, name) is not None:
+                check_positive("PSO", name, getattr(self, name), strict=False)
+        check_positive("PSO", "vmax_frac", self.vmax_frac)
+
+    @property
+    def coefficients(self) -> tuple[float, float, float]:
+        w, c1, c2 = constriction(self.phi1, self.phi2) if self.phi1 + self.phi2 > 4 else (0.0, 0.0, 0.0)
+        return (self.w if self.w is not None else w, self.c1 if self.c1 is not None else c1,
+                self.c2 if self.c2 is not None else c2)
+
+    def init_state(self, problem: Problem, rng: np.random.Generator, n_iter: int | None = None) -> State:
+        s = super().init_state(problem, rng, n_iter)
+        if self.mode == "faithful":
+            # GlobalBest.Cost = 0 and the '>' comparison of the released code (see class docstring)
+            bx, bf = s.positions[0].copy(), 0.0
+            for i in range(self.pop_size):
+                if s.fitness[i] > bf:
+                    bx, bf = s.positions[i].copy(), float(s.fitness[i])
+            s = s.replace(best_x=bx, best_f=bf)
+        return s
+
+    def _init_extras(self, X, f, problem, rng) -> dict:
+        return {"velocity": np.zeros_like(X), "pbest_x": X.copy(), "pbest_f": f.copy()}
+
+    def step(self, state: State, problem: Problem, rng: np.random.Generator) -> State:
+        lo, hi = problem.lower, problem.upper
+        w, c1, c2 = self.coefficients
+        vmax = self.vmax_frac * (hi - lo)
+        X, V = state.positions.copy(), state.extras["velocity"].copy()
+        f = state.fitness.copy()
+        px, pf = state.extras["pbest_x"].copy(), state.extras["pbest_f"].copy()
+        bx, bf = state.best_x, state.best_f
+        n, d = X.shape
+        if self.mode == "corrected":
+            r = rng.random((2, n, d))
+            X, V = pso_update(X, V, px, bx, r[0], r[1], w, c1, c2, vmax, lo, hi)
+            f = problem.evaluate(X)
+            better = f < pf
+            px[better], pf[better] = X[better], f[better]
+            bx, bf = best_of(px, pf, bx, bf)
+        else:
+            for i in range(n):
+                r = rng.random((2, 1, d))
+                xi, vi = pso_update(X[i:i + 1], V[i:i + 1], px[i], bx, r[0], r[1], w, c1, c2, vmax, lo, hi)
+                X[i], V[i] = xi[0], vi[0]
+                f[i] = problem.evaluate(xi)[0]
+                if f[i] < pf[i]:
+                    px[i], pf[i] = X[i], f[i]
+                    if pf[i] < bf:
+                        bx, bf = px[i].copy(), float(pf[i])
+        return state.replace(positions=X, fitness=f, best_x=bx, best_f=bf, n_evals=problem.n_evals,
+                             iteration=state.iteration + 1,
+                             extras={"velocity": V, "pbest_x": px, "pbest_f": pf})
