@@ -1,0 +1,71 @@
+"""Small shared kernels of the classical methods (private; no validation)."""
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+
+from ..filters import filter2d, pad
+
+
+def select_max_abs(c: torch.Tensor, dim: int = 1, activity: torch.Tensor | None = None) -> torch.Tensor:
+    """Pick, per position, the entry along ``dim`` with the largest ``|activity|``
+    (``activity`` defaults to ``c``). Ties go to the first source."""
+    act = c.abs() if activity is None else activity
+    idx = act.argmax(dim=dim, keepdim=True)
+    return torch.gather(c, dim, idx).squeeze(dim)
+
+
+def box_sum(x: torch.Tensor, r: int) -> torch.Tensor:
+    """Sum over the ``(2r+1)^2`` window, zero outside the image (He's ``boxfilter``).
+
+    Cumulative sums (O(1) per pixel for any r), accumulated in float64 so the
+    variance terms of the guided filter keep their precision in float32 input.
+    """
+    dt = x.dtype
+    acc = torch.float64 if x.device.type == "cpu" or dt == torch.float64 else torch.float32
+    z = x.to(acc)
+    h, w = z.shape[-2:]
+    c = torch.cumsum(F.pad(z, (0, 0, r + 1, r)), dim=-2)
+    z = c[..., 2 * r + 1:2 * r + 1 + h, :] - c[..., :h, :]
+    c = torch.cumsum(F.pad(z, (r + 1, r, 0, 0)), dim=-1)
+    z = c[..., 2 * r + 1:2 * r + 1 + w] - c[..., :w]
+    return z.to(dt)
+
+
+def box_mean(x: torch.Tensor, r: int) -> torch.Tensor:
+    """Mean over the window truncated at the image border (He et al.'s normalisation)."""
+    ones = torch.ones((1, 1) + tuple(x.shape[-2:]), dtype=x.dtype, device=x.device)
+    return box_sum(x, r) / box_sum(ones, r)
+
+
+def guided_filter(p: torch.Tensor, guide: torch.Tensor, r: int, eps: float) -> torch.Tensor:
+    """Gray-guide guided filter (He, Sun, Tang 2013, Eq. 5-8), channel-wise on (B, C, H, W).
+
+    ``q = mean(a) * I + mean(b)``, ``a = cov(I, p) / (var(I) + eps)``,
+    ``b = mean(p) - a mean(I)``, means over ``(2r+1)^2`` windows truncated at
+    the border. doi:10.1109/TPAMI.2012.213.
+    """
+    mi = box_mean(guide, r)
+    mp = box_mean(p, r)
+    cov = box_mean(guide * p, r) - mi * mp
+    var = box_mean(guide * guide, r) - mi * mi
+    a = cov / (var + eps)
+    b = mp - a * mi
+    return box_mean(a, r) * guide + box_mean(b, r)
+
+
+LAPLACIAN_3x3 = torch.tensor([[0.0, 1.0, 0.0], [1.0, -4.0, 1.0], [0.0, 1.0, 0.0]])
+
+
+def laplacian(x: torch.Tensor, border: str = "replicate") -> torch.Tensor:
+    """5-point Laplacian, MATLAB ``fspecial('laplacian', 0)``."""
+    return filter2d(x, LAPLACIAN_3x3, border)
+
+
+def pad_to_multiple(x: torch.Tensor, m: int, border: str = "symmetric") -> torch.Tensor:
+    """Pad bottom/right so H and W are multiples of ``m``."""
+    h, w = x.shape[-2:]
+    ph, pw = (-h) % m, (-w) % m
+    if ph or pw:
+        x = pad(x, (0, pw, 0, ph), border)
+    return x
