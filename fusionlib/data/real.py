@@ -120,7 +120,10 @@ class RealDataset(Dataset):
             expected = (int(row["height"]), int(row["width"]))
         check_pair_sizes(paths, images, expected=expected, where=f"load({self.info.name!r})")
         meta: dict[str, Any] = {k: v for k, v in row.items() if k != "_line"}
-        meta.update(dataset=self.info.name, task=self._task(row), modalities=self._modalities(row),
+        task = self._task(row)
+        if row.get("task", task) != task:  # harvard: the index's `task` (CT-MRI ...) is the subset
+            meta["subset"] = row["task"]
+        meta.update(dataset=self.info.name, task=task, modalities=self._modalities(row),
                     paths=[str(p) for p in paths], synthetic=False)
         return Sample(row["pair_id"], images, None, meta)
 
