@@ -1,0 +1,136 @@
+"""AHA: artificial hummingbird algorithm (Zhao, Wang & Mirjalili 2022), as in ``AHA.m``.
+
+Flight skills (Eqs. 1-3): diagonal (a random subset of 2..D-1 dimensions), omnidirectional (all),
+axial (one dimension), each with probability 1/3. Guided foraging v = x_tar + a D ⊙ (x_i - x_tar)
+(Eq. 6) towards the food source the bird has not visited for longest (ties: the best one);
+territorial foraging v = x_i + b D ⊙ x_i (Eq. 9); a, b ~ N(0, 1) scalars; greedy replacement
+(Eqs. 7, 10) with the visit-table updates; migration every 2N iterations: the worst source is
+replaced by a random one (Eq. 11). Out-of-box coordinates are redrawn uniformly.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from ._base import Optimizer, State, best_of, register
+from ._problem import Problem, repair_bounds
+
+__all__ = ["AHA", "aha_directions", "aha_candidates"]
+
+
+def aha_directions(u_type: np.ndarray, keys: np.ndarray, u_num: np.ndarray) -> np.ndarray:
+    """Direction switch vectors D (P, D) of 0/1 (Eqs. 1-3).
+
+    ``u_type`` (P,): < 1/3 diagonal, > 2/3 omnidirectional, else axial; ``keys`` (P, D) uniform
+    (a random permutation of the dimensions); ``u_num`` (P,) uniform (how many dimensions).
+    """
+    P, D = keys.shape
+    rank = np.argsort(np.argsort(keys, axis=1), axis=1)
+    n_diag = np.ceil(u_num * (D - 2) + 1) if D >= 3 else np.ceil(u_num * (D - 1) + 1)
+    diag = rank < n_diag[:, None]
+    axial_dim = np.maximum(np.ceil(u_num * D), 1).astype(int) - 1
+    axial = np.arange(D)[None, :] == axial_dim[:, None]
+    omni = np.ones((P, D), dtype=bool)
+    t = u_type[:, None]
+    return np.where(t < 1 / 3, diag, np.where(t > 2 / 3, omni, axial)).astype(np.float64)
+
+
+def aha_candidates(X: np.ndarray, targets: np.ndarray, guided: np.ndarray, Dir: np.ndarray,
+                   a: np.ndarray) -> np.ndarray:
+    """Guided (Eq. 6) or territorial (Eq. 9) candidates; ``a`` (P,) standard normals. Unrepaired."""
+    a = a[:, None]
+    g = X[targets] + a * Dir * (X - X[targets])
+    terr = X + a * Dir * X
+    return np.where(guided[:, None], g, terr)
+
+
+def _target(VT: np.ndarray, f: np.ndarray, i: int) -> int:
+    row = VT[i]
+    m = np.nanmax(row)
+    ties = np.flatnonzero(row == m)
+    return int(ties[np.argmin(f[ties])]) if ties.size > 1 else int(ties[0])
+
+
+def _visit_update(VT: np.ndarray, i: int, tar: int | None, improved: bool) -> None:
+    """AHA.m's visit-table bookkeeping (in place)."""
+    VT[i, :] += 1
+    if tar is not None:
+        VT[i, tar] = 0
+    if improved:
+        VT[:, i] = np.nanmax(VT, axis=1) + 1
+        VT[i, i] = np.nan
+
+
+@register("aha", full_name="Artificial Hummingbird Algorithm", year=2022, doi="10.1016/j.cma.2021.114194",
+          evals_per_iter=lambda n: n, matlab_evals=lambda n, t: n + n * t + t // (2 * n),
+          reference="W. Zhao, L. Wang, S. Mirjalili, Comput. Methods Appl. Mech. Eng. 388, 114194, 2022")
+@dataclass(frozen=True)
+class AHA(Optimizer):
+    """Artificial hummingbird algorithm.
+
+    Parameters
+    ----------
+    pop_size : int >= 2
+    mode : {'corrected', 'faithful'}
+        ``faithful``: birds forage one after the other (targets, positions and the visit table
+        see earlier birds' moves), one evaluation per call (AHA.m). ``corrected``: all candidates
+        built from the state at the start of the iteration and evaluated in one call; the
+        replacements and visit-table updates are then applied in bird order.
+
+    Notes
+    -----
+    Budget N + N·T + ⌊T / 2N⌋ (one migration evaluation every 2N iterations; 56 for N=5, T=10).
+    Bounds: ``random`` (uniform redraw of out-of-box coordinates). Not in mealpy 3.0.2.
+    """
+    pop_size: int = 5
+    mode: str = "corrected"
+
+    def __post_init__(self):
+        self._validate_common()
+
+    def _init_extras(self, X, f, problem, rng) -> dict:
+        VT = np.zeros((len(X), len(X)))
+        np.fill_diagonal(VT, np.nan)
+        return {"visit_table": VT}
+
+    def step(self, state: State, problem: Problem, rng: np.random.Generator) -> State:
+        lo, hi = problem.lower, problem.upper
+        X, f = state.positions.copy(), state.fitness.copy()
+        VT = state.extras["visit_table"].copy()
+        n, d = X.shape
+        t = state.iteration + 1
+        Dir = aha_directions(rng.random(n), rng.random((n, d)), rng.random(n))
+        guided = rng.random(n) < 0.5
+        a = rng.standard_normal(n)
+        U = rng.random((n, d))
+        if self.mode == "corrected":
+            targets = np.array([_target(VT, f, i) for i in range(n)])
+            Y = repair_bounds(aha_candidates(X, targets, guided, Dir, a), lo, hi, "random", U)
+            fy = problem.evaluate(Y)
+            for i in range(n):
+                improved = bool(fy[i] < f[i])
+                if improved:
+                    X[i], f[i] = Y[i], fy[i]
+                _visit_update(VT, i, int(targets[i]) if guided[i] else None, improved)
+        else:
+            for i in range(n):
+                tar = _target(VT, f, i)
+                y = repair_bounds(aha_candidates(X, np.full(n, tar), guided, Dir, a)[i:i + 1], lo, hi,
+                                  "random", U[i:i + 1])
+                fy = problem.evaluate(y)[0]
+                improved = bool(fy < f[i])
+                if improved:
+                    X[i], f[i] = y[0], fy
+                _visit_update(VT, i, tar if guided[i] else None, improved)
+        np.fill_diagonal(VT, np.nan)
+        if t % (2 * n) == 0:                                   # migration (Eq. 11)
+            w = int(np.argmax(f))
+            X[w] = lo + rng.random(d) * (hi - lo)
+            f[w] = problem.evaluate(X[w][None])[0]
+            VT[w, :] += 1
+            VT[:, w] = np.nanmax(VT, axis=1) + 1
+            VT[w, w] = np.nan
+        bx, bf = best_of(X, f, state.best_x, state.best_f)
+        return state.replace(positions=X, fitness=f, best_x=bx, best_f=bf, n_evals=problem.n_evals,
+                             iteration=t, extras={"visit_table": VT})

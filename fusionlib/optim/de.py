@@ -1,0 +1,113 @@
+"""DE: differential evolution, DE/rand/1/bin (Storn & Price 1997), as in Yarpiz ``DE.m``.
+
+Mutation v = x_a + F ⊙ (x_b - x_c) (Storn & Price Eq. 2) with F ~ U(F_min, F_max) drawn per
+dimension (the released code's ``beta``), the mutant clipped to the box, binomial crossover
+(their Eq. 4: u_j = v_j if r_j <= CR or j = j0, else x_j) and greedy selection (their Eq. 5).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from .._checks import check_positive
+from ._base import Optimizer, State, best_of, greedy, register
+from ._problem import Problem, repair_bounds
+
+__all__ = ["DE", "de_update", "distinct_donors"]
+
+
+def distinct_donors(keys: np.ndarray, k: int = 3) -> np.ndarray:
+    """For row i of the uniform ``keys`` (P, P), the indices of the k smallest keys excluding i:
+    k distinct donors different from i (MATLAB ``randperm`` without i). Returns (P, k)."""
+    keys = keys.copy()
+    np.fill_diagonal(keys, np.inf)
+    return np.argsort(keys, axis=1)[:, :k]
+
+
+def de_update(X: np.ndarray, Xsrc: np.ndarray, donors: np.ndarray, F: np.ndarray, r: np.ndarray,
+              j0: np.ndarray, cr: float, lower: np.ndarray, upper: np.ndarray) -> np.ndarray:
+    """DE/rand/1/bin trial vectors.
+
+    Parameters
+    ----------
+    X : (P, D) targets x_i; Xsrc : (M, D) population the donors are taken from
+    donors : (P, 3) int indices a, b, c into ``Xsrc``
+    F : (P, D) scale factors; r : (P, D) uniform; j0 : (P,) int forced crossover dimension
+    cr : crossover rate
+
+    Returns
+    -------
+    (P, D) trial vectors u.
+    """
+    a, b, c = donors[:, 0], donors[:, 1], donors[:, 2]
+    v = repair_bounds(Xsrc[a] + F * (Xsrc[b] - Xsrc[c]), lower, upper, "clip")
+    mask = (r <= cr) | (np.arange(X.shape[1])[None, :] == j0[:, None])
+    return np.where(mask, v, X)
+
+
+@register("de", full_name="Differential Evolution (DE/rand/1/bin)", year=1997, doi="10.1023/A:1008202821328",
+          evals_per_iter=lambda n: n, matlab_evals=lambda n, t: n + n * t,
+          reference="R. Storn, K. Price, J. Global Optim. 11, 341-359, 1997")
+@dataclass(frozen=True)
+class DE(Optimizer):
+    """Differential evolution DE/rand/1/bin.
+
+    Parameters
+    ----------
+    pop_size : int >= 4
+    mode : {'corrected', 'faithful'}
+        ``faithful``: individuals are processed one by one and a successful trial replaces its
+        target at once, so later individuals draw donors from the partly updated population
+        (DE.m). ``corrected``: synchronous generation (donors from the population at its start).
+    f_min, f_max : float
+        F ~ U(f_min, f_max) per dimension (0.2, 0.8).
+    cr : float in [0, 1]
+        Crossover rate (0.2).
+
+    Notes
+    -----
+    Budget N + N·T. Bounds: the mutant is ``clip``-ped.
+    """
+    min_pop = 4
+    pop_size: int = 5
+    mode: str = "corrected"
+    f_min: float = 0.2
+    f_max: float = 0.8
+    cr: float = 0.2
+
+    def __post_init__(self):
+        self._validate_common()
+        check_positive("DE", "f_min", self.f_min, strict=False)
+        check_positive("DE", "f_max", self.f_max, strict=False)
+        if self.f_min > self.f_max:
+            raise ValueError(f"DE: `f_min` must be <= `f_max`; got {self.f_min} > {self.f_max}")
+        if not 0.0 <= self.cr <= 1.0:
+            raise ValueError(f"DE: `cr` must lie in [0, 1]; got {self.cr}")
+
+    def step(self, state: State, problem: Problem, rng: np.random.Generator) -> State:
+        lo, hi = problem.lower, problem.upper
+        X, f = state.positions.copy(), state.fitness.copy()
+        bx, bf = state.best_x, state.best_f
+        n, d = X.shape
+        if self.mode == "corrected":
+            donors = distinct_donors(rng.random((n, n)))
+            F = rng.uniform(self.f_min, self.f_max, (n, d))
+            U = de_update(X, X, donors, F, rng.random((n, d)), rng.integers(0, d, n), self.cr, lo, hi)
+            fu = problem.evaluate(U)
+            X, f = greedy(X, f, U, fu)
+            bx, bf = best_of(X, f, bx, bf)
+        else:
+            for i in range(n):
+                keys = rng.random(n)
+                keys[i] = np.inf
+                donors = np.argsort(keys)[:3][None, :]
+                F = rng.uniform(self.f_min, self.f_max, (1, d))
+                u = de_update(X[i:i + 1], X, donors, F, rng.random((1, d)), rng.integers(0, d, 1), self.cr, lo, hi)
+                fu = problem.evaluate(u)[0]
+                if fu < f[i]:
+                    X[i], f[i] = u[0], fu
+                    if fu < bf:
+                        bx, bf = X[i].copy(), float(fu)
+        return state.replace(positions=X, fitness=f, best_x=bx, best_f=bf, n_evals=problem.n_evals,
+                             iteration=state.iteration + 1)

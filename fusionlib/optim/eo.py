@@ -1,0 +1,97 @@
+"""EO: equilibrium optimizer (Faramarzi, Heidarinejad, Stephens & Mirjalili 2020), as in ``EO.m``.
+
+Equilibrium pool = the four best candidates + their mean (Eq. 7); t = (1 - it/T)^(a2 it/T) (Eq. 9);
+F = a1 sign(r - 0.5) ⊙ (e^{-λt} - 1) (Eq. 11); GCP = 0.5 r1 if r2 >= GP else 0 (Eq. 15);
+G = GCP (C_eq - λ C) ⊙ F (Eqs. 13-14); C ← C_eq + (C - C_eq) ⊙ F + G / (λ V) ⊙ (1 - F) (Eq. 16);
+memory saving: a particle keeps its previous position when that one was better.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from .._checks import check_positive
+from ._base import Optimizer, State, greedy, register
+from ._leaders import empty_leaders, leaders_chain, leaders_topk
+from ._problem import Problem, repair_bounds
+
+__all__ = ["EO", "eo_update"]
+
+
+def eo_update(C: np.ndarray, pool: np.ndarray, k: np.ndarray, lam: np.ndarray, r: np.ndarray,
+              r1: np.ndarray, r2: np.ndarray, t: float, a1: float, gp: float, V: float) -> np.ndarray:
+    """Eqs. 11-16 for all particles. ``pool`` (5, D) equilibrium candidates; ``k`` (P,) their
+    indices; ``lam``, ``r`` (P, D) uniform; ``r1``, ``r2`` (P,) uniform. Unclipped."""
+    Ceq = pool[k]
+    F = a1 * np.sign(r - 0.5) * (np.exp(-lam * t) - 1.0)                 # Eq. 11
+    gcp = (0.5 * r1 * (r2 >= gp))[:, None]                               # Eq. 15
+    G = gcp * (Ceq - lam * C) * F                                        # Eqs. 13-14
+    return Ceq + (C - Ceq) * F + (G / (lam * V)) * (1.0 - F)             # Eq. 16
+
+
+@register("eo", full_name="Equilibrium Optimizer", year=2020, doi="10.1016/j.knosys.2019.105190",
+          evals_per_iter=lambda n: n, matlab_evals=lambda n, t: n * t,
+          reference="A. Faramarzi, M. Heidarinejad, B. Stephens, S. Mirjalili, Knowl.-Based Syst. 191, 105190, 2020")
+@dataclass(frozen=True)
+class EO(Optimizer):
+    """Equilibrium optimizer.
+
+    Parameters
+    ----------
+    pop_size : int >= 2
+    mode : {'corrected', 'faithful'}
+        ``faithful``: EO.m's pool update (the four C_eq filled by a sequential if-chain that does
+        not shift members down; unfilled members sit at the origin) and its loop that evaluates at
+        the top (T iterations = N·T evaluations). ``corrected``: the four best distinct points seen
+        so far; N + N·T evaluations.
+    a1, a2, gp, V : float
+        2, 1, 0.5, 1 (the paper's values).
+
+    Notes
+    -----
+    Bounds: ``clip`` before evaluation.
+    """
+    faithful_eval_first = True
+    pop_size: int = 5
+    mode: str = "corrected"
+    a1: float = 2.0
+    a2: float = 1.0
+    gp: float = 0.5
+    V: float = 1.0
+
+    def __post_init__(self):
+        self._validate_common()
+        for name in ("a1", "a2", "V"):
+            check_positive("EO", name, getattr(self, name))
+        if not 0.0 <= self.gp <= 1.0:
+            raise ValueError(f"EO: `gp` must lie in [0, 1]; got {self.gp}")
+
+    def _update_pool(self, LX, Lf, X, f):
+        return (leaders_chain if self.mode == "faithful" else leaders_topk)(LX, Lf, X, f)
+
+    def _init_extras(self, X, f, problem, rng) -> dict:
+        LX, Lf = self._update_pool(*empty_leaders(4, X.shape[1]), X, f)
+        return {"eq_x": LX, "eq_f": Lf}
+
+    def init_state(self, problem: Problem, rng: np.random.Generator, n_iter: int | None = None) -> State:
+        s = super().init_state(problem, rng, n_iter)
+        return s.replace(best_x=s.extras["eq_x"][0].copy(), best_f=float(s.extras["eq_f"][0]))
+
+    def step(self, state: State, problem: Problem, rng: np.random.Generator) -> State:
+        X, f = state.positions, state.fitness
+        n, d = X.shape
+        LX, Lf = state.extras["eq_x"], state.extras["eq_f"]
+        pool = np.concatenate([LX, LX.mean(axis=0, keepdims=True)])          # Eq. 7
+        it = min(state.iteration, state.n_iter - 1)
+        t = (1.0 - it / state.n_iter) ** (self.a2 * it / state.n_iter)      # Eq. 9
+        lam, r = rng.random((2, n, d))
+        r1, r2 = rng.random((2, n))
+        Xn = eo_update(X, pool, rng.integers(0, 5, n), lam, r, r1, r2, t, self.a1, self.gp, self.V)
+        Xn = repair_bounds(Xn, problem.lower, problem.upper, "clip")
+        fn = problem.evaluate(Xn)
+        LX, Lf = self._update_pool(LX, Lf, Xn, fn)
+        Xm, fm = greedy(X, f, Xn, fn)                                        # memory saving
+        return state.replace(positions=Xm, fitness=fm, best_x=LX[0].copy(), best_f=float(Lf[0]),
+                             n_evals=problem.n_evals, iteration=state.iteration + 1,
+                             extras={"eq_x": LX, "eq_f": Lf})

@@ -1,0 +1,85 @@
+"""WOA: whale optimization algorithm (Mirjalili & Lewis 2016), as in ``WOA.m``.
+
+Encircling X ← X* - A·|C X* - X| (Eqs. 2.1-2.2) when p < 0.5 and |A| < 1; search for prey
+X ← X_rand - A·|C X_rand - X| (Eqs. 2.7-2.8) when p < 0.5 and |A| >= 1 (a random whale drawn per
+dimension, as in WOA.m); spiral X ← |X* - X| e^{bl} cos(2πl) + X* (Eq. 2.5) when p >= 0.5. A = 2a r1
+- a, C = 2 r2 (Eqs. 2.3-2.4) per whale; a: 2 → 0 and a2: -1 → -2 linearly; l = (a2 - 1) r + 1; b = 1.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from .._checks import check_positive
+from ._base import Optimizer, State, best_of, register
+from ._problem import Problem, repair_bounds
+
+__all__ = ["WOA", "woa_update"]
+
+
+def woa_update(X: np.ndarray, Xsrc: np.ndarray, leader: np.ndarray, A: np.ndarray, C: np.ndarray,
+               l: np.ndarray, p: np.ndarray, k: np.ndarray, b: float = 1.0) -> np.ndarray:
+    """WOA moves for the rows of ``X`` (P, D).
+
+    ``A``, ``C``, ``l``, ``p`` are (P,) per-whale numbers; ``k`` (P, D) int indices of the random
+    whales in ``Xsrc`` (one per dimension). Unclipped.
+    """
+    A, C, l, p = A[:, None], C[:, None], l[:, None], p[:, None]
+    Xr = Xsrc[k, np.arange(X.shape[1])[None, :]]
+    search = Xr - A * np.abs(C * Xr - X)
+    encircle = leader - A * np.abs(C * leader - X)
+    spiral = np.abs(leader - X) * np.exp(b * l) * np.cos(2.0 * np.pi * l) + leader
+    return np.where(p < 0.5, np.where(np.abs(A) >= 1.0, search, encircle), spiral)
+
+
+@register("woa", full_name="Whale Optimization Algorithm", year=2016, doi="10.1016/j.advengsoft.2016.01.008",
+          evals_per_iter=lambda n: n, matlab_evals=lambda n, t: n * t,
+          reference="S. Mirjalili, A. Lewis, Adv. Eng. Softw. 95, 51-67, 2016")
+@dataclass(frozen=True)
+class WOA(Optimizer):
+    """Whale optimization algorithm.
+
+    Parameters
+    ----------
+    pop_size : int >= 2
+    mode : {'corrected', 'faithful'}
+        ``faithful``: whales move in place one after the other (a random whale may already have
+        moved this iteration) and the loop evaluates at the top (T iterations = N·T evaluations).
+        ``corrected``: synchronous moves; N + N·T evaluations.
+    b : float
+        Spiral shape constant (1).
+
+    Notes
+    -----
+    Bounds: ``clip`` before evaluation. The leader X* is the best-so-far.
+    """
+    faithful_eval_first = True
+    pop_size: int = 5
+    mode: str = "corrected"
+    b: float = 1.0
+
+    def __post_init__(self):
+        self._validate_common()
+        check_positive("WOA", "b", self.b)
+
+    def step(self, state: State, problem: Problem, rng: np.random.Generator) -> State:
+        X = state.positions.copy()
+        n, d = X.shape
+        it = min(state.iteration, state.n_iter - 1)
+        a = 2.0 - it * 2.0 / state.n_iter
+        a2 = -1.0 - it / state.n_iter
+        r1, r2, rl, p = rng.random((4, n))
+        A, C, l = 2.0 * a * r1 - a, 2.0 * r2, (a2 - 1.0) * rl + 1.0
+        k = rng.integers(0, n, (n, d))
+        if self.mode == "corrected":
+            X = woa_update(X, X, state.best_x, A, C, l, p, k, self.b)
+        else:
+            for i in range(n):
+                X[i] = woa_update(X[i:i + 1], X, state.best_x, A[i:i + 1], C[i:i + 1], l[i:i + 1],
+                                  p[i:i + 1], k[i:i + 1], self.b)[0]
+        X = repair_bounds(X, problem.lower, problem.upper, "clip")
+        f = problem.evaluate(X)
+        bx, bf = best_of(X, f, state.best_x, state.best_f)
+        return state.replace(positions=X, fitness=f, best_x=bx, best_f=bf, n_evals=problem.n_evals,
+                             iteration=state.iteration + 1)
