@@ -192,3 +192,131 @@ def ycbcr_to_rgb(x: torch.Tensor) -> torch.Tensor:
     g = y - 0.714 * cr - 0.344 * cb
     b = y + 1.773 * cb
     return torch.cat([r, g, b], dim=1)
+
+
+# ---------------------------------------------------------------------------------------------
+# Resampling shared by the pansharpening metrics and methods (appended; MATLAB semantics).
+# ---------------------------------------------------------------------------------------------
+
+def _cubic(x):
+    """Keys cubic kernel with a = -0.5 (MATLAB ``imresize`` 'bicubic')."""
+    import numpy as np
+    ax = np.abs(x)
+    ax2, ax3 = ax * ax, ax * ax * ax
+    return ((1.5 * ax3 - 2.5 * ax2 + 1.0) * (ax <= 1)
+            + (-0.5 * ax3 + 2.5 * ax2 - 4.0 * ax + 2.0) * ((ax > 1) & (ax <= 2)))
+
+
+def imresize_matrix(in_len: int, out_len: int, scale: float, *, antialiasing: bool = True):
+    """The ``(out_len, in_len)`` float64 NumPy matrix of MATLAB ``imresize(..., 'bicubic')`` along one axis.
+
+    Conventions (MATLAB ``imresize`` semantics): Keys cubic (a = -0.5); when shrinking with
+    ``antialiasing`` the kernel is widened by ``1/scale`` and scaled by ``scale``; the 1-based input
+    coordinate of output sample ``x`` is ``u = x/scale + (1 - 1/scale)/2``; each row of weights is
+    normalised to sum 1; out-of-range indices are mirrored (symmetric, edge repeated).
+    """
+    import numpy as np
+    if antialiasing and scale < 1:
+        width = 4.0 / scale
+
+        def h(t):
+            return scale * _cubic(scale * t)
+    else:
+        width = 4.0
+        h = _cubic
+    x = np.arange(1, out_len + 1, dtype=np.float64)
+    u = x / scale + 0.5 * (1.0 - 1.0 / scale)
+    left = np.floor(u - width / 2.0)
+    taps = int(np.ceil(width)) + 2
+    ind = left[:, None] + np.arange(taps)[None, :]
+    w = h(u[:, None] - ind)
+    w = w / w.sum(axis=1, keepdims=True)
+    aux = np.concatenate([np.arange(in_len), np.arange(in_len - 1, -1, -1)])
+    ind0 = aux[np.mod(ind.astype(np.int64) - 1, 2 * in_len)]
+    m = np.zeros((out_len, in_len))
+    np.add.at(m, (np.repeat(np.arange(out_len), taps), ind0.ravel()), w.ravel())
+    return m
+
+
+def imresize_bicubic(x: torch.Tensor, scale: float, *, antialiasing: bool = True) -> torch.Tensor:
+    """MATLAB ``imresize(x, scale, 'bicubic')`` of a (B, C, H, W) float tensor (no rounding).
+
+    The output side is ``ceil(side * scale)``; the weights come from :func:`imresize_matrix`
+    and are applied as two matrix products (exactly linear, batched, any device).
+    """
+    import numpy as np
+    h, w = x.shape[-2:]
+    oh, ow = int(np.ceil(h * scale - 1e-9)), int(np.ceil(w * scale - 1e-9))
+    mh = torch.as_tensor(imresize_matrix(h, oh, scale, antialiasing=antialiasing), dtype=x.dtype,
+                         device=x.device)
+    mw = torch.as_tensor(imresize_matrix(w, ow, scale, antialiasing=antialiasing), dtype=x.dtype,
+                         device=x.device)
+    return torch.matmul(torch.matmul(mh, x), mw.t())
+
+
+#: Half of the 23-tap interpolator (centre first), Vivone's toolbox ``interp23tap`` (CDF 23 taps x 2).
+INTERP23_HALF = (1.0, 0.6106681824, 0.0, -0.1453971865, 0.0, 0.0436191559, 0.0, -0.0103855133, 0.0,
+                 0.0016155243, 0.0, -0.0001201630)
+
+
+def interp23tap(x: torch.Tensor, ratio: int = 4) -> torch.Tensor:
+    """Upsample (B, C, h, w) by ``ratio`` (a power of 2) with the 23-tap polynomial interpolator.
+
+    Each x2 stage inserts zeros (samples at odd 0-based positions in the first stage, even ones
+    after), then filters rows and columns with the symmetric 23-tap kernel, circular border,
+    as the toolbox's ``interp23tap``. LR sample ``i`` lands on HR position ``ratio*i + ratio/2``.
+    """
+    import math
+    stages = int(round(math.log2(ratio)))
+    if ratio < 2 or 2 ** stages != ratio:
+        raise ValueError(f"interp23tap: `ratio` must be a power of 2 >= 2; got {ratio}")
+    half = torch.tensor(INTERP23_HALF, dtype=x.dtype, device=x.device)
+    k = torch.cat([half.flip(0)[:-1], half])
+    out = x
+    for s in range(stages):
+        b, c, h, w = out.shape
+        up = out.new_zeros(b, c, 2 * h, 2 * w)
+        o = 1 if s == 0 else 0
+        up[..., o::2, o::2] = out
+        out = sep_filter2d(up, k, k, "circular")
+    return out
+
+
+def mtf_kernel(gain: float, ratio: int = 4, size: int = 41, *, beta: float = 0.5,
+               dtype=torch.float64, device=None) -> torch.Tensor:
+    """A (size, size) MTF-matched FIR filter whose frequency gain at the LR Nyquist is ``gain``.
+
+    Gaussian frequency response on the ``size`` grid with std ``((size-1)/(2 ratio)) / sqrt(-2 ln G)``
+    samples, normalised to peak 1, turned into a spatial filter by the 2-D window method with a
+    rotated 1-D Kaiser window (``beta``), as Vivone's toolbox ``genMTF`` / ``fwind1`` describe.
+    """
+    import numpy as np
+    if not 0.0 < gain < 1.0:
+        raise ValueError(f"mtf_kernel: `gain` must lie in (0, 1); got {gain}")
+    n = size
+    sig = ((n - 1) / (2.0 * ratio)) / np.sqrt(-2.0 * np.log(gain))
+    t = np.arange(n) - (n - 1) / 2.0
+    hd = np.exp(-(t[:, None] ** 2 + t[None, :] ** 2) / (2.0 * sig * sig))
+    hd = hd / hd.max()
+    h = np.real(np.fft.fftshift(np.fft.ifft2(np.fft.ifftshift(hd))))
+    win1 = np.kaiser(n, beta)
+    grid = np.linspace(-1.0, 1.0, n)
+    r = np.sqrt(grid[:, None] ** 2 + grid[None, :] ** 2)
+    win2 = np.interp(r, grid, win1, right=0.0)
+    win2[r > 1.0] = 0.0
+    return torch.as_tensor(h * win2, dtype=dtype, device=device)
+
+
+def mtf_filter(x: torch.Tensor, gains, ratio: int = 4, size: int = 41) -> torch.Tensor:
+    """Filter each band of (B, C, H, W) with its MTF kernel (``gains`` per band), replicate border."""
+    gains = [float(g) for g in gains]
+    if len(gains) == 1:
+        gains = gains * x.shape[1]
+    if len(gains) != x.shape[1]:
+        raise ValueError(f"mtf_filter: `gains` must have one value per band ({x.shape[1]}); got {len(gains)}")
+    ks = torch.stack([mtf_kernel(g, ratio, size, dtype=x.dtype, device=x.device) for g in gains])
+    p = (size - 1) // 2
+    xp = pad(x, (p, p, p, p), "replicate")
+    b, c = x.shape[:2]
+    y = F.conv2d(xp.reshape(b, c, *xp.shape[-2:]), ks[:, None], groups=c)
+    return y

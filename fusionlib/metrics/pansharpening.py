@@ -1,2 +1,656 @@
-"""Pansharpening quality indices (reduced and full resolution)."""
+"""Pansharpening quality indices: reduced resolution (with a reference) and full resolution (QNR).
+
+Every index is a batched torch kernel on ``(B, C, H, W)`` float64 tensors plus a public wrapper that
+accepts NumPy or torch, validates, and returns one score per image (a float for one image).
+
+Presets (``preset=``):
+
+* ``"default"``: the textbook definitions, computed on the full image in any scale. Data are
+  checked against ``[0, data_range]`` with ``data_range = 1``.
+* ``"vivone"``: the conventions of Vivone's pansharpening toolbox (Vivone et al., TGRS 2015;
+  JSTARS 2021): Q_avg on sliding 32x32 windows, Q2n with the ``uint16`` cast (so data must be in
+  digital numbers, DN), SCC as the cosine of Sobel-magnitude maps; ``data_range = 2**11``.
+* ``"iaoa"``: the metric code of the IAOA release (starboot/IAOA-For-Image-Fusion,
+  ``Objective_Evaluation``): full image, no clipping, one global UIQI over the flattened cube, and a
+  CC that averages bands 1-3 only; ``data_range = 255`` (8-bit DN).
+
+The fused image may overshoot the data range (unclipped fusion outputs do), but values beyond
+``[-data_range, 2 data_range]`` are refused as a scale mismatch; the reference (or MS/PAN) must lie in
+``[0, data_range]``. NaN/Inf are refused everywhere.
+"""
 from __future__ import annotations
+
+import math
+from typing import Any, Sequence
+
+import torch
+import torch.nn.functional as F
+
+from .._checks import ShapeError, check_choice, check_finite, check_int, check_positive, check_range
+from .._convert import as_tensor, restore_scores
+from ..filters import filter2d, imresize_bicubic, interp23tap, mtf_filter, SOBEL_X, SOBEL_Y
+from ._registry import register_metric
+
+__all__ = ["ergas", "sam", "rmse", "rase", "cc", "uiqi", "q2n", "scc", "d_lambda", "d_s", "qnr",
+           "hqnr", "PRESETS_PS", "DATA_RANGE", "SENSOR_GAINS", "ergas_kernel", "sam_kernel",
+           "rmse_kernel", "rase_kernel", "cc_kernel", "uiqi_kernel", "q2n_kernel", "scc_kernel",
+           "iaoa_scores", "IAOA_METRICS"]
+
+PRESETS_PS = ("default", "vivone", "iaoa")
+#: Default data range per preset (the upper bound the reference is checked against).
+DATA_RANGE = {"default": 1.0, "vivone": 2.0 ** 11, "iaoa": 255.0}
+_EPS = torch.finfo(torch.float64).eps
+
+#: MTF gains at the LR Nyquist frequency (Vivone's toolbox), band order B, G, R, NIR.
+SENSOR_GAINS = {
+    "quickbird": ((0.34, 0.32, 0.30, 0.22), 0.15),
+    "ikonos": ((0.26, 0.28, 0.29, 0.28), 0.17),
+    "geoeye1": ((0.23, 0.23, 0.23, 0.23), 0.16),
+    "wv4": ((0.23, 0.23, 0.23, 0.23), 0.16),
+    "generic": ((0.3,), 0.15),
+}
+
+_REFS_VIVONE = ("G. Vivone et al., A critical comparison among pansharpening algorithms, IEEE TGRS 53(5), "
+                "2015, doi:10.1109/TGRS.2014.2361734",)
+_REFS_IAOA = ("X. Mi, Q. Luo, Y. Zhou, J. Intell. Fuzzy Syst. 46(4), 2024, doi:10.3233/JIFS-235607; "
+              "starboot/IAOA-For-Image-Fusion@cce2a5c Objective_Evaluation",)
+
+
+# ------------------------------------------------------------------------------------------------
+# validation
+# ------------------------------------------------------------------------------------------------
+
+def _range_for(where: str, preset: str, data_range: float | None) -> float:
+    check_choice(where, "preset", preset, PRESETS_PS)
+    if data_range is None:
+        return DATA_RANGE[preset]
+    return check_positive(where, "data_range", data_range)
+
+
+def _prep_pair(where: str, fused: Any, reference: Any, preset: str, data_range: float | None,
+               ref_name: str = "reference"):
+    dr = _range_for(where, preset, data_range)
+    f, origin = as_tensor(fused, where=where, name="fused")
+    r, _ = as_tensor(reference, where=where, name=ref_name)
+    if f.shape != r.shape:
+        raise ShapeError(f"{where}: `fused` and `{ref_name}` must have the same shape (bands and size); "
+                         f"got {tuple(f.shape)} and {tuple(r.shape)}",
+                         expected=tuple(r.shape), actual=tuple(f.shape))
+    check_finite(where, "fused", f)
+    check_finite(where, ref_name, r)
+    check_range(where, ref_name, r, 0.0, dr)
+    check_range(where, "fused", f, -dr, 2.0 * dr)
+    return f.to(torch.float64), r.to(torch.float64), origin, dr
+
+
+# ------------------------------------------------------------------------------------------------
+# kernels (B, C, H, W) float -> (B,)
+# ------------------------------------------------------------------------------------------------
+
+def rmse_kernel(f: torch.Tensor, r: torch.Tensor) -> torch.Tensor:
+    """Global RMSE over all pixels and bands."""
+    return torch.sqrt(((f - r) ** 2).mean(dim=(1, 2, 3)))
+
+
+def ergas_kernel(f: torch.Tensor, r: torch.Tensor, ratio: float = 4.0) -> torch.Tensor:
+    """(100/ratio) sqrt(mean_b MSE_b / mu_b^2), mu_b the reference band mean."""
+    mse = ((f - r) ** 2).mean(dim=(2, 3))
+    mu = r.mean(dim=(2, 3))
+    return (100.0 / ratio) * torch.sqrt((mse / mu ** 2).mean(dim=1))
+
+
+def rase_kernel(f: torch.Tensor, r: torch.Tensor) -> torch.Tensor:
+    """(100/mu) sqrt(mean_b MSE_b), mu the mean of the whole reference cube (global form)."""
+    mse = ((f - r) ** 2).mean(dim=(2, 3))
+    mu = r.mean(dim=(1, 2, 3))
+    return 100.0 / mu * torch.sqrt(mse.mean(dim=1))
+
+
+def sam_kernel(f: torch.Tensor, r: torch.Tensor) -> torch.Tensor:
+    """Mean spectral angle in degrees over pixels whose two spectra have nonzero norm."""
+    dot = (f * r).sum(dim=1)
+    norm = torch.sqrt((f * f).sum(dim=1) * (r * r).sum(dim=1))
+    valid = norm > 0
+    cos = torch.where(valid, dot / torch.where(valid, norm, torch.ones_like(norm)), torch.ones_like(norm))
+    ang = torch.arccos(cos.clamp(-1.0, 1.0))
+    n = valid.sum(dim=(1, 2)).to(f.dtype)
+    return torch.rad2deg((ang * valid).sum(dim=(1, 2)) / n)
+
+
+def cc_kernel(f: torch.Tensor, r: torch.Tensor, bands: Sequence[int] | None = None) -> torch.Tensor:
+    """Mean over ``bands`` of the per-band Pearson correlation (MATLAB ``corr2``)."""
+    fc = f - f.mean(dim=(2, 3), keepdim=True)
+    rc = r - r.mean(dim=(2, 3), keepdim=True)
+    num = (fc * rc).sum(dim=(2, 3))
+    den = torch.sqrt((fc * fc).sum(dim=(2, 3)) * (rc * rc).sum(dim=(2, 3)))
+    c = num / den
+    if bands is not None:
+        c = c[:, list(bands)]
+    return c.mean(dim=1)
+
+
+def _q_from_moments(mx, my, vx, vy, cxy):
+    """Wang-Bovik Q from means, variances and covariance, with the special cases of ``img_qi``."""
+    s2 = mx * mx + my * my
+    d1 = vx + vy
+    den = d1 * s2
+    num = 4.0 * cxy * mx * my
+    q = torch.ones_like(den)
+    q = torch.where((d1 == 0) & (s2 != 0), 2.0 * mx * my / torch.where(s2 != 0, s2, torch.ones_like(s2)), q)
+    q = torch.where(den != 0, num / torch.where(den != 0, den, torch.ones_like(den)), q)
+    return q
+
+
+def _q_sliding(x: torch.Tensor, y: torch.Tensor, s: int) -> torch.Tensor:
+    """Q map on sliding ``s x s`` windows ('valid', stride 1): (B, C, H-s+1, W-s+1)."""
+    b, c, h, w = x.shape
+    xx = x.reshape(b * c, 1, h, w)
+    yy = y.reshape(b * c, 1, h, w)
+    pool = lambda t: F.avg_pool2d(t, s, stride=1)  # noqa: E731
+    mx, my = pool(xx), pool(yy)
+    vx = pool(xx * xx) - mx * mx
+    vy = pool(yy * yy) - my * my
+    cxy = pool(xx * yy) - mx * my
+    q = _q_from_moments(mx, my, vx, vy, cxy)
+    return q.reshape(b, c, q.shape[-2], q.shape[-1])
+
+
+def _blocks(x: torch.Tensor, s: int) -> torch.Tensor:
+    """(B, C, H, W) -> (B, nblocks, C, s*s) non-overlapping blocks (H, W multiples of s)."""
+    b, c, h, w = x.shape
+    t = x.reshape(b, c, h // s, s, w // s, s).permute(0, 2, 4, 1, 3, 5)
+    return t.reshape(b, (h // s) * (w // s), c, s * s)
+
+
+def _q_blocks(x: torch.Tensor, y: torch.Tensor, s: int) -> torch.Tensor:
+    """Mean Q over non-overlapping ``s x s`` blocks, per band: (B, C)."""
+    bx, by = _blocks(x, s), _blocks(y, s)
+    mx, my = bx.mean(-1), by.mean(-1)
+    vx = (bx * bx).mean(-1) - mx * mx
+    vy = (by * by).mean(-1) - my * my
+    cxy = (bx * by).mean(-1) - mx * my
+    return _q_from_moments(mx, my, vx, vy, cxy).mean(dim=1)
+
+
+def uiqi_kernel(f: torch.Tensor, r: torch.Tensor, mode: str = "sliding", block_size: int = 32) -> torch.Tensor:
+    """UIQI: ``mode='sliding'`` (Q_avg, band mean) or ``'global'`` (one Q of the flattened cube)."""
+    if mode == "global":
+        b = f.shape[0]
+        x, y = r.reshape(b, -1), f.reshape(b, -1)
+        n = x.shape[1]
+        mx, my = x.mean(1), y.mean(1)
+        vx = ((x - mx[:, None]) ** 2).sum(1) / (n - 1)
+        vy = ((y - my[:, None]) ** 2).sum(1) / (n - 1)
+        cxy = ((x - mx[:, None]) * (y - my[:, None])).sum(1) / (n - 1)
+        return _q_from_moments(mx, my, vx, vy, cxy)
+    return _q_sliding(r, f, block_size).mean(dim=(1, 2, 3))
+
+
+def _conj(v: torch.Tensor) -> torch.Tensor:
+    return torch.cat([v[..., :1], -v[..., 1:]], dim=-1)
+
+
+def _onion(x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    """Cayley-Dickson product of hypercomplex numbers stored on the last axis (toolbox convention)."""
+    n = x.shape[-1]
+    if n == 1:
+        return x * y
+    h = n // 2
+    a, b = x[..., :h], _conj(x[..., h:])
+    c, d = y[..., :h], _conj(y[..., h:])
+    if n == 2:
+        return torch.cat([a * c - d * b, a * d + c * b], dim=-1)
+    return torch.cat([_onion(a, c) - _onion(d, _conj(b)), _onion(_conj(a), d) + _onion(c, b)], dim=-1)
+
+
+def _pad_to_blocks(x: torch.Tensor, s: int, shift: int) -> torch.Tensor:
+    h, w = x.shape[-2:]
+    sx, sy = math.ceil(h / shift), math.ceil(w / shift)
+    e1, e2 = (sx - 1) * shift + s - h, (sy - 1) * shift + s - w
+    if e2 > 0:
+        x = torch.cat([x, x[..., :, w - e2:].flip(-1)], dim=-1)
+    if e1 > 0:
+        x = torch.cat([x, x[..., h - e1:, :].flip(-2)], dim=-2)
+    return x
+
+
+def q2n_kernel(f: torch.Tensor, r: torch.Tensor, block_size: int = 32, shift: int | None = None,
+               cast_uint16: bool = True) -> torch.Tensor:
+    """Q2n of fused ``f`` against reference ``r`` (Garzelli-Nencini); (B,)."""
+    s = block_size
+    shift = s if shift is None else shift
+    r = _pad_to_blocks(r, s, shift)
+    f = _pad_to_blocks(f, s, shift)
+    if cast_uint16:  # MATLAB uint16(): round half away from zero, saturate
+        r = torch.floor(r.clamp(0, 65535) + 0.5)
+        f = torch.floor(f.clamp(0, 65535) + 0.5)
+    b, c, h, w = r.shape
+    n2 = 1 << (c - 1).bit_length()
+    if n2 > c:
+        z = r.new_zeros(b, n2 - c, h, w)
+        r, f = torch.cat([r, z], 1), torch.cat([f, z], 1)
+    # blocks: (B, nb, n2, s*s) with the given shift
+    ur = r.unfold(2, s, shift).unfold(3, s, shift)  # B, n2, ny, nx, s, s
+    uf = f.unfold(2, s, shift).unfold(3, s, shift)
+    ny, nx = ur.shape[2], ur.shape[3]
+    ur = ur.permute(0, 2, 3, 1, 4, 5).reshape(b, ny * nx, n2, s * s)
+    uf = uf.permute(0, 2, 3, 1, 4, 5).reshape(b, ny * nx, n2, s * s)
+    npx = s * s
+    mu = ur.mean(-1, keepdim=True)
+    sd = ur.std(-1, keepdim=True)  # N-1, as std2
+    sd = torch.where(sd == 0, torch.full_like(sd, _EPS), sd)
+    z1 = (ur - mu) / sd + 1.0
+    z2 = torch.where(mu == 0, uf + 1.0, (uf - mu) / sd + 1.0)
+    z2 = _conj(z2.transpose(-1, -2))  # (B, nb, npx, n2), conjugated
+    z1 = z1.transpose(-1, -2)
+    m1, m2 = z1.mean(-2), z2.mean(-2)  # (B, nb, n2)
+    k = npx / (npx - 1.0)
+    q1m2, q2m2 = (m1 ** 2).sum(-1), (m2 ** 2).sum(-1)
+    int1 = k * (z1 ** 2).sum(-1).mean(-1)
+    int2 = k * (z2 ** 2).sum(-1).mean(-1)
+    t3 = int1 + int2 - k * (q1m2 + q2m2)
+    mean_bias = 2.0 * torch.sqrt(q1m2 * q2m2) / (q1m2 + q2m2)
+    qu = _onion(z1, z2).mean(-2)
+    qm = _onion(m1, m2)
+    qv = k * qu - k * qm
+    safe = torch.where(t3 == 0, torch.ones_like(t3), t3)
+    qmod = torch.linalg.vector_norm(qv, dim=-1) * mean_bias * 2.0 / safe.abs()
+    qmod = torch.where(t3 == 0, mean_bias, qmod)
+    return qmod.mean(dim=1)
+
+
+def scc_kernel(f: torch.Tensor, r: torch.Tensor) -> torch.Tensor:
+    """Cosine of the Sobel-magnitude maps (1-px ring removed), summed over bands (toolbox SCC)."""
+    def mag(x):
+        gy = filter2d(x, SOBEL_X.t().contiguous(), "valid")  # fspecial('sobel') responds to rows
+        gx = filter2d(x, SOBEL_X, "valid")
+        return torch.sqrt(gx * gx + gy * gy)
+    a, b = mag(f), mag(r)
+    return (a * b).sum(dim=(1, 2, 3)) / torch.sqrt((a * a).sum(dim=(1, 2, 3)) * (b * b).sum(dim=(1, 2, 3)))
+
+
+# ------------------------------------------------------------------------------------------------
+# public reduced-resolution indices
+# ------------------------------------------------------------------------------------------------
+
+@register_metric("ergas", full_name="Erreur relative globale adimensionnelle de synthese (ERGAS)",
+                 higher_is_better=False, inputs="reference", kind="pansharpening", units="",
+                 presets=PRESETS_PS, references=("L. Wald, Data Fusion, 2002",) + _REFS_VIVONE, ideal=0.0)
+def ergas(fused: Any, reference: Any, *, ratio: float = 4, preset: str = "default",
+          data_range: float | None = None) -> Any:
+    """Erreur relative globale adimensionnelle de synthese (ERGAS).
+
+    ``ERGAS = (100 / ratio) * sqrt( (1/B) * sum_b MSE_b / mu_b^2 )`` with ``mu_b`` the mean of
+    reference band ``b``.
+
+    Parameters
+    ----------
+    fused, reference : array or tensor, (C, H, W) or (B, C, H, W), same shape
+        Fused image and ground truth, in the same scale.
+    ratio : float
+        PAN/MS scale ratio in the ``100/ratio`` form (4 for 4:1 data; passing 1/4 here gives 16x).
+    preset : {'default', 'vivone', 'iaoa'}
+        The formula is the same in all three (the IAOA code uses ``100/4``); presets set ``data_range``.
+    data_range : float, optional
+        Upper bound of the reference values (default per preset: 1, 2048, 255).
+
+    Returns
+    -------
+    float or (B,) array/tensor
+        ERGAS, 0 is best; ``inf`` when a reference band has mean 0.
+
+    Notes
+    -----
+    Conventions: full image, no border cut (cut before calling for the toolbox's ``dim_cut``).
+    sewar's ``ergas(GT, P, r=0.25)`` and torchmetrics' ``ratio=4`` give the same value.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> r = np.full((2, 4, 4), 0.5); f = r.copy(); f[0] += 0.1
+    >>> round(ergas(f, r), 6)
+    3.535534
+    """
+    where = "ergas"
+    check_positive(where, "ratio", ratio)
+    f, r, origin, _ = _prep_pair(where, fused, reference, preset, data_range)
+    return restore_scores(ergas_kernel(f, r, float(ratio)), origin)
+
+
+@register_metric("sam", full_name="Spectral angle mapper (SAM)", higher_is_better=False, inputs="reference",
+                 kind="pansharpening", range=(0.0, 180.0), units="degrees", presets=PRESETS_PS,
+                 references=_REFS_VIVONE, ideal=0.0)
+def sam(fused: Any, reference: Any, *, preset: str = "default", data_range: float | None = None) -> Any:
+    """Spectral angle mapper (SAM), in degrees.
+
+    ``SAM = mean_p arccos(<x_p, y_p> / (|x_p| |y_p|))`` over pixels ``p`` whose two spectra both have
+    nonzero norm (cosines clipped to [-1, 1], as MATLAB's ``real(acos(.))``).
+
+    Returns degrees (torchmetrics and sewar return radians; torchmetrics gives NaN on zero norm).
+    Identical in all presets. 0 is best.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> r = np.zeros((2, 1, 1)); r[0] = 1.0; f = np.zeros((2, 1, 1)); f[:] = 0.5
+    >>> round(sam(f, r), 4)
+    45.0
+    """
+    f, r, origin, _ = _prep_pair("sam", fused, reference, preset, data_range)
+    return restore_scores(sam_kernel(f, r), origin)
+
+
+@register_metric("rmse", full_name="Root mean square error (RMSE)", higher_is_better=False,
+                 inputs="reference", kind="pansharpening", presets=PRESETS_PS, references=_REFS_IAOA,
+                 ideal=0.0)
+def rmse(fused: Any, reference: Any, *, preset: str = "default", data_range: float | None = None) -> Any:
+    """Root mean square error (RMSE) over all pixels and bands, in the data's own units.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> round(rmse(np.full((1, 2, 2), 0.3), np.full((1, 2, 2), 0.5)), 6)
+    0.2
+    """
+    f, r, origin, _ = _prep_pair("rmse", fused, reference, preset, data_range)
+    return restore_scores(rmse_kernel(f, r), origin)
+
+
+@register_metric("rase", full_name="Relative average spectral error (RASE)", higher_is_better=False,
+                 inputs="reference", kind="pansharpening", units="%", presets=PRESETS_PS,
+                 references=("M. Choi, IEEE TGRS 44(6), 2006, doi:10.1109/TGRS.2005.863308",) + _REFS_IAOA,
+                 ideal=0.0)
+def rase(fused: Any, reference: Any, *, preset: str = "default", data_range: float | None = None) -> Any:
+    """Relative average spectral error (RASE), global form.
+
+    ``RASE = (100 / mu) sqrt((1/B) sum_b MSE_b)``, ``mu`` the mean of the whole reference cube.
+    sewar and torchmetrics compute a windowed (8x8) variant, which gives a different number.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> round(rase(np.full((1, 2, 2), 0.3), np.full((1, 2, 2), 0.5)), 6)
+    40.0
+    """
+    f, r, origin, _ = _prep_pair("rase", fused, reference, preset, data_range)
+    return restore_scores(rase_kernel(f, r), origin)
+
+
+@register_metric("cc", full_name="Correlation coefficient (CC)", higher_is_better=True, inputs="reference",
+                 kind="pansharpening", range=(-1.0, 1.0), presets=PRESETS_PS, references=_REFS_IAOA,
+                 ideal=1.0)
+def cc(fused: Any, reference: Any, *, preset: str = "default", data_range: float | None = None,
+       bands: Sequence[int] | None = None) -> Any:
+    """Correlation coefficient (CC): mean over bands of the per-band Pearson correlation.
+
+    Under ``preset='iaoa'`` only bands 1-3 (0-based 0, 1, 2) are averaged, as the IAOA code divides
+    by 3 (the NIR band is ignored). ``bands`` overrides the choice. A constant band gives NaN
+    (as MATLAB ``corr2``).
+    """
+    where = "cc"
+    f, r, origin, _ = _prep_pair(where, fused, reference, preset, data_range)
+    if bands is None and preset == "iaoa":
+        if f.shape[1] < 3:
+            raise ShapeError(f"{where}: preset 'iaoa' averages bands 1-3; got {f.shape[1]} bands")
+        bands = (0, 1, 2)
+    if bands is not None:
+        bands = [check_int(where, "bands[i]", b, minimum=0, maximum=f.shape[1] - 1) for b in bands]
+    return restore_scores(cc_kernel(f, r, bands), origin)
+
+
+@register_metric("uiqi", full_name="Universal image quality index (UIQI, Q)", higher_is_better=True,
+                 inputs="reference", kind="pansharpening", range=(-1.0, 1.0), presets=PRESETS_PS,
+                 references=("Z. Wang, A. C. Bovik, IEEE SPL 9(3), 2002, doi:10.1109/97.995823",)
+                 + _REFS_VIVONE + _REFS_IAOA, ideal=1.0)
+def uiqi(fused: Any, reference: Any, *, preset: str = "default", data_range: float | None = None,
+         block_size: int = 32) -> Any:
+    """Universal image quality index (UIQI, Wang-Bovik Q).
+
+    ``Q = 4 s_xy mu_x mu_y / ((s_x^2 + s_y^2)(mu_x^2 + mu_y^2))``.
+
+    * ``'default'``, ``'vivone'``: Q_avg, the Q map on sliding ``block_size`` windows (stride 1,
+      'valid'), averaged over the map and then over the bands (toolbox ``img_qi``): where the
+      variances sum to 0 but the means do not, ``Q = 2 mu_x mu_y / (mu_x^2 + mu_y^2)``; where all
+      vanish, ``Q = 1``.
+    * ``'iaoa'``: one global Q over the whole cube flattened to a vector.
+
+    sewar's ``uqi`` (8x8 windows, and a means/sums mix-up) and torchmetrics' UQI (Gaussian 11/1.5
+    window) are different numbers.
+    """
+    where = "uiqi"
+    block_size = check_int(where, "block_size", block_size, minimum=2)
+    f, r, origin, _ = _prep_pair(where, fused, reference, preset, data_range)
+    if preset == "iaoa":
+        return restore_scores(uiqi_kernel(f, r, "global"), origin)
+    if min(f.shape[-2:]) < block_size:
+        raise ShapeError(f"{where}: images must be at least `block_size`={block_size} pixels per side; "
+                         f"got {tuple(f.shape[-2:])}")
+    return restore_scores(uiqi_kernel(f, r, "sliding", block_size), origin)
+
+
+@register_metric("q2n", full_name="Q2n hypercomplex quality index (Q4 / Q8)", higher_is_better=True,
+                 inputs="reference", kind="pansharpening", range=(0.0, 1.0), presets=("default", "vivone"),
+                 references=("A. Garzelli, F. Nencini, IEEE GRSL 6(4), 2009, doi:10.1109/LGRS.2009.2022650",)
+                 + _REFS_VIVONE, ideal=1.0)
+def q2n(fused: Any, reference: Any, *, preset: str = "vivone", data_range: float | None = None,
+        block_size: int = 32, shift: int | None = None) -> Any:
+    """Q2n hypercomplex quality index (Q4 for 4 bands, Q8 for 8).
+
+    The bands of each pixel form a Cayley-Dickson hypercomplex number (bands zero-padded to a
+    power of 2). On each ``block_size`` block (step ``shift``, default = block size), every reference
+    band is standardised to ``(x - mu)/sigma + 1`` (unbiased sigma, ``eps`` if 0) and the same
+    ``mu, sigma`` are applied to the fused band; the fused number is conjugated, and
+    ``Q2n_block = |s_z1z2| / (s_z1 s_z2) * 2 s_z1 s_z2 / (s_z1^2 + s_z2^2) * 2|m1||m2| / (|m1|^2 + |m2|^2)``
+    with N/(N-1) moments. The index is the mean of the block moduli. 1 is best.
+
+    Parameters
+    ----------
+    preset : {'vivone', 'default'}
+        ``'vivone'`` (the default here) casts both images to ``uint16`` first (round, saturate), as the
+        toolbox does, so the data must be digital numbers: [0, 1] data are refused. ``'default'``
+        uses the values as given (sewar's ``q2n`` behaviour).
+
+    Notes
+    -----
+    Conventions: bottom/right padding to a multiple of the block by mirroring with the edge sample
+    repeated; the product ordering follows the toolbox's ``onion_mult`` recursion.
+    """
+    where = "q2n"
+    check_choice(where, "preset", preset, ("default", "vivone"))
+    block_size = check_int(where, "block_size", block_size, minimum=2)
+    shift = block_size if shift is None else check_int(where, "shift", shift, minimum=1)
+    f, r, origin, _ = _prep_pair(where, fused, reference, preset, data_range)
+    if preset == "vivone" and float(r.max()) <= 1.0:
+        raise ValueError(f"{where}: preset 'vivone' casts to uint16 like the toolbox, so data must be "
+                         f"digital numbers (DN); got reference values in [{float(r.min()):.3g}, "
+                         f"{float(r.max()):.3g}] (looks like [0, 1] data: multiply by 2**L - 1 or use "
+                         "preset='default')")
+    if min(f.shape[-2:]) < block_size:
+        raise ShapeError(f"{where}: images must be at least `block_size`={block_size} pixels per side; "
+                         f"got {tuple(f.shape[-2:])}")
+    return restore_scores(q2n_kernel(f, r, block_size, shift, cast_uint16=(preset == "vivone")), origin)
+
+
+@register_metric("scc", full_name="Spatial correlation coefficient (SCC)", higher_is_better=True,
+                 inputs="reference", kind="pansharpening", range=(0.0, 1.0), presets=("default", "vivone"),
+                 references=("J. Zhou, D. L. Civco, J. A. Silander, IJRS 19(4), 1998",) + _REFS_VIVONE,
+                 ideal=1.0)
+def scc(fused: Any, reference: Any, *, preset: str = "default", data_range: float | None = None) -> Any:
+    """Spatial correlation coefficient (SCC), toolbox variant.
+
+    The cosine similarity ``<G_F, G_R> / (|G_F| |G_R|)`` of the Sobel gradient-magnitude maps of all
+    bands, on the image interior (a 1-px ring removed). sewar and torchmetrics instead correlate
+    Laplacian high-pass images in 8x8 windows (a different number).
+    """
+    f, r, origin, _ = _prep_pair("scc", fused, reference, preset, data_range)
+    if min(f.shape[-2:]) < 3:
+        raise ShapeError(f"scc: images must be at least 3x3; got {tuple(f.shape[-2:])}")
+    return restore_scores(scc_kernel(f, r), origin)
+
+
+# ------------------------------------------------------------------------------------------------
+# full resolution (no reference)
+# ------------------------------------------------------------------------------------------------
+
+def _prep_fr(where: str, fused: Any, ms: Any, pan: Any, ratio: int, block_size: int, preset: str,
+             data_range: float | None, need_pan: bool):
+    dr = _range_for(where, preset, data_range)
+    ratio = check_int(where, "ratio", ratio, minimum=1)
+    block_size = check_int(where, "block_size", block_size, minimum=2)
+    f, origin = as_tensor(fused, where=where, name="fused")
+    m, _ = as_tensor(ms, where=where, name="ms")
+    f, m = f.to(torch.float64), m.to(torch.float64)
+    for n, t in (("fused", f), ("ms", m)):
+        check_finite(where, n, t)
+    check_range(where, "ms", m, 0.0, dr)
+    check_range(where, "fused", f, -dr, 2.0 * dr)
+    if f.shape[:2] != m.shape[:2]:
+        raise ShapeError(f"{where}: `fused` and `ms` must have the same batch and band counts; got "
+                         f"{tuple(f.shape)} and {tuple(m.shape)}")
+    H, W = f.shape[-2:]
+    if m.shape[-2:] == (H, W):
+        m_up = m
+    elif (m.shape[-2] * ratio, m.shape[-1] * ratio) == (H, W):
+        m_up = interp23tap(m, ratio)
+    else:
+        raise ShapeError(f"{where}: `ms` must be {H}x{W} (upsampled) or {H // ratio}x{W // ratio} "
+                         f"(ratio {ratio}); got {m.shape[-2]}x{m.shape[-1]}")
+    if H % block_size or W % block_size:
+        raise ShapeError(f"{where}: image sides must be multiples of `block_size`={block_size}; got {H}x{W}")
+    p = None
+    if need_pan:
+        if pan is None:
+            raise ValueError(f"{where}: `pan` is required")
+        p, _ = as_tensor(pan, where=where, name="pan")
+        p = p.to(torch.float64)
+        check_finite(where, "pan", p)
+        check_range(where, "pan", p, 0.0, dr)
+        if p.shape[1] != 1 or p.shape[-2:] != (H, W) or p.shape[0] not in (1, f.shape[0]):
+            raise ShapeError(f"{where}: `pan` must be one band of {H}x{W}; got {tuple(p.shape)}")
+        p = p.expand(f.shape[0], -1, -1, -1)
+    return f, m_up, p, origin, ratio, block_size
+
+
+def _d_lambda(f, m_up, s, p=1.0):
+    c = f.shape[1]
+    diffs = []
+    for i in range(c):
+        for j in range(i + 1, c):
+            qf = _q_blocks(f[:, i:i + 1], f[:, j:j + 1], s)[:, 0]
+            qm = _q_blocks(m_up[:, i:i + 1], m_up[:, j:j + 1], s)[:, 0]
+            diffs.append((qf - qm).abs() ** p)
+    return torch.stack(diffs, 1).mean(1) ** (1.0 / p)
+
+
+def _pan_lr(pan, ratio):
+    return interp23tap(imresize_bicubic(pan, 1.0 / ratio), ratio)
+
+
+def _d_s(f, m_up, pan, pan_lr, s, q=1.0):
+    c = f.shape[1]
+    pe = pan.expand(-1, c, -1, -1)
+    ple = pan_lr.expand(-1, c, -1, -1)
+    qh = _q_blocks(f, pe, s)
+    ql = _q_blocks(m_up, ple, s)
+    return ((qh - ql).abs() ** q).mean(1) ** (1.0 / q)
+
+
+@register_metric("d_lambda", full_name="Spectral distortion index (D_lambda)", higher_is_better=False,
+                 inputs="ms_pan", kind="pansharpening", range=(0.0, 1.0), presets=PRESETS_PS,
+                 references=("L. Alparone et al., PE&RS 74(2), 2008, doi:10.14358/PERS.74.2.193",)
+                 + _REFS_VIVONE, ideal=0.0)
+def d_lambda(fused: Any, ms: Any, pan: Any = None, *, ratio: int = 4, block_size: int = 32, p: float = 1,
+             preset: str = "default", data_range: float | None = None) -> Any:
+    """Spectral distortion index D_lambda ("toolbox 1.0" form).
+
+    ``D_lambda = (mean_{i<j} |Q(F_i, F_j) - Q(M_i, M_j)|^p)^(1/p)``, Q the plain UIQI averaged over
+    non-overlapping ``block_size`` blocks, ``M`` the MS upsampled to the fused size (an LR ``ms`` is
+    upsampled with ``interp23tap``; an already upsampled one is used as is). ``pan`` is ignored.
+    0 is best.
+    """
+    where = "d_lambda"
+    check_positive(where, "p", p)
+    f, m, _, origin, ratio, s = _prep_fr(where, fused, ms, None, ratio, block_size, preset, data_range, False)
+    return restore_scores(_d_lambda(f, m, s, float(p)), origin)
+
+
+@register_metric("d_s", full_name="Spatial distortion index (D_s)", higher_is_better=False, inputs="ms_pan",
+                 kind="pansharpening", range=(0.0, 1.0), presets=PRESETS_PS, references=_REFS_VIVONE,
+                 ideal=0.0)
+def d_s(fused: Any, ms: Any, pan: Any, *, pan_lr: Any = None, ratio: int = 4, block_size: int = 32,
+        q: float = 1, preset: str = "default", data_range: float | None = None) -> Any:
+    """Spatial distortion index D_s.
+
+    ``D_s = (mean_i |Q(F_i, PAN) - Q(M_i, PAN_LR)|^q)^(1/q)`` with block Q as in :func:`d_lambda`;
+    ``PAN_LR = interp23tap(imresize(PAN, 1/ratio, 'bicubic'))`` unless ``pan_lr`` (full size) is given.
+    0 is best.
+    """
+    where = "d_s"
+    check_positive(where, "q", q)
+    f, m, p_, origin, ratio, s = _prep_fr(where, fused, ms, pan, ratio, block_size, preset, data_range, True)
+    if pan_lr is None:
+        pl = _pan_lr(p_, ratio)
+    else:
+        pl, _ = as_tensor(pan_lr, where=where, name="pan_lr")
+        pl = pl.to(torch.float64).expand(f.shape[0], -1, -1, -1)
+        if pl.shape != p_.shape:
+            raise ShapeError(f"{where}: `pan_lr` must have the shape of `pan` {tuple(p_.shape)}; "
+                             f"got {tuple(pl.shape)}")
+    return restore_scores(_d_s(f, m, p_, pl, s, float(q)), origin)
+
+
+@register_metric("qnr", full_name="Quality with no reference (QNR)", higher_is_better=True, inputs="ms_pan",
+                 kind="pansharpening", range=(0.0, 1.0), presets=PRESETS_PS, references=_REFS_VIVONE,
+                 ideal=1.0)
+def qnr(fused: Any, ms: Any, pan: Any, *, ratio: int = 4, block_size: int = 32, alpha: float = 1,
+        beta: float = 1, preset: str = "default", data_range: float | None = None) -> Any:
+    """Quality with no reference: ``QNR = (1 - D_lambda)^alpha (1 - D_s)^beta`` (p = q = 1). 1 is best."""
+    where = "qnr"
+    f, m, p_, origin, ratio, s = _prep_fr(where, fused, ms, pan, ratio, block_size, preset, data_range, True)
+    dl = _d_lambda(f, m, s)
+    ds = _d_s(f, m, p_, _pan_lr(p_, ratio), s)
+    return restore_scores((1 - dl) ** float(alpha) * (1 - ds) ** float(beta), origin)
+
+
+@register_metric("hqnr", full_name="Hybrid quality with no reference (HQNR)", higher_is_better=True,
+                 inputs="ms_pan", kind="pansharpening", range=(0.0, 1.0), presets=("default", "vivone"),
+                 references=("M. M. Khan et al., IEEE TGRS 47(11), 2009; Aiazzi et al., 2014",) + _REFS_VIVONE,
+                 ideal=1.0)
+def hqnr(fused: Any, ms: Any, pan: Any, *, ratio: int = 4, block_size: int = 32,
+         gains: Sequence[float] = (0.3,), preset: str = "vivone", data_range: float | None = None) -> Any:
+    """Hybrid QNR: ``(1 - D_lambda^K)(1 - D_s)``, ``D_lambda^K = 1 - Q2n(M, MTF(F))``.
+
+    ``MTF(F)`` filters the fused image with the MS MTF filters (``gains`` per band; not decimated).
+    Under ``preset='vivone'`` Q2n casts to uint16, so data must be DN.
+    """
+    where = "hqnr"
+    f, m, p_, origin, ratio, s = _prep_fr(where, fused, ms, pan, ratio, block_size, preset, data_range, True)
+    if preset == "vivone" and float(m.max()) <= 1.0:
+        raise ValueError(f"{where}: preset 'vivone' needs DN data (Q2n casts to uint16); got [0, 1] values")
+    dlk = 1 - q2n_kernel(mtf_filter(f, gains, ratio), m, s, s, cast_uint16=(preset == "vivone"))
+    ds = _d_s(f, m, p_, _pan_lr(p_, ratio), s)
+    return restore_scores((1 - dlk) * (1 - ds), origin)
+
+
+# ------------------------------------------------------------------------------------------------
+# the IAOA metric set in one batched call
+# ------------------------------------------------------------------------------------------------
+
+#: The six indices of the IAOA tables, with "higher is better".
+IAOA_METRICS = {"CC": True, "RMSE": False, "ERGAS": False, "UIQI": True, "SAM": False, "RASE": False}
+
+
+def iaoa_scores(fused: torch.Tensor, reference: torch.Tensor, *, ratio: float = 4.0,
+                bands: Sequence[int] | None = None) -> dict[str, torch.Tensor]:
+    """The six IAOA indices of a (B, C, H, W) batch against a (1 or B, C, H, W) reference, as tensors (B,).
+
+    Private-kernel path (no validation) for experiment loops; conventions of ``preset='iaoa'``.
+    ``bands`` restricts every index to those bands (e.g. ``(0, 1, 2)`` for the visible bands).
+    """
+    f = fused.to(torch.float64)
+    r = reference.to(torch.float64).expand_as(f)
+    if bands is not None:
+        f, r = f[:, list(bands)], r[:, list(bands)]
+    ccb = (0, 1, 2) if bands is None and f.shape[1] >= 3 else None
+    return {"CC": cc_kernel(f, r, ccb), "RMSE": rmse_kernel(f, r), "ERGAS": ergas_kernel(f, r, ratio),
+            "UIQI": uiqi_kernel(f, r, "global"), "SAM": sam_kernel(f, r), "RASE": rase_kernel(f, r)}

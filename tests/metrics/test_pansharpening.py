@@ -1,0 +1,252 @@
+"""Pansharpening indices: closed forms, invariants, and sewar / torchmetrics where they agree."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from fusionlib.metrics import METRICS
+from fusionlib.metrics import pansharpening as ps
+from fusionlib.filters import imresize_bicubic
+
+
+def _pair(rng, c=4, h=64, w=64, scale=255.0):
+    ref = rng.uniform(0.1, 1.0, (c, h, w)) * scale
+    fused = np.clip(ref + rng.normal(0, 0.05 * scale, ref.shape), 0, None)
+    return fused, ref
+
+
+REF_METRICS = ["ergas", "sam", "rmse", "rase", "cc", "uiqi", "scc"]
+
+
+class TestRegistry:
+    def test_registered(self):
+        for name in REF_METRICS + ["q2n", "d_lambda", "d_s", "qnr", "hqnr"]:
+            info = METRICS[name]
+            assert info.kind == "pansharpening"
+            assert "default" in info.presets
+
+
+class TestErgas:
+    def test_known_value(self):
+        """Hand computation: bands of mean 0.5, band 0 offset by 0.1 -> 25*sqrt(0.04/0.25/2)."""
+        r = np.full((2, 4, 4), 0.5)
+        f = r.copy()
+        f[0] += 0.1
+        assert ps.ergas(f, r) == pytest.approx(25 * np.sqrt((0.01 / 0.25) / 2), rel=1e-12)
+
+    def test_reference(self, rng):
+        sewar = pytest.importorskip("sewar.full_ref")
+        tmf = pytest.importorskip("torchmetrics.functional.image")
+        f, r = _pair(rng)
+        ours = ps.ergas(f, r, preset="iaoa")
+        # sewar uses the 100*r form with r = 1/4: the same value
+        assert ours == pytest.approx(sewar.ergas(r.transpose(1, 2, 0), f.transpose(1, 2, 0), r=0.25), rel=1e-10)
+        tm = tmf.error_relative_global_dimensionless_synthesis(torch.tensor(f)[None], torch.tensor(r)[None],
+                                                               ratio=4)
+        assert ours == pytest.approx(float(tm), rel=1e-8)
+
+    def test_invariants(self, rng):
+        f, r = _pair(rng)
+        assert ps.ergas(r, r, preset="iaoa") == 0.0
+        # scale invariance and batch = loop
+        assert ps.ergas(f / 255, r / 255) == pytest.approx(ps.ergas(f, r, preset="iaoa"), rel=1e-12)
+        fb, rb = np.stack([f, r]), np.stack([r, r])
+        out = ps.ergas(fb, rb, preset="iaoa")
+        assert out.shape == (2,) and out[1] == 0.0
+        t = ps.ergas(torch.tensor(fb), torch.tensor(rb), preset="iaoa")
+        assert isinstance(t, torch.Tensor) and np.allclose(t.numpy(), out)
+
+    def test_exception(self, rng):
+        f, r = _pair(rng)
+        with pytest.raises(ValueError, match="same shape"):
+            ps.ergas(f[:3], r)
+        with pytest.raises(ValueError, match=r"values must lie in \[0, 1\]"):
+            ps.ergas(f, r)  # 0..255 data under the [0, 1] default
+        bad = f.copy()
+        bad[0, 0, 0] = np.nan
+        with pytest.raises(ValueError, match="NaN"):
+            ps.ergas(bad, r, preset="iaoa")
+        with pytest.raises(ValueError, match="preset"):
+            ps.ergas(f, r, preset="vifb")
+        with pytest.raises(ValueError, match="ratio"):
+            ps.ergas(f, r, ratio=0, preset="iaoa")
+
+
+class TestSam:
+    def test_known_value(self):
+        r = np.zeros((2, 1, 1))
+        r[0] = 1.0
+        f = np.full((2, 1, 1), 0.5)
+        assert ps.sam(f, r) == pytest.approx(45.0)
+
+    def test_reference(self, rng):
+        sewar = pytest.importorskip("sewar.full_ref")
+        f, r = _pair(rng)
+        r[:, 0, 0] = 0.0  # a zero-norm pixel is excluded by both
+        ours = ps.sam(f, r, preset="iaoa")
+        theirs = np.degrees(sewar.sam(r.transpose(1, 2, 0), f.transpose(1, 2, 0)))  # sewar: radians
+        assert ours == pytest.approx(theirs, rel=1e-10)
+        tmf = pytest.importorskip("torchmetrics.functional.image")
+        f2, r2 = _pair(rng)
+        tm = tmf.spectral_angle_mapper(torch.tensor(f2)[None], torch.tensor(r2)[None])  # radians
+        assert ps.sam(f2, r2, preset="iaoa") == pytest.approx(float(torch.rad2deg(tm)), rel=1e-6)
+
+    def test_invariants(self, rng):
+        f, r = _pair(rng)
+        assert ps.sam(r, r, preset="iaoa") == pytest.approx(0.0, abs=1e-5)
+        assert ps.sam(0.5 * r, r, preset="iaoa") == pytest.approx(0.0, abs=1e-5)  # angle ignores scale
+
+
+class TestRmseRase:
+    def test_known_value(self):
+        f, r = np.full((1, 2, 2), 0.3), np.full((1, 2, 2), 0.5)
+        assert ps.rmse(f, r) == pytest.approx(0.2)
+        assert ps.rase(f, r) == pytest.approx(40.0)
+
+    def test_reference_rase_differs_from_windowed(self, rng):
+        """sewar's RASE is windowed (8x8): a different number from the global form (documented)."""
+        sewar = pytest.importorskip("sewar.full_ref")
+        f, r = _pair(rng)
+        ours = ps.rase(f, r, preset="iaoa")
+        mse = ((f - r) ** 2).mean(axis=(1, 2))
+        assert ours == pytest.approx(100 / r.mean() * np.sqrt(mse.mean()), rel=1e-12)
+        assert abs(sewar.rase(r.transpose(1, 2, 0), f.transpose(1, 2, 0)) - ours) > 1e-3 * ours
+
+    def test_reference_rmse(self, rng):
+        sewar = pytest.importorskip("sewar.full_ref")
+        f, r = _pair(rng)
+        assert ps.rmse(f, r, preset="iaoa") == pytest.approx(sewar.rmse(r, f), rel=1e-12)
+
+
+class TestCc:
+    def test_known_value(self, rng):
+        f, r = _pair(rng)
+        per = [np.corrcoef(f[k].ravel(), r[k].ravel())[0, 1] for k in range(4)]
+        assert ps.cc(f, r, preset="iaoa") == pytest.approx(np.mean(per[:3]), rel=1e-12)
+        assert ps.cc(f, r, preset="default", data_range=255) == pytest.approx(np.mean(per), rel=1e-12)
+
+    def test_invariants(self, rng):
+        f, r = _pair(rng)
+        assert ps.cc(0.5 * r + 1, r, preset="iaoa") == pytest.approx(1.0)
+
+
+class TestUiqi:
+    def test_known_value_global(self, rng):
+        f, r = _pair(rng)
+        x, y = r.ravel(), f.ravel()
+        q = 4 * np.cov(x, y)[0, 1] * x.mean() * y.mean() / ((x.var(ddof=1) + y.var(ddof=1)) * (x.mean() ** 2 + y.mean() ** 2))
+        assert ps.uiqi(f, r, preset="iaoa") == pytest.approx(q, rel=1e-10)
+
+    def test_sliding_matches_loop(self, rng):
+        f, r = _pair(rng, c=1, h=40, w=40)
+        s = 32
+        vals = []
+        for i in range(40 - s + 1):
+            for j in range(40 - s + 1):
+                a, b = r[0, i:i + s, j:j + s].ravel(), f[0, i:i + s, j:j + s].ravel()
+                cv = ((a - a.mean()) * (b - b.mean())).mean()
+                vals.append(4 * cv * a.mean() * b.mean() / ((a.var() + b.var()) * (a.mean() ** 2 + b.mean() ** 2)))
+        assert ps.uiqi(f, r, preset="vivone") == pytest.approx(np.mean(vals), rel=1e-9)
+
+    def test_invariants(self, rng):
+        f, r = _pair(rng)
+        assert ps.uiqi(r, r, preset="vivone") == pytest.approx(1.0)
+        assert ps.uiqi(r, r, preset="iaoa") == pytest.approx(1.0)
+        const = np.full((1, 32, 32), 100.0)
+        assert ps.uiqi(const, const, preset="iaoa") == pytest.approx(1.0)  # all vanish -> 1
+
+    def test_exception(self, rng):
+        f, r = _pair(rng, h=16, w=16)
+        with pytest.raises(ValueError, match="block_size"):
+            ps.uiqi(f, r, preset="vivone")
+
+
+class TestQ2n:
+    def test_reference(self, rng):
+        """Without the uint16 cast our Q2n equals sewar's q2n (same block and hypercomplex convention)."""
+        sewar = pytest.importorskip("sewar.full_ref")
+        f, r = _pair(rng)
+        ours = ps.q2n(f, r, preset="default", data_range=255)
+        assert ours == pytest.approx(sewar.q2n(r.transpose(1, 2, 0), f.transpose(1, 2, 0)), rel=1e-9)
+
+    def test_invariants(self, rng):
+        f, r = _pair(rng)
+        assert ps.q2n(r, r) == pytest.approx(1.0)
+        # vivone casts to uint16: the index of float DN equals that of the rounded DN
+        assert ps.q2n(f, r) == pytest.approx(ps.q2n(np.floor(f + 0.5), np.floor(r + 0.5)), rel=1e-12)
+        assert 0 < ps.q2n(f, r) < 1
+
+    def test_one_band_is_q_on_blocks(self, rng):
+        """For one band the hypercomplex index reduces to |Q| on blocks of the standardised pair
+        (reference band -> (x - mu)/sigma + 1, the same mu, sigma applied to the fused band)."""
+        f, r = _pair(rng, c=1)
+        x, y = r[0], f[0]
+        vals = []
+        for i in range(0, 64, 32):
+            for j in range(0, 64, 32):
+                a, b = x[i:i + 32, j:j + 32].ravel(), y[i:i + 32, j:j + 32].ravel()
+                mu, sd = a.mean(), a.std(ddof=1)
+                a, b = (a - mu) / sd + 1, (b - mu) / sd + 1
+                cv = np.cov(a, b)[0, 1]
+                vals.append(abs(4 * cv * a.mean() * b.mean() / ((a.var(ddof=1) + b.var(ddof=1)) * (a.mean() ** 2 + b.mean() ** 2))))
+        assert ps.q2n(f, r, preset="default", data_range=255) == pytest.approx(np.mean(vals), rel=1e-9)
+
+    def test_exception(self, rng):
+        f, r = _pair(rng, scale=1.0)
+        with pytest.raises(ValueError, match="digital numbers"):
+            ps.q2n(f, r, preset="vivone", data_range=1.0)
+        with pytest.raises(ValueError, match="preset"):
+            ps.q2n(f, r, preset="iaoa")
+
+
+class TestScc:
+    def test_invariants(self, rng):
+        f, r = _pair(rng)
+        assert ps.scc(r, r, data_range=255) == pytest.approx(1.0)
+        assert ps.scc(2 * r, r, data_range=255 * 2) == pytest.approx(1.0)
+        assert ps.scc(f, r, data_range=255) < 1.0
+
+
+class TestFullResolution:
+    def _fr(self, rng):
+        gt = rng.uniform(20, 200, (4, 64, 64))
+        gt = imresize_bicubic(torch.tensor(gt)[None], 1.0).numpy()[0]
+        pan = gt.mean(0, keepdims=True)
+        ms_lr = imresize_bicubic(torch.tensor(gt)[None], 0.25).numpy()[0]
+        return gt, ms_lr, pan
+
+    def test_smoke_and_ranges(self, rng):
+        gt, ms_lr, pan = self._fr(rng)
+        kw = dict(preset="vivone")
+        dl = ps.d_lambda(gt, ms_lr, **kw)
+        ds = ps.d_s(gt, ms_lr, pan, **kw)
+        q = ps.qnr(gt, ms_lr, pan, **kw)
+        assert 0 <= dl <= 1 and 0 <= ds <= 1
+        assert q == pytest.approx((1 - dl) * (1 - ds), rel=1e-12)
+        h = ps.hqnr(gt, ms_lr, pan, **kw)
+        assert 0 <= h <= 1
+
+    def test_d_lambda_zero_for_upsampled_ms(self, rng):
+        from fusionlib.filters import interp23tap
+        gt, ms_lr, pan = self._fr(rng)
+        up = interp23tap(torch.tensor(ms_lr)[None], 4).numpy()[0]
+        assert ps.d_lambda(up, ms_lr, preset="vivone") == pytest.approx(0.0, abs=1e-12)
+
+    def test_exception(self, rng):
+        gt, ms_lr, pan = self._fr(rng)
+        with pytest.raises(ValueError, match="ms"):
+            ps.d_lambda(gt, ms_lr[:, :10, :10], preset="vivone")
+        with pytest.raises(ValueError, match="pan"):
+            ps.d_s(gt, ms_lr, pan[:, :32], preset="vivone")
+
+
+class TestIaoaScores:
+    def test_matches_public(self, rng):
+        f, r = _pair(rng)
+        s = ps.iaoa_scores(torch.tensor(f)[None], torch.tensor(r)[None])
+        assert float(s["ERGAS"]) == pytest.approx(ps.ergas(f, r, preset="iaoa"))
+        assert float(s["CC"]) == pytest.approx(ps.cc(f, r, preset="iaoa"))
+        assert float(s["UIQI"]) == pytest.approx(ps.uiqi(f, r, preset="iaoa"))
+        assert float(s["SAM"]) == pytest.approx(ps.sam(f, r, preset="iaoa"))
+        assert float(s["RASE"]) == pytest.approx(ps.rase(f, r, preset="iaoa"))
