@@ -230,7 +230,7 @@ def make_multifocus(image: Any, *, seed: int | np.random.Generator | None = 0, m
 # ----------------------------------------------------------------------------- multi-exposure
 
 def make_multiexposure(image: Any, *, seed: int | np.random.Generator | None = 0,
-                       stops: float | tuple[float, float] = (1.0, 2.0), gamma: float = 2.2) -> Sample:
+                       stops: float | tuple[float, float] = (2.0, 3.0), gamma: float = 2.2) -> Sample:
     """Under-/over-exposed pair from a well-exposed image (simulated camera).
 
     Linear radiance ``L = I^γ`` (inverse of a gamma camera response), exposure
@@ -480,7 +480,7 @@ DATASETS.add("embedded_multifocus", _embedded_info(
 DATASETS.add("embedded_multiexposure", _embedded_info(
     "embedded_multiexposure", "Embedded multi-exposure pairs (simulated camera)", "multi-exposure",
     _embedded_loader("multi-exposure", _me),
-    "8 pairs: gamma-2.2 camera response, exposure −1..−2 EV and +1..+2 EV in linear radiance, clipping, "
+    "8 pairs: gamma-2.2 camera response, exposure −2..−3 EV and +2..+3 EV in linear radiance, clipping, "
     "8-bit quantisation; reference = the well-exposed image.",
     True, ("under-exposed", "over-exposed"), len(EMBEDDED_IMAGES["multi-exposure"])))
 

@@ -112,7 +112,7 @@ class TestMakeMultiexposure:
         order = np.argsort(ref[0].ravel(), kind="stable")
         assert (np.diff(under[0].ravel()[order]) >= -1e-6).all()
         lo, hi = -s.meta["stops"][0], s.meta["stops"][1]
-        assert 1.0 <= lo <= 2.0 and 1.0 <= hi <= 2.0
+        assert 2.0 <= lo <= 3.0 and 2.0 <= hi <= 3.0
 
     def test_exception(self, gray):
         with pytest.raises(ValueError, match="`gamma`"):

@@ -1,0 +1,63 @@
+"""fusionlib.viz.data (kept beside the data tests: it only draws data samples)."""
+from __future__ import annotations
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+
+import fusionlib as fl  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def sets():
+    return {n: fl.data.load(n, size=32) for n in ("embedded_multifocus", "embedded_pansharpening")}
+
+
+class TestShowSample:
+    def test_smoke(self, sets):
+        import matplotlib.pyplot as plt
+        s = sets["embedded_pansharpening"][0]
+        fig = fl.viz.show_sample(s)
+        assert len(fig.axes) == 3 and fig.axes[0].get_title().startswith("MS\n8×8")
+        plt.close(fig)
+        fig = fl.viz.show_samples([sets["embedded_multifocus"][0], s])
+        assert len(fig.axes) == 6
+        plt.close(fig)
+
+    def test_exception(self):
+        with pytest.raises(TypeError, match="Sample"):
+            fl.viz.show_sample(np.zeros((3, 8, 8)))
+        with pytest.raises(ValueError, match="must not be empty"):
+            fl.viz.show_samples([])
+
+
+class TestSampleMontage:
+    def test_shape(self, sets):
+        m = fl.viz.sample_montage(sets["embedded_pansharpening"][0], height=40, gap=2)
+        assert m.dtype == np.uint8 and m.shape == (40, 3 * 40 + 2 * 2, 3)
+        u = fl.viz.sample_montage(sets["embedded_multifocus"].get(0, dtype="uint8"), height=32, gap=0)
+        f = fl.viz.sample_montage(sets["embedded_multifocus"][0], height=32, gap=0)
+        np.testing.assert_array_equal(u, f)
+
+
+class TestPairBrowser:
+    def test_smoke(self, sets):
+        pytest.importorskip("ipywidgets")
+        from ipywidgets import Widget
+        from ipywidgets.widgets.widget_link import Link
+        b = fl.viz.pair_browser(sets, n=2, height=24)
+        drop, outer = b.children
+        assert list(drop.options) == list(sets) and len(outer.children) == 2
+        slider, stack = outer.children[0].children
+        assert slider.max == 1 and len(stack.children) == 2
+        registry = getattr(Widget, "_active_widgets", None) or Widget.widgets
+        links = [x for x in registry.values() if isinstance(x, Link)]
+        pairs = {(l.source[0].model_id, l.target[0].model_id) for l in links}
+        assert (drop.model_id, outer.model_id) in pairs and (slider.model_id, stack.model_id) in pairs
+
+    def test_exception(self):
+        with pytest.raises(ValueError, match="must not be empty"):
+            fl.viz.pair_browser({})
