@@ -1,0 +1,850 @@
+"""AE-Netv2 experiment harness: splits, train-or-load with a disk cache, the 8 indexes, statistics.
+
+The book's chapters 06-09 (paper experiments A4-A12 of ``shared/notes/aenetv2.md`` §9) are built
+on these pieces:
+
+* **Splits** (:func:`task_splits`): fixed, documented, seeded train/test splits per task. The split
+  seed is separate from the training seeds, so every training seed is scored on the *same* test
+  images (which makes the paired tests below legitimate). No test image is ever a training image.
+* **Train or load** (:func:`train_or_load`): one cache folder per (experiment, variant, seed) holding
+  the weights, the training history and a fingerprint of the configuration and the training data; a
+  finished entry is loaded instead of retrained, a stale one (different fingerprint) is retrained.
+  Interrupted sweeps resume at the first missing (variant, seed).
+* **Indexes** (:func:`score_fused`, :func:`add_combined`): the paper's eight indexes, Combined (E2),
+  NIQE, SSIM, EN, PSNR, BRENNER, VIFF, plus time and size.
+* **Statistics** (:func:`summarize`, :func:`paired_tests`, :func:`friedman`, :func:`holm`): mean ± sd
+  over seeds, paired Wilcoxon / t tests with Holm's correction, Friedman's test over variants.
+* **Normalisation** (:func:`normalize_indexes`): Fig. 6's averaged objective indexes (PSNR
+  normalised, NIQE inverted and normalised).
+* **Timing** (:func:`timing_images`, :func:`time_inference`): the protocol of §IV-A-4b.
+
+Everything takes explicit seeds; every file is written atomically.
+"""
+from __future__ import annotations
+
+import functools
+import hashlib
+import json
+import math
+import os
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Iterable, Mapping, Sequence
+
+import numpy as np
+import torch
+
+from .._checks import check_choice, check_int
+from ..utils import atomic_path, progress, resolve_device, write_json_atomic
+
+__all__ = [
+    "TASKS", "EMBEDDED", "SampleRef", "TaskSplit", "seeded_split", "task_splits", "load_pair",
+    "load_pairs", "sample_patches", "TrainSet", "StudyConfig", "Trained", "train_or_load", "cache_entry",
+    "INDEXES", "LOWER_IS_BETTER", "score_fused", "evaluate_method", "add_combined", "summarize",
+    "format_mean_sd", "holm", "paired_test", "TestResult", "paired_tests", "friedman", "FriedmanResult",
+    "normalize_indexes", "transfer_matrix", "timing_images", "time_inference", "Timing",
+    "PAPER_TABLE7", "PAPER_CLAIMS", "fingerprint",
+]
+
+#: The four fusion tasks of the study (the paper's fifth, CVS, has no public data: dropped).
+TASKS = ("infrared-visible", "multi-focus", "multi-exposure", "medical")
+
+#: Embedded (offline, synthetic) stand-in per task for the smoke profile. Medical has none.
+EMBEDDED = {"infrared-visible": "embedded_irvis", "multi-focus": "embedded_multifocus",
+            "multi-exposure": "embedded_multiexposure"}
+
+#: The eight indexes of Table VII / Fig. 6 computed per image (time and size are per model).
+INDEXES = ("combined", "niqe", "ssim", "en", "psnr", "brenner", "viff")
+#: Indexes where lower is better.
+LOWER_IS_BETTER = frozenset({"niqe", "time_ms", "size_kb"})
+
+#: Table VII of the paper, as printed (Combined, NIQE, SSIM, EN, PSNR, BRENNER, VIFF, ms, MB).
+PAPER_TABLE7 = {
+    "regular": (1.35, 0.72, 0.63, 6.42, 0.48, 5.63, 0.32, 10.17, 0.48),
+    "gcb": (1.29, 0.70, 0.62, 6.42, 0.48, 5.20, 0.34, 9.83, 0.07),
+    "inception": (1.33, 0.69, 0.63, 6.30, 0.48, 5.55, 0.34, 10.83, 0.91),
+    "separable": (1.42, 0.64, 0.64, 6.31, 0.48, 6.15, 0.33, 9.67, 0.11),
+    "squeeze": (1.61, 0.65, 0.63, 6.29, 0.48, 7.53, 0.32, 9.83, 0.25),
+    "gcb_inception": (1.26, 0.69, 0.63, 6.46, 0.48, 5.00, 0.35, 11.67, 0.11),
+    "squeeze_gcb": (1.61, 0.66, 0.63, 6.29, 0.48, 7.48, 0.32, 9.83, 0.08),
+    "squeeze2_gcb": (1.67, 0.63, 0.62, 6.33, 0.48, 7.97, 0.31, 13.83, 0.10),
+}
+
+#: The abstract's / §IV-C-2 claims with the numbers they trace back to (notes §1).
+PAPER_CLAIMS = {
+    "size_kb": {"claim": "model size about 69 KB", "value": 69.0, "unit": "KB"},
+    "speedup_vs_fastest_dl": {"claim": "2.14x faster than the fastest DL method (IFCNN, 0.021 s)",
+                              "value": 2.14, "unit": "x"},
+    "size_ratio_vs_smallest_dl": {"claim": "11.59x smaller than the smallest DL model (PGMI 0.80 MB)",
+                                  "value": 11.59, "unit": "x"},
+    "time_s": {"claim": "0.0098 s per 400x400 image (RTX 2070)", "value": 0.0098, "unit": "s"},
+    "params": {"claim": "5,378 parameters (Table VI)", "value": 5378, "unit": ""},
+}
+
+
+# ================================================================================================ splits
+
+@dataclass(frozen=True)
+class SampleRef:
+    """One test or training pair: data set, pair id, optional subset; ``size``/``seed`` for embedded sets."""
+
+    dataset: str
+    id: str
+    subset: str | None = None
+    size: int | None = None
+    seed: int = 0
+
+    @property
+    def key(self) -> str:
+        sub = f"/{self.subset}" if self.subset else ""
+        return f"{self.dataset}{sub}/{self.id}"
+
+
+@dataclass(frozen=True)
+class TaskSplit:
+    """The train and test pairs of one task, with the rule that made them."""
+
+    task: str
+    train: tuple[SampleRef, ...]
+    test: tuple[SampleRef, ...]
+    rule: str
+
+    def head(self, n_train: int | None = None, n_test: int | None = None) -> "TaskSplit":
+        """The first ``n_train`` / ``n_test`` pairs (None: all), for budgeted profiles."""
+        tr = self.train if n_train is None else self.train[:n_train]
+        te = self.test if n_test is None else self.test[:n_test]
+        rule = self.rule
+        if len(tr) < len(self.train) or len(te) < len(self.test):
+            rule += f" (first {len(tr)} train / {len(te)} test pairs used)"
+        return TaskSplit(self.task, tr, te, rule)
+
+    def describe(self) -> dict[str, Any]:
+        return {"task": self.task, "train": len(self.train), "test": len(self.test), "rule": self.rule}
+
+
+def seeded_split(ids: Sequence[str], n_test: int, seed: int = 0) -> tuple[list[str], list[str]]:
+    """Split ``ids`` into (train, test) with a seeded permutation; both keep the input order.
+
+    The same ``(ids, n_test, seed)`` always gives the same split; train and test are disjoint and
+    together are ``ids``.
+    """
+    ids = list(ids)
+    if len(set(ids)) != len(ids):
+        raise ValueError("seeded_split: `ids` must be unique")
+    n_test = check_int("seeded_split", "n_test", n_test, minimum=1, maximum=max(1, len(ids) - 1))
+    if len(ids) < 2:
+        raise ValueError(f"seeded_split: `ids` needs at least 2 entries; got {len(ids)}")
+    perm = np.random.default_rng(seed).permutation(len(ids))
+    test_pos = set(perm[:n_test].tolist())
+    return ([k for i, k in enumerate(ids) if i not in test_pos], [k for i, k in enumerate(ids) if i in test_pos])
+
+
+def _ids(name: str, root, subset: str | None = None) -> list[str]:
+    from .. import data
+    return list(data.load(name, root, subset=subset).ids)
+
+
+def task_splits(profile: str = "smoke", *, root: str | os.PathLike | None = None,
+                tasks: Iterable[str] | None = None, split_seed: int = 0, embedded_size: int = 192,
+                embedded_test: int = 3) -> dict[str, TaskSplit]:
+    """The documented train/test split of every task.
+
+    Parameters
+    ----------
+    profile : {'smoke', 'standard', 'full'}
+        ``'smoke'``: the embedded synthetic sets (8 pairs each, ``embedded_test`` for testing, chosen
+        by ``split_seed``); medical has no embedded set and is left out. ``'standard'``/``'full'``:
+        the real stand-ins of notes §8 -
+        infrared-visible: train RoadScene + TNO, test VIFB (21);
+        multi-focus: train Lytro 06-20 + Liu 2020 grayscale, test Lytro 01-05;
+        multi-exposure: train the IFCNN sequences + MEFB pairs 11-20, test MEFB 1-10;
+        medical: per modality (CT, PET, SPECT - MRI) a seeded 16/8 split of the 24 Harvard pairs.
+    root : path, optional
+        Data root for the real sets (:func:`fusionlib.data.find_root`).
+    tasks : iterable of str, optional
+        Subset of :data:`TASKS` (default all available).
+    split_seed : int
+        Seed of the seeded splits (embedded sets, medical). Independent of the training seeds.
+    embedded_size : int
+        Side of the embedded images (>= 192 so that NIQE has 2 x 2 blocks of 96 px).
+
+    Returns
+    -------
+    dict
+        task -> :class:`TaskSplit`.
+    """
+    where = "task_splits"
+    check_choice(where, "profile", profile, ("smoke", "standard", "full"))
+    tasks = list(TASKS if tasks is None else tasks)
+    for t in tasks:
+        check_choice(where, "tasks", t, TASKS)
+    out: dict[str, TaskSplit] = {}
+    if profile == "smoke":
+        for t in tasks:
+            if t not in EMBEDDED:
+                continue
+            name = EMBEDDED[t]
+            ids = _ids(name, None)
+            tr, te = seeded_split(ids, embedded_test, split_seed)
+            mk = (lambda i, n=name: SampleRef(n, i, size=embedded_size, seed=0))
+            out[t] = TaskSplit(t, tuple(map(mk, tr)), tuple(map(mk, te)),
+                               f"{name} ({len(ids)} synthetic pairs, {embedded_size} px): seeded split "
+                               f"(split_seed={split_seed}), {len(te)} test")
+        return out
+    for t in tasks:
+        if t == "infrared-visible":
+            train = [SampleRef("roadscene", i) for i in _ids("roadscene", root)] + \
+                    [SampleRef("tno", i) for i in _ids("tno", root)]
+            test = [SampleRef("vifb", i) for i in _ids("vifb", root)]
+            rule = "train RoadScene (50) + TNO (25), test VIFB (21)"
+        elif t == "multi-focus":
+            ly = _ids("lytro", root)
+            test = [SampleRef("lytro", i) for i in ly[:5]]
+            train = [SampleRef("lytro", i) for i in ly[5:]] + \
+                    [SampleRef("liu2020", i, "grayscale") for i in _ids("liu2020", root, "grayscale")]
+            rule = "train Lytro 06-20 + Liu 2020 grayscale (10), test Lytro 01-05"
+        elif t == "multi-exposure":
+            me = _ids("mefb", root)
+            test = [SampleRef("mefb", i) for i in me[:10]]
+            train = [SampleRef("ifcnn", i, "multi-exposure") for i in _ids("ifcnn", root, "multi-exposure")] + \
+                    [SampleRef("mefb", i) for i in me[10:]]
+            rule = "train IFCNN sequences (6, darkest + brightest frame) + MEFB 11-20, test MEFB 1-10"
+        else:
+            train, test = [], []
+            for sub in ("CT-MRI", "PET-MRI", "SPECT-MRI"):
+                tr, te = seeded_split(_ids("harvard", root, sub), 8, split_seed)
+                train += [SampleRef("harvard", i, sub) for i in tr]
+                test += [SampleRef("harvard", i, sub) for i in te]
+            rule = f"Harvard, per modality a seeded 16/8 split (split_seed={split_seed})"
+        out[t] = TaskSplit(t, tuple(train), tuple(test), rule)
+    return out
+
+
+@functools.lru_cache(maxsize=64)
+def _dataset(name: str, subset: str | None, root: str | None, size: int | None, seed: int):
+    from .. import data
+    if data.info(name).embedded:
+        return data.load(name, size=size, seed=seed)
+    return data.load(name, root, subset=subset)
+
+
+def _gray(a: np.ndarray) -> np.ndarray:
+    """(C, H, W) float in [0, 1] -> (1, H, W) float32: BT.601 luma for colour, as is for gray."""
+    a = np.asarray(a, dtype=np.float32)
+    if a.shape[0] == 1:
+        return a
+    y = 0.299 * a[0] + 0.587 * a[1] + 0.114 * a[2]
+    return np.clip(y, 0.0, 1.0)[None].astype(np.float32)
+
+
+def load_pair(ref: SampleRef, root: str | os.PathLike | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """The two gray sources ``(1, H, W)`` float32 in [0, 1] of ``ref`` (the paper fuses grayscale).
+
+    Sequences with more than two frames (IFCNN multi-exposure) give their darkest and brightest frame.
+    """
+    ds = _dataset(ref.dataset, ref.subset, None if root is None else str(root), ref.size, ref.seed)
+    srcs = [_gray(s) for s in ds[ref.id].sources]
+    if len(srcs) > 2:
+        means = [float(s.mean()) for s in srcs]
+        srcs = [srcs[int(np.argmin(means))], srcs[int(np.argmax(means))]]
+    return srcs[0], srcs[1]
+
+
+def load_pairs(refs: Sequence[SampleRef], root=None) -> list[tuple[np.ndarray, np.ndarray]]:
+    return [load_pair(r, root) for r in refs]
+
+
+# ================================================================================================ training
+
+def fingerprint(obj: Any) -> str:
+    """A short, stable SHA-256 of a JSON-able object (configs, lists of pair keys)."""
+    return hashlib.sha256(json.dumps(obj, sort_keys=True, default=str).encode()).hexdigest()[:16]
+
+
+@dataclass(frozen=True)
+class TrainSet:
+    """Training patches ``a, b, o`` (each ``(N, 1, p, p)`` float32) and where they came from."""
+
+    a: torch.Tensor
+    b: torch.Tensor
+    o: torch.Tensor
+    keys: tuple[str, ...]
+    tasks: tuple[str, ...]
+    seed: int
+
+    @property
+    def fingerprint(self) -> str:
+        return fingerprint({"keys": list(self.keys), "tasks": list(self.tasks), "seed": self.seed,
+                            "n": int(self.a.shape[0]), "p": int(self.a.shape[-1])})
+
+    def __len__(self) -> int:
+        return int(self.a.shape[0])
+
+    def loader(self, batch_size: int, seed: int) -> torch.utils.data.DataLoader:
+        """A shuffling DataLoader of ``(a, b, o)`` (``num_workers=0``, seeded generator)."""
+        g = torch.Generator().manual_seed(int(seed))
+        ds = torch.utils.data.TensorDataset(self.a, self.b, self.o)
+        return torch.utils.data.DataLoader(ds, batch_size=batch_size, shuffle=True, generator=g,
+                                           num_workers=0, drop_last=len(ds) > batch_size)
+
+
+def sample_patches(triples: Sequence[tuple[np.ndarray, np.ndarray, np.ndarray]], *, patch: int,
+                   n_patches: int, seed: int = 0, keys: Sequence[str] = (), tasks: Sequence[str] = ()
+                   ) -> TrainSet:
+    """Random aligned crops of ``(a, b, o)`` triples (``(1, H, W)`` each), cycling over the images.
+
+    Images smaller than ``patch`` are reflect-padded. Same ``seed`` -> same patches.
+    """
+    where = "sample_patches"
+    patch = check_int(where, "patch", patch, minimum=8)
+    n_patches = check_int(where, "n_patches", n_patches, minimum=1)
+    if not triples:
+        raise ValueError(f"{where}: `triples` is empty")
+    rng = np.random.default_rng(seed)
+    out = np.empty((3, n_patches, 1, patch, patch), np.float32)
+    for k in range(n_patches):
+        stack = np.concatenate([np.asarray(x, np.float32).reshape(1, *np.shape(x)[-2:])
+                                for x in triples[k % len(triples)]], 0)
+        h, w = stack.shape[-2:]
+        ph, pw = max(0, patch - h), max(0, patch - w)
+        if ph or pw:
+            stack = np.pad(stack, ((0, 0), (0, ph), (0, pw)), mode="reflect" if (ph < h and pw < w) else "edge")
+            h, w = stack.shape[-2:]
+        y, x = int(rng.integers(0, h - patch + 1)), int(rng.integers(0, w - patch + 1))
+        out[:, k, 0] = stack[:, y:y + patch, x:x + patch]
+    t = torch.from_numpy(out)
+    return TrainSet(t[0], t[1], t[2], tuple(keys), tuple(tasks), int(seed))
+
+
+@dataclass(frozen=True)
+class StudyConfig:
+    """Training budget of one (variant, seed): ``epochs`` over ``n_patches`` patches of side ``patch``."""
+
+    epochs: int = 2
+    batch_size: int = 16
+    lr: float = 1e-3
+    patch: int = 128
+    n_patches: int = 256
+    weight_decay: float = 0.0
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass
+class Trained:
+    """A trained (or loaded) variant: the model in eval mode, its history and cache facts."""
+
+    model: torch.nn.Module
+    variant: str
+    seed: int
+    history: dict[str, Any]
+    cached: bool
+    path: Path
+    train_seconds: float = float("nan")
+
+
+def cache_entry(cache_dir: str | os.PathLike, experiment: str, variant: str, seed: int) -> Path:
+    """The cache folder of one (experiment, variant, seed)."""
+    for n, v in (("experiment", experiment), ("variant", variant)):
+        if not isinstance(v, str) or not v or "/" in v or v.startswith("."):
+            raise ValueError(f"cache_entry: `{n}` must be a plain non-empty name; got {v!r}")
+    return Path(cache_dir) / experiment / variant / f"seed{int(seed)}"
+
+
+def _default_trainer(model, train: TrainSet, config: StudyConfig, *, seed: int, device, checkpoint: Path):
+    """Train with ``fusionlib.nets.fit`` (the nets engineer's loop) and return a history dict."""
+    from .. import nets
+    fit = getattr(nets, "fit", None)
+    if fit is None:
+        raise NotImplementedError("train_or_load: fusionlib.nets.fit has not landed yet; pass `trainer=`")
+    tc = nets.TrainConfig(epochs=config.epochs, batch_size=config.batch_size, lr=config.lr,
+                          seed=seed, device=str(device), checkpoint=str(checkpoint))
+    hist = fit(model, train.loader(config.batch_size, seed), nets.FusionLoss(), tc)
+    return {k: np.asarray(v).tolist() for k, v in asdict(hist).items()} if hasattr(hist, "__dataclass_fields__") \
+        else dict(hist)
+
+
+def train_or_load(experiment: str, variant: str, seed: int, train: TrainSet | Callable[[], TrainSet],
+                  config: StudyConfig, *, cache_dir: str | os.PathLike, device: str = "auto",
+                  build: Callable[[str], torch.nn.Module] | None = None,
+                  trainer: Callable[..., Mapping[str, Any]] | None = None,
+                  retrain: bool = False) -> Trained:
+    """Train ``variant`` with ``seed`` on ``train``, or load it from the cache.
+
+    Parameters
+    ----------
+    experiment, variant : str
+        Cache names (``variant`` is also the network key given to ``build``).
+    seed : int
+        Seeds the weight initialisation (``torch.manual_seed``) and the batch order.
+    train : TrainSet or callable returning one
+        A callable is only called when training is needed (labels can be expensive).
+    config : StudyConfig
+    cache_dir : path
+        Entries live in ``cache_dir/experiment/variant/seed<k>/`` (``model.pt``, ``meta.json``).
+    build : callable, optional
+        ``build(variant) -> nn.Module`` (default: ``fusionlib.nets.build``).
+    trainer : callable, optional
+        ``trainer(model, train, config, seed=, device=, checkpoint=) -> history dict`` (default:
+        ``fusionlib.nets.fit``). ``checkpoint`` is a path for mid-training checkpoints, so an
+        interrupted entry resumes.
+    retrain : bool
+        Ignore a finished entry.
+
+    Returns
+    -------
+    Trained
+        ``cached`` tells whether the weights came from disk. An entry whose fingerprint (variant,
+        seed, config, training data) differs from the request is retrained.
+    """
+    where = "train_or_load"
+    seed = check_int(where, "seed", seed, minimum=0)
+    if not isinstance(config, StudyConfig):
+        raise TypeError(f"{where}: `config` must be a StudyConfig; got {type(config).__name__}")
+    entry = cache_entry(cache_dir, experiment, variant, seed)
+    dev = resolve_device(device)
+    if build is None:
+        from .. import nets
+        build = nets.build
+    torch.manual_seed(seed)
+    model = build(variant)
+    meta_path, weights = entry / "meta.json", entry / "model.pt"
+    want = {"experiment": experiment, "variant": variant, "seed": seed, "config": config.as_dict()}
+    if not retrain and meta_path.is_file() and weights.is_file():
+        meta = json.loads(meta_path.read_text())
+        data_fp = meta.get("data")
+        same = all(meta.get(k) == v for k, v in want.items())
+        if same and (not isinstance(train, TrainSet) or train.fingerprint == data_fp):
+            model.load_state_dict(torch.load(weights, map_location="cpu", weights_only=True))
+            return Trained(model.to(dev).eval(), variant, seed, meta.get("history", {}), True, entry,
+                           meta.get("train_seconds", float("nan")))
+    ts = train() if callable(train) and not isinstance(train, TrainSet) else train
+    if not isinstance(ts, TrainSet):
+        raise TypeError(f"{where}: `train` must be a TrainSet or a callable returning one; got {type(ts).__name__}")
+    entry.mkdir(parents=True, exist_ok=True)
+    model = model.to(dev)
+    trainer = trainer or _default_trainer
+    t0 = time.perf_counter()
+    history = dict(trainer(model, ts, config, seed=seed, device=dev, checkpoint=entry / "checkpoint.pt"))
+    seconds = time.perf_counter() - t0
+    with atomic_path(weights) as tmp:
+        torch.save({k: v.detach().cpu() for k, v in model.state_dict().items()}, tmp)
+    write_json_atomic(meta_path, {**want, "data": ts.fingerprint, "history": history,
+                                  "train_seconds": seconds, "device": str(dev)})
+    ck = entry / "checkpoint.pt"
+    if ck.exists():
+        ck.unlink()
+    return Trained(model.eval(), variant, seed, history, False, entry, seconds)
+
+
+# ================================================================================================ indexes
+
+def _metric_fns() -> dict[str, Callable[[np.ndarray, list], float]]:
+    from .. import metrics as m
+    return {
+        "niqe": lambda f, s: m.niqe(f),
+        "ssim": lambda f, s: m.ssim(f, s),
+        "en": lambda f, s: m.entropy(f, quantize=True),
+        "psnr": lambda f, s: m.psnr(f, s),
+        "brenner": lambda f, s: m.brenner(f),
+        "viff": lambda f, s: m.vif(f, s, combine="mean"),
+        "ag": lambda f, s: m.average_gradient(f),
+        "mi": lambda f, s: m.mutual_information(f, s, quantize=True),
+    }
+
+
+#: What :func:`score_fused` computes by default (``ag`` and ``mi`` are E2 inputs, notes §6).
+SCORE_NAMES = ("niqe", "ssim", "en", "psnr", "brenner", "viff", "ag", "mi")
+
+
+def score_fused(fused: np.ndarray, sources: Sequence[np.ndarray], names: Sequence[str] = SCORE_NAMES,
+                fns: Mapping[str, Callable] | None = None) -> dict[str, float]:
+    """Per-image indexes of one fused image ``(1, H, W)`` against its gray sources.
+
+    Conventions (reconstruction, notes §6): SSIM and PSNR are the mean over the two sources
+    (``preset='default'``, 8-bit peak), VIFF is pixel-domain VIF averaged over the sources, EN is
+    the 256-bin entropy of the rounded image, BRENNER the horizontal Brenner gradient on the 0..255
+    scale, NIQE the MVG distance with the standard pristine model (lower is better).
+    """
+    fns = dict(_metric_fns() if fns is None else fns)
+    f = np.clip(np.asarray(fused, np.float32), 0.0, 1.0)
+    srcs = [np.asarray(s, np.float32) for s in sources]
+    out = {}
+    for n in names:
+        if n not in fns:
+            raise KeyError(f"score_fused: unknown index {n!r}; known: {sorted(fns)}")
+        out[n] = float(fns[n](f, srcs))
+    return out
+
+
+def evaluate_method(method: str, fuse_fn: Callable[[np.ndarray, np.ndarray], np.ndarray],
+                    refs: Sequence[SampleRef], tasks: Sequence[str], *, root=None, seed: int = 0,
+                    names: Sequence[str] = SCORE_NAMES, fns: Mapping[str, Callable] | None = None,
+                    cache: str | os.PathLike | None = None, keep: dict | None = None,
+                    show_progress: bool = True):
+    """Fuse every test pair with ``fuse_fn(a, b)`` and score it; one row per image.
+
+    Columns: ``method, seed, task, image`` (the :attr:`SampleRef.key`), the ``names`` indexes and
+    ``time_s`` (wall time of the fusion call). With ``cache`` (a ``.csv`` path) a finished table is
+    read back instead of recomputed (written atomically). ``keep`` (a dict) receives the fused images
+    by image key, for figures.
+    """
+    import pandas as pd
+    if cache is not None and Path(cache).is_file() and keep is None:
+        df = pd.read_csv(cache, dtype={"image": str})
+        if len(df) == len(refs) and set(names) <= set(df.columns):
+            return df
+    rows = []
+    it = progress(list(zip(refs, tasks)), desc=f"{method} s{seed}", leave=False) if show_progress \
+        else zip(refs, tasks)
+    for ref, task in it:
+        a, b = load_pair(ref, root)
+        t0 = time.perf_counter()
+        f = np.asarray(fuse_fn(a, b), np.float32).reshape(1, *a.shape[-2:])
+        dt = time.perf_counter() - t0
+        if keep is not None:
+            keep[ref.key] = f
+        rows.append({"method": method, "seed": seed, "task": task, "image": ref.key,
+                     **score_fused(f, [a, b], names, fns), "time_s": dt})
+    df = pd.DataFrame(rows)
+    if cache is not None:
+        with atomic_path(cache) as tmp:
+            df.to_csv(tmp, index=False)
+    return df
+
+
+def add_combined(df, *, components: Sequence[str] = ("en", "ag", "ssim", "viff", "niqe", "psnr", "mi"),
+                 by: Sequence[str] = ("image",), candidates: str = "method", aggregation: str = "mean"):
+    """Add the E2 "Combined" index: per image, min-max normalise each component across the
+    candidates (NIQE as 1/NIQE) and aggregate (notes §6, reconstruction).
+
+    Parameters
+    ----------
+    df : DataFrame
+        One row per (candidate, image[, seed]); the candidate column is ``candidates``.
+    components : sequence of str
+        Columns entering E2 (default: the reconstruction's EN, AG, SSIM, VIFF, NIQE, PSNR, MI).
+    by : sequence of str
+        Columns defining one image (the candidate set is every row sharing them).
+    aggregation : {'mean', 'sum', 'borda'}
+        Mean of the normalised components (default), their raw sum, or the mean rank (Borda).
+
+    Returns
+    -------
+    DataFrame
+        A copy with a ``combined`` column in [0, 1] (``'mean'``, ``'borda'``) or [0, len(components)]
+        (``'sum'``). Combined is relative: it depends on which candidates are compared.
+    """
+    check_choice("add_combined", "aggregation", aggregation, ("mean", "sum", "borda"))
+    missing = [c for c in components if c not in df.columns]
+    if missing:
+        raise KeyError(f"add_combined: columns {missing} are missing; have {list(df.columns)}")
+    out = df.copy()
+    vals = out[list(components)].astype(float).copy()
+    if "niqe" in components:
+        vals["niqe"] = 1.0 / vals["niqe"].clip(lower=1e-12)
+    groups = out.groupby(list(by), sort=False).indices
+    comb = np.zeros(len(out))
+    for _, idx in groups.items():
+        v = vals.iloc[idx].to_numpy()
+        if aggregation == "borda":
+            from scipy.stats import rankdata
+            r = np.column_stack([rankdata(v[:, j]) for j in range(v.shape[1])])
+            norm = (r - 1) / max(len(idx) - 1, 1)
+        else:
+            lo, hi = v.min(0), v.max(0)
+            norm = (v - lo) / (hi - lo + 1e-12)
+        comb[idx] = norm.sum(1) if aggregation == "sum" else norm.mean(1)
+    out["combined"] = comb
+    return out
+
+
+# ================================================================================================ statistics
+
+def summarize(df, metrics: Sequence[str], *, by: str = "method", seed_col: str = "seed",
+              task_col: str | None = "task"):
+    """Mean ± sd over seeds of the per-seed means.
+
+    Per (``by``, seed): the mean over images within each task, then the mean over tasks (every task
+    weighs the same, as the paper's "mean over the five tasks"); then the mean and the sample sd
+    (ddof=1; NaN for a single seed) across seeds.
+
+    Returns
+    -------
+    DataFrame
+        Index ``by``; columns ``(metric, 'mean')``, ``(metric, 'sd')`` and ``('n_seeds', '')``.
+    """
+    import pandas as pd
+    keys = [by, seed_col] + ([task_col] if task_col else [])
+    per = df.groupby(keys, sort=False)[list(metrics)].mean()
+    if task_col:
+        per = per.groupby(level=[0, 1], sort=False).mean()
+    g = per.groupby(level=0, sort=False)
+    mean, sd, n = g.mean(), g.std(ddof=1), g.size()
+    cols = {}
+    for m in metrics:
+        cols[(m, "mean")] = mean[m]
+        cols[(m, "sd")] = sd[m]
+    out = pd.DataFrame(cols)
+    out[("n_seeds", "")] = n
+    out.index.name = by
+    return out
+
+
+def format_mean_sd(summary, metrics: Sequence[str], digits: int = 3):
+    """``"mean ± sd"`` strings per metric (``sd`` left out when there is one seed)."""
+    import pandas as pd
+    out = pd.DataFrame(index=summary.index)
+    for m in metrics:
+        mu, sd = summary[(m, "mean")], summary[(m, "sd")]
+        out[m] = [f"{a:.{digits}f}" + ("" if not np.isfinite(b) else f" ± {b:.{digits}f}")
+                  for a, b in zip(mu, sd)]
+    return out
+
+
+def holm(pvalues: Sequence[float]) -> np.ndarray:
+    """Holm-Bonferroni adjusted p-values (step-down, monotone, capped at 1)."""
+    p = np.asarray(pvalues, dtype=float)
+    if p.ndim != 1:
+        raise ValueError(f"holm: `pvalues` must be 1-D; got shape {p.shape}")
+    if np.any((p < 0) | (p > 1)):
+        raise ValueError("holm: `pvalues` must lie in [0, 1]")
+    m = p.size
+    order = np.argsort(p, kind="stable")
+    adj = np.minimum(1.0, np.maximum.accumulate((m - np.arange(m)) * p[order]))
+    out = np.empty(m)
+    out[order] = adj
+    return out
+
+
+@dataclass(frozen=True)
+class TestResult:
+    """A paired test of ``a`` against ``b``: ``mean_diff`` = mean(a - b)."""
+
+    test: str
+    statistic: float
+    pvalue: float
+    n: int
+    mean_diff: float
+
+
+def paired_test(a: Sequence[float], b: Sequence[float], *, test: str = "wilcoxon") -> TestResult:
+    """Paired two-sided test of equal location of ``a`` and ``b`` (same blocks, same order).
+
+    ``'wilcoxon'``: signed-rank test (exact p for n <= 50 without ties or zeros, else normal
+    approximation; zero differences dropped, Wilcoxon's convention); ``'ttest'``: paired t test.
+    All-zero differences give p = 1.
+    """
+    check_choice("paired_test", "test", test, ("wilcoxon", "ttest"))
+    a, b = np.asarray(a, float), np.asarray(b, float)
+    if a.shape != b.shape or a.ndim != 1:
+        raise ValueError(f"paired_test: `a` and `b` must be 1-D of equal length; got {a.shape}, {b.shape}")
+    ok = np.isfinite(a) & np.isfinite(b)
+    a, b = a[ok], b[ok]
+    d = a - b
+    n = int(d.size)
+    if n < 2:
+        raise ValueError(f"paired_test: needs at least 2 finite pairs; got {n}")
+    md = float(d.mean())
+    if np.allclose(d, 0.0, atol=1e-15):
+        return TestResult(test, 0.0, 1.0, n, md)
+    from scipy import stats
+    if test == "ttest":
+        if np.allclose(d, d[0], atol=1e-15):  # constant non-zero difference: sd 0, infinitely significant
+            return TestResult(test, math.copysign(math.inf, md), 0.0, n, md)
+        r = stats.ttest_rel(a, b)
+    else:
+        r = stats.wilcoxon(a, b, zero_method="wilcox")
+    return TestResult(test, float(r.statistic), float(r.pvalue), n, md)
+
+
+def _blocks(df, metric: str, by: str, unit: str):
+    if unit == "image":
+        keys = ["task", "image"] if "task" in df.columns else ["image"]
+        wide = df.groupby(keys + [by], sort=False)[metric].mean().unstack(by)
+    else:
+        keys = (["task"] if "task" in df.columns else []) + ["image", "seed"]
+        wide = df.pivot_table(index=keys, columns=by, values=metric, aggfunc="mean")
+    return wide.dropna(axis=0, how="any")
+
+
+def paired_tests(df, metric: str, *, by: str = "method", baseline: str | None = None,
+                 test: str = "wilcoxon", unit: str = "image", alpha: float = 0.05):
+    """Pairwise paired tests between the ``by`` groups on ``metric``, Holm-corrected.
+
+    Blocks are test images (values averaged over seeds, ``unit='image'``) or (image, seed) pairs
+    (``unit='image_seed'``; every group must share the seeds). With ``baseline`` only comparisons
+    against it are made, else all pairs.
+
+    Returns
+    -------
+    DataFrame
+        Columns ``a, b, n, mean_diff, statistic, p, p_holm, significant`` (``p_holm < alpha``),
+        ``better`` (the group with the better mean when significant, respecting
+        :data:`LOWER_IS_BETTER`, else ``''``).
+    """
+    import pandas as pd
+    check_choice("paired_tests", "unit", unit, ("image", "image_seed"))
+    wide = _blocks(df, metric, by, unit)
+    groups = list(wide.columns)
+    if baseline is not None and baseline not in groups:
+        raise KeyError(f"paired_tests: baseline {baseline!r} not among {groups}")
+    pairs = [(baseline, g) for g in groups if g != baseline] if baseline is not None else \
+        [(groups[i], groups[j]) for i in range(len(groups)) for j in range(i + 1, len(groups))]
+    rows = []
+    for x, y in pairs:
+        r = paired_test(wide[x].to_numpy(), wide[y].to_numpy(), test=test)
+        rows.append({"a": x, "b": y, "n": r.n, "mean_diff": r.mean_diff, "statistic": r.statistic, "p": r.pvalue})
+    out = pd.DataFrame(rows, columns=["a", "b", "n", "mean_diff", "statistic", "p"])
+    out["p_holm"] = holm(out["p"].to_numpy()) if len(out) else []
+    out["significant"] = out["p_holm"] < alpha
+    lower = metric in LOWER_IS_BETTER
+    out["better"] = [("" if not s else (a if (d < 0) == lower else b))
+                     for a, b, d, s in zip(out["a"], out["b"], out["mean_diff"], out["significant"])]
+    return out
+
+
+@dataclass(frozen=True)
+class FriedmanResult:
+    """Friedman's test over k groups and n blocks; ``mean_ranks`` (1 = best)."""
+
+    statistic: float
+    pvalue: float
+    k: int
+    n: int
+    mean_ranks: dict[str, float]
+
+
+def friedman(df, metric: str, *, by: str = "method", unit: str = "image") -> FriedmanResult:
+    """Friedman's rank test that all ``by`` groups have the same distribution of ``metric``.
+
+    Uses the tie-corrected chi-square statistic (``scipy.stats.friedmanchisquare``). Ranks are
+    reported with 1 = best (respecting :data:`LOWER_IS_BETTER`).
+    """
+    from scipy import stats
+    wide = _blocks(df, metric, by, unit)
+    if wide.shape[1] < 3 or wide.shape[0] < 2:
+        raise ValueError(f"friedman: needs >= 3 groups and >= 2 blocks; got {wide.shape[1]} and {wide.shape[0]}")
+    x = wide.to_numpy()
+    r = stats.friedmanchisquare(*x.T)
+    sign = 1.0 if metric in LOWER_IS_BETTER else -1.0
+    ranks = np.apply_along_axis(stats.rankdata, 1, sign * x).mean(0)
+    return FriedmanResult(float(r.statistic), float(r.pvalue), x.shape[1], x.shape[0],
+                          dict(zip(map(str, wide.columns), map(float, ranks))))
+
+
+def normalize_indexes(table, *, scheme: str = "max"):
+    """Fig. 6's averaged objective indexes: PSNR normalised, NIQE inverted and normalised.
+
+    Parameters
+    ----------
+    table : DataFrame
+        Methods (rows) x indexes (columns), e.g. the means of :func:`summarize`.
+    scheme : {'max', 'minmax', 'fixed'}
+        ``'max'`` (default): PSNR / max PSNR and (1/NIQE) / max(1/NIQE) over the methods, so the best
+        method scores 1 and ratios are kept; ``'minmax'``: (x - min)/(max - min) (best 1, worst 0);
+        ``'fixed'``: PSNR / 100 and 1/NIQE (independent of the other methods; Table VII's constant
+        0.48 is consistent with PSNR / 100). The other columns are left as they are.
+
+    Returns
+    -------
+    DataFrame
+        A copy; the NIQE column is renamed ``1/niqe (norm.)`` and PSNR ``psnr (norm.)``.
+    """
+    check_choice("normalize_indexes", "scheme", scheme, ("max", "minmax", "fixed"))
+    out = table.copy().astype(float)
+    ren = {}
+    for col in ("psnr", "niqe"):
+        if col not in out.columns:
+            continue
+        v = out[col].to_numpy(float)
+        if col == "niqe":
+            v = 1.0 / np.clip(v, 1e-12, None)
+        if scheme == "fixed":
+            v = v / 100.0 if col == "psnr" else v
+        elif scheme == "max":
+            v = v / np.max(v)
+        else:
+            span = np.max(v) - np.min(v)
+            v = (v - np.min(v)) / span if span > 0 else np.ones_like(v)
+        out[col] = v
+        ren[col] = "1/niqe (norm.)" if col == "niqe" else "psnr (norm.)"
+    return out.rename(columns=ren)
+
+
+def transfer_matrix(df, metric: str, *, train_col: str = "method", test_col: str = "task"):
+    """Train-task x test-task table of ``metric`` (mean over images and seeds)."""
+    return df.groupby([train_col, test_col])[metric].mean().unstack(test_col)
+
+
+# ================================================================================================ timing
+
+@dataclass(frozen=True)
+class Timing:
+    """Per-image times (seconds) of the timing protocol, with the conditions."""
+
+    times: tuple[float, ...]
+    device: str
+    threads: int
+    dtype: str
+    size: int
+
+    @property
+    def mean(self) -> float:
+        return float(np.mean(self.times))
+
+    @property
+    def median(self) -> float:
+        return float(np.median(self.times))
+
+
+def timing_images(pairs: Sequence[tuple[np.ndarray, np.ndarray]], *, n: int = 300, size: int = 400
+                  ) -> list[tuple[np.ndarray, np.ndarray]]:
+    """The timing set (§IV-A-4b): ``n`` gray 8-bit pairs of ``size`` x ``size``, cycling over ``pairs``.
+
+    Each source is resized (bilinear, antialiased) to ``size`` x ``size`` and quantised to uint8.
+    """
+    n = check_int("timing_images", "n", n, minimum=2)
+    if not pairs:
+        raise ValueError("timing_images: `pairs` is empty")
+    import torch.nn.functional as F
+    made = []
+    for a, b in pairs:
+        t = torch.from_numpy(np.stack([np.asarray(a, np.float32).reshape(a.shape[-2:]),
+                                       np.asarray(b, np.float32).reshape(b.shape[-2:])])[None])
+        r = F.interpolate(t, size=(size, size), mode="bilinear", align_corners=False, antialias=True)[0]
+        q = np.rint(r.clamp(0, 1).numpy() * 255).astype(np.uint8)
+        made.append((q[0:1], q[1:2]))
+    return [made[i % len(made)] for i in range(n)]
+
+
+def time_inference(fuse_fn: Callable[[torch.Tensor, torch.Tensor], Any],
+                   images: Sequence[tuple[np.ndarray, np.ndarray]], *, device: str = "auto",
+                   skip_first: int = 1) -> Timing:
+    """Per-image wall time of ``fuse_fn(a, b)`` on ``(1, 1, H, W)`` float32 tensors in [0, 1].
+
+    The paper's protocol: the uint8 pair is converted and moved to the device inside the timed
+    region, ``torch.inference_mode()``, the first ``skip_first`` images are excluded (initialisation),
+    and on CUDA the device is synchronised before the clock is read.
+    """
+    dev = resolve_device(device)
+    skip_first = check_int("time_inference", "skip_first", skip_first, minimum=0)
+    if len(images) <= skip_first:
+        raise ValueError(f"time_inference: needs more than {skip_first} images; got {len(images)}")
+    sync = (lambda: torch.cuda.synchronize(dev)) if dev.type == "cuda" else (lambda: None)
+    times = []
+    with torch.inference_mode():
+        for i, (a, b) in enumerate(images):
+            sync()
+            t0 = time.perf_counter()
+            ta = torch.from_numpy(np.ascontiguousarray(a)).to(dev).float().div_(255.0)[None]
+            tb = torch.from_numpy(np.ascontiguousarray(b)).to(dev).float().div_(255.0)[None]
+            out = fuse_fn(ta, tb)
+            if isinstance(out, torch.Tensor) and out.device.type != "cpu":
+                out = out.cpu()
+            sync()
+            if i >= skip_first:
+                times.append(time.perf_counter() - t0)
+    return Timing(tuple(times), str(dev), torch.get_num_threads(), "float32", int(images[0][0].shape[-1]))
