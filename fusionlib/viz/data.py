@@ -119,15 +119,18 @@ def sample_montage(sample: Any, *, height: int = 128, reference: bool = True, ga
     return np.rint(np.clip(m, 0, 1) * 255).astype(np.uint8)
 
 
-def _png(a: np.ndarray) -> bytes:
+def _encode(a: np.ndarray, fmt: str) -> bytes:
     import imageio.v3 as iio
     buf = io.BytesIO()
-    iio.imwrite(buf, a, extension=".png")
+    if fmt == "jpeg":
+        iio.imwrite(buf, a, extension=".jpg", quality=85)
+    else:
+        iio.imwrite(buf, a, extension=".png")
     return buf.getvalue()
 
 
 def pair_browser(datasets: Mapping[str, Any], *, n: int | None = 8, height: int = 128,
-                 reference: bool = True):
+                 reference: bool = True, fmt: str = "jpeg"):
     """A Dropdown (data set) + IntSlider (pair index) browser over pre-rendered pairs.
 
     Parameters
@@ -138,6 +141,9 @@ def pair_browser(datasets: Mapping[str, Any], *, n: int | None = 8, height: int 
         Samples rendered per data set (None: all; mind the notebook size).
     height : int
         Thumbnail height in pixels.
+    fmt : {'jpeg', 'png'}
+        Thumbnail encoding; JPEG (quality 85) keeps the saved widget state, and so
+        the committed notebook, small.
 
     Returns
     -------
@@ -151,14 +157,16 @@ def pair_browser(datasets: Mapping[str, Any], *, n: int | None = 8, height: int 
 
     if not datasets:
         raise ValueError("pair_browser: `datasets` must not be empty")
+    if fmt not in ("jpeg", "png"):
+        raise ValueError(f"pair_browser: `fmt` must be 'jpeg' or 'png'; got {fmt!r}")
     pages = []
     for name, ds in datasets.items():
         count = len(ds) if n is None else min(n, len(ds))
         images, captions = [], []
         for i in range(count):
             s = ds[i]
-            images.append(w.Image(value=_png(sample_montage(s, height=height, reference=reference)),
-                                  format="png"))
+            images.append(w.Image(value=_encode(sample_montage(s, height=height, reference=reference), fmt),
+                                  format=fmt))
             mods = " | ".join(s.meta.get("modalities") or [])
             captions.append(w.HTML(f"<b>{name}</b> · {s.id} · {mods}"))
         slider = w.IntSlider(value=0, min=0, max=max(count - 1, 0), description="pair",

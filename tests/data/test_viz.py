@@ -53,6 +53,8 @@ class TestPairBrowser:
         assert list(drop.options) == list(sets) and len(outer.children) == 2
         slider, stack = outer.children[0].children
         assert slider.max == 1 and len(stack.children) == 2
+        img = stack.children[0].children[1]
+        assert img.format == "jpeg" and img.value[:2] == b"\xff\xd8"
         registry = getattr(Widget, "_active_widgets", None) or Widget.widgets
         links = [x for x in registry.values() if isinstance(x, Link)]
         pairs = {(l.source[0].model_id, l.target[0].model_id) for l in links}
@@ -61,3 +63,5 @@ class TestPairBrowser:
     def test_exception(self):
         with pytest.raises(ValueError, match="must not be empty"):
             fl.viz.pair_browser({})
+        with pytest.raises(ValueError, match="`fmt` must be"):
+            fl.viz.pair_browser({"a": fl.data.load("embedded_irvis", size=32)}, fmt="gif")
