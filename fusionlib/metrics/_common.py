@@ -1,0 +1,156 @@
+"""Input handling shared by the fusion metrics (validation lives only here and in the public functions).
+
+Every public fusion metric goes through :func:`prepare_sources` (fused + sources) or
+:func:`prepare_fused` (no-reference metrics). They return float64 tensors on the **0..255 grey-level
+scale** (``x * 255 / data_range``): every benchmark the book reproduces (VIFB, MEFB, Z. Liu's toolbox,
+AE-Netv2's tables) reports its numbers on that scale, so gradient, contrast and error metrics do too.
+
+Channel rule ("pc", VIFB): an RGB fused image is scored per channel against the matching source channel
+(a gray source is reused for every channel) and the per-channel scores are averaged. A gray fused image
+with RGB sources compares against the sources' ``rgb2gray`` luma (MATLAB weights).
+"""
+from __future__ import annotations
+
+from typing import Any, Sequence
+
+import torch
+
+from .._checks import ShapeError, check_choice, check_finite, check_positive, check_range
+from .._convert import Origin, as_tensor, stack_sources
+from ..filters import rgb_to_gray
+from ._registry import PRESETS
+
+GRAY = 255.0
+
+
+def check_preset(where: str, preset: str, allowed: Sequence[str]) -> str:
+    """Refuse unknown presets and presets this metric does not define."""
+    check_choice(where, "preset", preset, PRESETS)
+    if preset not in allowed:
+        raise ValueError(f"{where}: `preset` {preset!r} is not defined for this metric; "
+                         f"supported presets: {list(allowed)}")
+    return preset
+
+
+def _scale(where: str, name: str, t: torch.Tensor, data_range: float, check: bool) -> torch.Tensor:
+    check_finite(where, name, t)
+    if check:
+        check_range(where, name, t, 0.0, data_range)
+    t = t.to(torch.float64) if t.dtype != torch.float64 else t
+    if data_range != GRAY:
+        t = t * (GRAY / data_range)
+    return t
+
+
+def prepare_fused(fused: Any, *, where: str, data_range: float = 1.0, check_range_: bool = True,
+                  min_size: int = 2, name: str = "fused") -> tuple[torch.Tensor, Origin]:
+    """``fused`` -> float64 (B, C, H, W) on the 0..255 scale, plus its origin."""
+    data_range = check_positive(where, "data_range", data_range)
+    f, origin = as_tensor(fused, where=where, name=name)
+    _check_size(where, name, f, min_size)
+    return _scale(where, name, f, data_range, check_range_), origin
+
+
+def prepare_sources(fused: Any, sources: Any, *, where: str, data_range: float = 1.0,
+                    min_size: int = 2, min_count: int = 2, max_count: int | None = None
+                    ) -> tuple[torch.Tensor, torch.Tensor, Origin]:
+    """Fused (B, C, H, W) and sources (B, N, C, H, W), matched in size and channels, 0..255 float64."""
+    data_range = check_positive(where, "data_range", data_range)
+    f, origin = as_tensor(fused, where=where, name="fused")
+    s, _ = stack_sources(sources, where=where, name="sources", min_count=min_count)
+    if max_count is not None and s.shape[1] > max_count:
+        raise ValueError(f"{where}: `sources` must hold at most {max_count} images; got {s.shape[1]}")
+    s = s.to(f.device)
+    if tuple(s.shape[-2:]) != tuple(f.shape[-2:]):
+        raise ShapeError(f"{where}: `fused` and `sources` must have the same height and width; got "
+                         f"fused {tuple(f.shape[-2:])} and sources {tuple(s.shape[-2:])}",
+                         expected=tuple(f.shape[-2:]), actual=tuple(s.shape[-2:]))
+    if s.shape[0] != f.shape[0]:
+        if s.shape[0] == 1:
+            s = s.expand(f.shape[0], *s.shape[1:])
+        else:
+            raise ShapeError(f"{where}: `fused` has batch {f.shape[0]} but `sources` has batch "
+                             f"{s.shape[0]}", expected=f.shape[0], actual=s.shape[0])
+    cf, cs = f.shape[1], s.shape[2]
+    if cf != cs:
+        if cs == 1:
+            s = s.expand(-1, -1, cf, -1, -1)
+        elif cf == 1 and cs == 3:
+            b, n = s.shape[:2]
+            s = rgb_to_gray(s.reshape(b * n, 3, *s.shape[-2:])).reshape(b, n, 1, *s.shape[-2:])
+        else:
+            raise ShapeError(f"{where}: `fused` has {cf} channels but `sources` have {cs} "
+                             "(only gray/RGB combinations are matched)", expected=cf, actual=cs)
+    _check_size(where, "fused", f, min_size)
+    f = _scale(where, "fused", f, data_range, True)
+    s = _scale(where, "sources", s, data_range, True)
+    return f, s, origin
+
+
+def prepare_reference(fused: Any, reference: Any, *, where: str, data_range: float = 1.0,
+                      min_size: int = 2) -> tuple[torch.Tensor, torch.Tensor, Origin]:
+    """Fused and reference (B, C, H, W), same shape, 0..255 float64."""
+    data_range = check_positive(where, "data_range", data_range)
+    f, origin = as_tensor(fused, where=where, name="fused")
+    r, _ = as_tensor(reference, where=where, name="reference")
+    r = r.to(f.device)
+    if r.shape[0] == 1 and f.shape[0] > 1:
+        r = r.expand(f.shape[0], -1, -1, -1)
+    if r.shape[1] == 1 and f.shape[1] > 1:
+        r = r.expand(-1, f.shape[1], -1, -1)
+    if tuple(r.shape) != tuple(f.shape):
+        raise ShapeError(f"{where}: `fused` and `reference` must have the same shape; got "
+                         f"{tuple(f.shape)} and {tuple(r.shape)}", expected=tuple(f.shape),
+                         actual=tuple(r.shape))
+    _check_size(where, "fused", f, min_size)
+    return (_scale(where, "fused", f, data_range, True), _scale(where, "reference", r, data_range, True),
+            origin)
+
+
+def _check_size(where: str, name: str, t: torch.Tensor, min_size: int) -> None:
+    h, w = t.shape[-2:]
+    if h < min_size or w < min_size:
+        raise ShapeError(f"{where}: `{name}` must be at least {min_size}x{min_size} pixels for this "
+                         f"metric's window; got {h}x{w}", expected=(min_size, min_size), actual=(h, w))
+
+
+def quantize(where: str, name: str, x: torch.Tensor, allow_float: bool) -> torch.Tensor:
+    """Grey levels 0..255 as int64, exactly as the image would be saved (round, clip).
+
+    Unless ``allow_float``, refuse data that is not on the 1/255 grid (a histogram of unquantised floats
+    depends on an arbitrary binning rule).
+    """
+    r = torch.round(x)
+    if not allow_float:
+        err = float((x - r).abs().max()) if x.numel() else 0.0
+        if err > 1e-3:
+            raise ValueError(f"{where}: `{name}` is not quantised to 256 grey levels (max distance "
+                             f"{err * 1.0:.3g} grey levels from an integer level); pass quantize=True to "
+                             "round it as an 8-bit image would be saved")
+    return r.clamp_(0, 255).to(torch.int64)
+
+
+def round_half_away(x: torch.Tensor) -> torch.Tensor:
+    """MATLAB ``round`` (ties away from zero), unlike ``torch.round`` (ties to even)."""
+    return torch.sign(x) * torch.floor(x.abs() + 0.5)
+
+
+def normalize1(x: torch.Tensor) -> torch.Tensor:
+    """Z. Liu's ``normalize1``: per image/channel min-max to 0..255 and MATLAB-round.
+
+    ``x`` is (..., H, W); an all-zero plane is returned as is, a constant non-zero one becomes NaN in
+    MATLAB (0/0); here it becomes 0 so that scores stay defined (documented deviation).
+    """
+    lo = x.amin(dim=(-2, -1), keepdim=True)
+    hi = x.amax(dim=(-2, -1), keepdim=True)
+    span = hi - lo
+    out = (x - lo) / torch.where(span > 0, span, torch.ones_like(span))
+    return round_half_away(out * 255.0)
+
+
+def finish(v: torch.Tensor, origin: Origin) -> Any:
+    """Per-image scores (B,) -> float for one image, else array/tensor of the caller's kind."""
+    from .._convert import restore_scores
+    if not origin.numpy and v.dtype != torch.float64:
+        v = v.to(torch.float64)
+    return restore_scores(v, origin)
