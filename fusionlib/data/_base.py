@@ -106,7 +106,7 @@ class DatasetInfo:
 DATASETS: Registry[DatasetInfo] = Registry("data set")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Sample:
     """One fusion sample.
 
@@ -166,6 +166,8 @@ class Dataset(Sequence):
     the IAOA work needs (it computes in float64 DN).
     """
 
+    methods: tuple[str, ...] = ()   # methods with stored fused images (real sets that have them)
+
     def __init__(self, info: DatasetInfo, ids: Sequence[str],
                  build: Callable[[int, str], Sample], *, root: Any = None,
                  subset: str | None = None):
@@ -181,6 +183,10 @@ class Dataset(Sequence):
 
     def __len__(self) -> int:
         return len(self.ids)
+
+    def __contains__(self, key: object) -> bool:
+        """``"pair_id" in ds`` (by id; never reads a sample)."""
+        return key in self._index
 
     def _position(self, key: int | str) -> int:
         if isinstance(key, str):

@@ -250,7 +250,7 @@ def _load_lytro(info, root, *, subset=None, verify=True):
         return f"fused_images/{row['pair_id']}_{method}.jpg"
 
     return RealDataset(info, folder, rows, modes=_fixed(["RGB", "RGB"]), task=lambda r: "multi-focus",
-                       modalities=_fixed(["near focus (A)", "far focus (B)"]), verify=verify,
+                       modalities=_fixed(["focus A", "focus B"]), verify=verify,
                        methods=LYTRO_METHODS, fused_path=fused_path)
 
 

@@ -100,6 +100,7 @@ class TestLoadEmbedded:
     def test_indexing(self):
         ds = fl.data.load("embedded_irvis", size=32)
         assert ds["coins"].id == "coins"
+        assert "coins" in ds and "nope" not in ds and ds.methods == ()
         assert ds[-1].id == ds.ids[-1]
         assert [s.id for s in ds] == ds.ids
         assert [s.id for s in ds[1:3]] == ds.ids[1:3]
