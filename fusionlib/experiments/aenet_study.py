@@ -41,10 +41,11 @@ from ..utils import atomic_path, progress, resolve_device, write_json_atomic
 __all__ = [
     "TASKS", "EMBEDDED", "SampleRef", "TaskSplit", "seeded_split", "task_splits", "load_pair",
     "load_pairs", "sample_patches", "TrainSet", "StudyConfig", "Trained", "train_or_load", "cache_entry",
-    "INDEXES", "LOWER_IS_BETTER", "score_fused", "evaluate_method", "add_combined", "summarize",
+    "INDEXES", "LOWER_IS_BETTER", "SCORE_NAMES", "score_fused", "score_batch", "evaluate_method", "add_combined", "summarize",
     "format_mean_sd", "holm", "paired_test", "TestResult", "paired_tests", "friedman", "FriedmanResult",
     "normalize_indexes", "transfer_matrix", "timing_images", "time_inference", "Timing",
-    "PAPER_TABLE7", "PAPER_CLAIMS", "fingerprint",
+    "PAPER_TABLE7", "PAPER_CLAIMS", "fingerprint", "Variant", "build_trainset", "StudyResult",
+    "model_fuser", "run_study",
 ]
 
 #: The four fusion tasks of the study (the paper's fifth, CVS, has no public data: dropped).
@@ -370,7 +371,7 @@ def train_or_load(experiment: str, variant: str, seed: int, train: TrainSet | Ca
                   config: StudyConfig, *, cache_dir: str | os.PathLike, device: str = "auto",
                   build: Callable[[str], torch.nn.Module] | None = None,
                   trainer: Callable[..., Mapping[str, Any]] | None = None,
-                  retrain: bool = False) -> Trained:
+                  retrain: bool = False, data_key: str | None = None) -> Trained:
     """Train ``variant`` with ``seed`` on ``train``, or load it from the cache.
 
     Parameters
@@ -392,6 +393,9 @@ def train_or_load(experiment: str, variant: str, seed: int, train: TrainSet | Ca
         interrupted entry resumes.
     retrain : bool
         Ignore a finished entry.
+    data_key : str, optional
+        A cheap fingerprint of the training data's *specification* (pairs, tasks, patches, labels),
+        compared with the stored one when ``train`` is a lazy callable.
 
     Returns
     -------
@@ -411,7 +415,8 @@ def train_or_load(experiment: str, variant: str, seed: int, train: TrainSet | Ca
     torch.manual_seed(seed)
     model = build(variant)
     meta_path, weights = entry / "meta.json", entry / "model.pt"
-    want = {"experiment": experiment, "variant": variant, "seed": seed, "config": config.as_dict()}
+    want = {"experiment": experiment, "variant": variant, "seed": seed, "config": config.as_dict(),
+            "data_key": data_key}
     if not retrain and meta_path.is_file() and weights.is_file():
         meta = json.loads(meta_path.read_text())
         data_fp = meta.get("data")
@@ -479,24 +484,42 @@ def score_fused(fused: np.ndarray, sources: Sequence[np.ndarray], names: Sequenc
     return out
 
 
+def score_batch(fused: np.ndarray, a: np.ndarray, b: np.ndarray, names: Sequence[str] = SCORE_NAMES,
+                fns: Mapping[str, Callable] | None = None) -> dict[str, np.ndarray]:
+    """:func:`score_fused` for a batch: ``fused``, ``a``, ``b`` each ``(B, 1, H, W)``; ``{name: (B,)}``."""
+    fns = dict(_metric_fns() if fns is None else fns)
+    f = np.clip(np.asarray(fused, np.float32), 0.0, 1.0)
+    a, b = np.asarray(a, np.float32), np.asarray(b, np.float32)
+    if f.ndim != 4 or f.shape != a.shape or a.shape != b.shape:
+        raise ValueError(f"score_batch: `fused`, `a`, `b` must share one (B, 1, H, W) shape; got "
+                         f"{f.shape}, {a.shape}, {b.shape}")
+    out = {}
+    for n in names:
+        if n not in fns:
+            raise KeyError(f"score_batch: unknown index {n!r}; known: {sorted(fns)}")
+        out[n] = np.asarray(fns[n](f, [a, b]), dtype=float).reshape(f.shape[0])
+    return out
+
+
 def evaluate_method(method: str, fuse_fn: Callable[[np.ndarray, np.ndarray], np.ndarray],
                     refs: Sequence[SampleRef], tasks: Sequence[str], *, root=None, seed: int = 0,
                     names: Sequence[str] = SCORE_NAMES, fns: Mapping[str, Callable] | None = None,
                     cache: str | os.PathLike | None = None, keep: dict | None = None,
-                    show_progress: bool = True):
+                    show_progress: bool = False):
     """Fuse every test pair with ``fuse_fn(a, b)`` and score it; one row per image.
 
     Columns: ``method, seed, task, image`` (the :attr:`SampleRef.key`), the ``names`` indexes and
-    ``time_s`` (wall time of the fusion call). With ``cache`` (a ``.csv`` path) a finished table is
-    read back instead of recomputed (written atomically). ``keep`` (a dict) receives the fused images
-    by image key, for figures.
+    ``time_s`` (wall time of the fusion call, informal; the timing protocol is
+    :func:`time_inference`). Images of equal size are scored in one batched call per metric. With
+    ``cache`` (a ``.csv`` path) a finished table is read back instead of recomputed (written
+    atomically). ``keep`` (a dict) receives the fused images by image key, for figures.
     """
     import pandas as pd
     if cache is not None and Path(cache).is_file() and keep is None:
         df = pd.read_csv(cache, dtype={"image": str})
-        if len(df) == len(refs) and set(names) <= set(df.columns):
+        if len(df) == len(refs) and set(names) <= set(df.columns) and list(df["image"]) == [r.key for r in refs]:
             return df
-    rows = []
+    rows, fused, pairs = [], [], []
     it = progress(list(zip(refs, tasks)), desc=f"{method} s{seed}", leave=False) if show_progress \
         else zip(refs, tasks)
     for ref, task in it:
@@ -506,9 +529,18 @@ def evaluate_method(method: str, fuse_fn: Callable[[np.ndarray, np.ndarray], np.
         dt = time.perf_counter() - t0
         if keep is not None:
             keep[ref.key] = f
-        rows.append({"method": method, "seed": seed, "task": task, "image": ref.key,
-                     **score_fused(f, [a, b], names, fns), "time_s": dt})
-    df = pd.DataFrame(rows)
+        rows.append({"method": method, "seed": seed, "task": task, "image": ref.key, "time_s": dt})
+        fused.append(f)
+        pairs.append((a, b))
+    by_shape: dict[tuple, list[int]] = {}
+    for i, f in enumerate(fused):
+        by_shape.setdefault(f.shape, []).append(i)
+    for idx in by_shape.values():
+        sc = score_batch(np.stack([fused[i] for i in idx]), np.stack([pairs[i][0] for i in idx]),
+                         np.stack([pairs[i][1] for i in idx]), names, fns)
+        for k, i in enumerate(idx):
+            rows[i].update({n: float(v[k]) for n, v in sc.items()})
+    df = pd.DataFrame(rows)[["method", "seed", "task", "image", *names, "time_s"]]
     if cache is not None:
         with atomic_path(cache) as tmp:
             df.to_csv(tmp, index=False)
@@ -519,6 +551,10 @@ def add_combined(df, *, components: Sequence[str] = ("en", "ag", "ssim", "viff",
                  by: Sequence[str] = ("image",), candidates: str = "method", aggregation: str = "mean"):
     """Add the E2 "Combined" index: per image, min-max normalise each component across the
     candidates (NIQE as 1/NIQE) and aggregate (notes §6, reconstruction).
+
+    This is :func:`fusionlib.metrics.e2` (``aggregation='minmax'``, default components) applied to
+    component scores that are already in ``df`` (cached per variant and seed), so that the candidate
+    images need not be kept or re-scored; a test checks that both agree.
 
     Parameters
     ----------
@@ -545,6 +581,8 @@ def add_combined(df, *, components: Sequence[str] = ("en", "ag", "ssim", "viff",
     vals = out[list(components)].astype(float).copy()
     if "niqe" in components:
         vals["niqe"] = 1.0 / vals["niqe"].clip(lower=1e-12)
+    if "psnr" in components:  # as fusionlib.metrics.e2: identical images (inf dB) count as 100 dB
+        vals["psnr"] = vals["psnr"].clip(upper=100.0)
     groups = out.groupby(list(by), sort=False).indices
     comb = np.zeros(len(out))
     for _, idx in groups.items():
@@ -559,6 +597,124 @@ def add_combined(df, *, components: Sequence[str] = ("en", "ag", "ssim", "viff",
         comb[idx] = norm.sum(1) if aggregation == "sum" else norm.mean(1)
     out["combined"] = comb
     return out
+
+
+# ================================================================================================ studies
+
+@dataclass(frozen=True)
+class Variant:
+    """One trained configuration of a study: cache ``name``, network key ``model`` with ``options``,
+    trained on ``train_tasks`` (None: the study's tasks, i.e. mixed-task training)."""
+
+    name: str
+    model: str = "aenetv2"
+    train_tasks: tuple[str, ...] | None = None
+    options: tuple[tuple[str, Any], ...] = ()
+
+    @classmethod
+    def of(cls, v: "str | Variant") -> "Variant":
+        return v if isinstance(v, Variant) else cls(name=v, model=v)
+
+
+def build_trainset(splits: Mapping[str, TaskSplit], tasks: Sequence[str], *, patch: int, n_patches: int,
+                   seed: int, labeler: Callable, root=None) -> TrainSet:
+    """Training patches of ``tasks``: the train pairs of every task, their Algorithm 1 labels O
+    (``labeler(task, pairs, refs) -> list of (1, H, W)``), random aligned crops (``seed``)."""
+    triples, keys = [], []
+    for t in tasks:
+        refs = list(splits[t].train)
+        pairs = load_pairs(refs, root)
+        labels = labeler(t, pairs, refs)
+        if len(labels) != len(pairs):
+            raise ValueError(f"build_trainset: labeler gave {len(labels)} labels for {len(pairs)} pairs")
+        triples += [(a, b, np.asarray(o, np.float32).reshape(a.shape)) for (a, b), o in zip(pairs, labels)]
+        keys += [r.key for r in refs]
+    return sample_patches(triples, patch=patch, n_patches=n_patches, seed=seed, keys=keys, tasks=tasks)
+
+
+@dataclass
+class StudyResult:
+    """Per-image scores of every (variant, seed) on the test split, the trained models and, on
+    request, the fused test images ``fused[(variant, seed)][image key]``."""
+
+    scores: Any
+    trained: dict
+    fused: dict = field(default_factory=dict)
+
+
+def model_fuser(model: torch.nn.Module, device: str | torch.device = "cpu") -> Callable:
+    """``fuse(a, b)`` of gray ``(1, H, W)`` arrays with a trained network (eval mode, clamped to [0, 1])."""
+    dev = torch.device(device)
+
+    @torch.no_grad()
+    def fuse(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        model.eval()
+        ta = torch.from_numpy(np.ascontiguousarray(a, np.float32))[None].to(dev)
+        tb = torch.from_numpy(np.ascontiguousarray(b, np.float32))[None].to(dev)
+        return model(ta, tb).clamp(0, 1)[0].cpu().numpy()
+    return fuse
+
+
+def run_study(experiment: str, variants: Sequence[str | Variant], seeds: Sequence[int],
+              splits: Mapping[str, TaskSplit], config: StudyConfig, *, cache_dir: str | os.PathLike,
+              labeler: Callable, device: str = "auto", root=None, test_tasks: Sequence[str] | None = None,
+              trainer: Callable | None = None, build: Callable[..., torch.nn.Module] | None = None,
+              names: Sequence[str] = SCORE_NAMES, fns: Mapping[str, Callable] | None = None,
+              keep_images: bool = False, show_progress: bool = True) -> StudyResult:
+    """Train (or load) every variant with every seed and score it on the test split of every task.
+
+    The training data of a variant is its ``train_tasks`` (default: every task of ``splits``, i.e.
+    mixed-task training as in the paper), patches drawn with the training seed. Results are cached
+    per (experiment, variant, seed): weights in :func:`cache_entry` and the per-image scores beside
+    them (``scores_<test fingerprint>.csv``), so an interrupted study resumes where it stopped.
+
+    Returns
+    -------
+    StudyResult
+        ``scores``: one row per (variant, seed, test image) with ``method`` = the variant name and
+        the indexes of :data:`SCORE_NAMES` (add ``combined`` with :func:`add_combined`).
+    """
+    import pandas as pd
+    from .. import nets
+    dev = resolve_device(device)
+    all_tasks = list(splits)
+    test_tasks = list(all_tasks if test_tasks is None else test_tasks)
+    refs = [r for t in test_tasks for r in splits[t].test]
+    rtasks = [t for t in test_tasks for _ in splits[t].test]
+    test_fp = fingerprint([r.key for r in refs] + list(names))
+    vs = [Variant.of(v) for v in variants]
+    jobs = [(v, s) for v in vs for s in seeds]
+    frames, trained, fused = [], {}, {}
+    sets: dict[tuple, TrainSet] = {}
+    it = progress(jobs, desc=experiment) if show_progress else jobs
+    for v, seed in it:
+        tasks = list(v.train_tasks or all_tasks)
+        spec = {"tasks": tasks, "train": [r.key for t in tasks for r in splits[t].train],
+                "patch": config.patch, "n": config.n_patches, "seed": seed,
+                "labeler": getattr(labeler, "__qualname__", str(labeler))}
+        key = fingerprint(spec)
+
+        def data(tasks=tasks, seed=seed, key=key):
+            if key not in sets:
+                sets[key] = build_trainset(splits, tasks, patch=config.patch, n_patches=config.n_patches,
+                                           seed=seed, labeler=labeler, root=root)
+            return sets[key]
+        opts = dict(v.options)
+        bld = build or (lambda _name, m=v.model, o=opts: nets.build(m, **o))
+        tr = train_or_load(experiment, v.name, seed, data, config, cache_dir=cache_dir, device=str(dev),
+                           build=bld, trainer=trainer, data_key=key)
+        trained[(v.name, seed)] = tr
+        keep = {} if keep_images else None
+        csv = tr.path / f"scores_{test_fp}.csv"
+        if not tr.cached:
+            for old in tr.path.glob("scores_*.csv"):  # scores of the weights that were replaced
+                old.unlink()
+        df = evaluate_method(v.name, model_fuser(tr.model, dev), refs, rtasks, root=root, seed=seed,
+                             names=names, fns=fns, cache=csv, keep=keep)
+        if keep is not None:
+            fused[(v.name, seed)] = keep
+        frames.append(df.assign(seed=seed))
+    return StudyResult(pd.concat(frames, ignore_index=True), trained, fused)
 
 
 # ================================================================================================ statistics

@@ -345,3 +345,61 @@ class TestTiming:
         assert t.mean >= 0 and t.device == "cpu" and t.size == 8
         with pytest.raises(ValueError, match="more than"):
             st.time_inference(lambda a, b: a, imgs[:1], device="cpu")
+
+
+@pytest.mark.slow
+class TestAddCombinedMatchesE2:
+    def test_reference(self):
+        """add_combined on cached component scores equals fusionlib.metrics.e2 on the images."""
+        import fusionlib as fl
+        rng = np.random.default_rng(0)
+        a, b = (rng.random((1, 192, 192)).astype(np.float32) for _ in range(2))
+        cands = np.stack([(a + b) / 2, np.maximum(a, b), 0.8 * a + 0.2 * b]).astype(np.float32)
+        ref = fl.metrics.e2(cands, [a, b])
+        names = ("en", "ag", "ssim", "viff", "niqe", "psnr", "mi")
+        rows = [{"method": f"m{k}", "image": "i", **st.score_fused(c, [a, b], names)} for k, c in enumerate(cands)]
+        out = st.add_combined(pd.DataFrame(rows))
+        np.testing.assert_allclose(out["combined"].to_numpy(), np.asarray(ref.scores), atol=1e-6)
+
+
+class TestRunStudy:
+    def test_smoke_and_resume(self, tmp_path):
+        splits = {"multi-focus": st.task_splits("smoke", tasks=["multi-focus"])["multi-focus"].head(2, 1)}
+        calls, labels = [], []
+        fns = {"mean": lambda f, s: f.reshape(f.shape[0], -1).mean(1)}
+
+        def labeler(task, pairs, refs):
+            labels.append(len(pairs))
+            return [np.maximum(a, b) for a, b in pairs]
+
+        kw = dict(cache_dir=tmp_path, labeler=labeler, device="cpu", trainer=_trainer(calls),
+                  build=lambda v: _Tiny(), names=["mean"], fns=fns, show_progress=False)
+        cfg = st.StudyConfig(epochs=1, batch_size=4, patch=16, n_patches=8)
+        r = st.run_study("exp", ["a", st.Variant("b", train_tasks=("multi-focus",))], [0, 1], splits, cfg, **kw)
+        assert len(r.scores) == 4 and set(r.scores["method"]) == {"a", "b"}
+        assert calls == [0, 1, 0, 1] and labels == [2, 2]  # one training set per seed, reused by variants
+        again = st.run_study("exp", ["a", "b"], [0, 1], splits, cfg, **kw)
+        assert calls == [0, 1, 0, 1]  # all loaded from the cache
+        pd.testing.assert_frame_equal(again.scores, r.scores)
+
+
+class TestViz:
+    def test_smoke(self):
+        import matplotlib
+        matplotlib.use("Agg")
+        import fusionlib.viz as viz
+        df = _long({"a": [1.0, 2, 3], "b": [2.0, 3, 4], "c": [0.0, 1, 2]}, seeds=(0,))
+        s = st.summarize(df, ["q"])
+        figs = [viz.plot_mean_sd(s, ["q"], paper={"q": {"a": 1.0}}),
+                viz.plot_index_bars(s.xs("mean", axis=1, level=1), highlight="a"),
+                viz.plot_bubble(pd.DataFrame({"q": [1, 2], "t": [1, 3], "kb": [20, 160], "n": ["x", "y"]}),
+                                x="q", y="t", size="kb", label="n"),
+                viz.plot_transfer_matrix(pd.DataFrame([[1.0, 2], [3, 4]], index=["x", "y"], columns=["u", "v"])),
+                viz.plot_significance(st.paired_tests(df, "q", test="ttest")),
+                viz.plot_fusion_grid({"r": [np.zeros((1, 8, 8)), None]}, ["s", "f"])]
+        import matplotlib.pyplot as plt
+        for f in figs:
+            assert f.axes
+            plt.close(f)
+        with pytest.raises(ValueError, match="expected 2"):
+            viz.plot_fusion_grid({"r": [np.zeros((8, 8))]}, ["s", "f"])
