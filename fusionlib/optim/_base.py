@@ -115,11 +115,15 @@ class Optimizer:
         u = rng.random((self.pop_size, problem.dim))
         return problem.lower + u * (problem.upper - problem.lower)
 
+    def evals_per_iter(self) -> int:
+        """Evaluations one step makes with these hyperparameters (the registry formula by default)."""
+        return OPTIMIZERS[self.key].evals_per_iter(self.pop_size)
+
     def _horizon(self, problem: Problem, n_iter: int | None) -> int:
         if n_iter is not None:
             return check_int(type(self).__name__, "n_iter", n_iter, minimum=1)
         if problem.max_evals is not None:
-            per = max(1, OPTIMIZERS[self.key].evals_per_iter(self.pop_size))
+            per = max(1, self.evals_per_iter())
             return max(1, math.ceil((problem.max_evals - self.pop_size) / per))
         raise ValueError(f"{type(self).__name__}.init_state: `n_iter` is required when the problem "
                          f"has no `max_evals`")

@@ -78,6 +78,9 @@ class ACOR(Optimizer):
         check_positive("ACOR", "q", self.q)
         check_positive("ACOR", "zeta", self.zeta)
 
+    def evals_per_iter(self) -> int:
+        return self.n_samples or self.pop_size
+
     def init_state(self, problem: Problem, rng: np.random.Generator, n_iter: int | None = None) -> State:
         s = super().init_state(problem, rng, n_iter)
         order = np.argsort(s.fitness, kind="stable")  # the archive is kept sorted

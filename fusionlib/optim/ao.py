@@ -96,6 +96,9 @@ class AO(Optimizer):
         if not 0.0 < self.beta <= 2.0:
             raise ValueError(f"AO: `beta` must lie in (0, 2]; got {self.beta}")
 
+    def evals_per_iter(self) -> int:
+        return 2 * self.pop_size if self.mode == "faithful" else self.pop_size
+
     def step(self, state: State, problem: Problem, rng: np.random.Generator) -> State:
         lo, hi = problem.lower, problem.upper
         t = state.iteration + 1

@@ -209,6 +209,9 @@ class IAOA(Optimizer):
         check_positive("IAOA", "q", self.q)
         check_positive("IAOA", "zeta", self.zeta)
 
+    def evals_per_iter(self) -> int:
+        return 2 * self.pop_size + self.n_samples
+
     def _init_extras(self, X, f, problem, rng) -> dict:
         return {"initial_positions": X.copy(), "initial_fitness": f.copy()}
 

@@ -138,3 +138,9 @@ class TestBudgets:
         # faithful: sequential evaluation, one objective call per AOA and per OBL candidate
         assert a.history.n_evals.tolist() == b.history.n_evals.tolist()
         assert a.n_calls == 1 + 10 * (2 * 5 + 1) and b.n_calls == 1 + 10 * 2
+
+
+def test_horizon_from_budget_uses_hyperparameters():
+    """Without iterations, the schedule horizon is ceil((max_evals - N) / evals per step)."""
+    r = fo.minimize("iaoa", sphere, LO, HI, 5, None, max_evals=5 + 3 * 20, n_samples=10, seed=0)
+    assert r.n_evals == 65 and r.n_iter == 3 and r.state.n_iter == 3

@@ -40,6 +40,7 @@ class TestRegistryEntry:
         r = fo.minimize(name, sphere, LO3, HI3, 6, 4, seed=0)
         per = r.history.evals_per_iter
         assert per[0] == 6 and np.all(per[1:] == fo.OPTIMIZERS[name].evals_per_iter(6))
+        assert fo.OPTIMIZERS[name].cls(pop_size=6).evals_per_iter() == fo.OPTIMIZERS[name].evals_per_iter(6)
 
     def test_matlab_budget(self, name):
         """Faithful mode spends the released code's budget (iaoa.md §4 table, N = 5, T = 10)."""
