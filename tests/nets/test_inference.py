@@ -1,0 +1,50 @@
+"""Inference-only fused AE-Netv2: same function as the eval-mode model."""
+from __future__ import annotations
+
+import pytest
+import torch
+
+import fusionlib.nets as nets
+from fusionlib.nets.inference import max_abs_difference
+
+
+def _trained_like(seed=0, **options):
+    torch.manual_seed(seed)
+    m = nets.build("aenetv2", **options)
+    for mod in m.modules():
+        if isinstance(mod, torch.nn.BatchNorm2d):
+            mod.running_mean.uniform_(-0.2, 0.2)
+            mod.running_var.uniform_(0.5, 2.0)
+            mod.weight.data.uniform_(0.5, 1.5)
+            mod.bias.data.uniform_(0.0, 0.3)
+    return m.eval()
+
+
+class TestFuseForInference:
+    @pytest.mark.parametrize("mode", ["composed", "exact"])
+    @pytest.mark.parametrize("shuffle,skip", [(True, True), (False, True), (True, False)])
+    def test_invariants(self, mode, shuffle, skip):
+        m = _trained_like(shuffle=shuffle, skip=skip)
+        f = nets.fuse_for_inference(m, mode=mode)
+        g = torch.Generator().manual_seed(1)
+        a, b = torch.rand(2, 1, 23, 31, generator=g), torch.rand(2, 1, 23, 31, generator=g)
+        assert max_abs_difference(m, f, [a, b]) < 1e-5
+        # RGB sources take the 6-channel path
+        assert max_abs_difference(m, f, [a.expand(-1, 3, -1, -1), b]) < 1e-5
+
+    def test_small_images(self):
+        m = _trained_like()
+        f = nets.fuse_for_inference(m)
+        a, b = torch.rand(1, 1, 5, 3), torch.rand(1, 1, 5, 3)
+        assert max_abs_difference(m, f, [a, b]) < 1e-5
+
+    def test_exception(self):
+        with pytest.raises(ValueError, match="block='gcb'"):
+            nets.fuse_for_inference(nets.build("aenetv2_plus"))
+        with pytest.raises(ValueError, match="mode"):
+            nets.fuse_for_inference(nets.build("aenetv2"), mode="fast")
+        f = nets.fuse_for_inference(nets.build("aenetv2").eval())
+        a = torch.rand(1, 1, 8, 8)
+        a[0, 0, 0, 0] = float("nan")
+        with pytest.raises(ValueError, match="NaN"):
+            f(a, a)
