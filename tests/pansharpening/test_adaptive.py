@@ -205,3 +205,21 @@ class TestRealPairs:
         _, f_star = m.optimum()
         assert float(m.fitness(x).min()) >= float(f_star[0])
         assert float(((m.fitness(x[:20]) - m.fitness_images(x[:20])).abs() / m.fitness_images(x[:20])).max()) < 1e-10
+
+
+class TestScores:
+    def test_reference_equals_image_metrics(self, model, rng):
+        """The closed-form scores equal the metric kernels on the fused images (float64)."""
+        from fusionlib.metrics.pansharpening import iaoa_scores
+        ms, _ = _scene()
+        x = rng.uniform(-60, 60, (40, 4))
+        terms = model.score_terms(ms)
+        fast = model.scores(x, terms)
+        slow = iaoa_scores(model.fuse(x), torch.tensor(ms)[None])
+        for k in slow:
+            np.testing.assert_allclose(fast[k].numpy(), slow[k].numpy(), rtol=1e-10, err_msg=k)
+
+    def test_exception(self, model):
+        ms, _ = _scene()
+        with pytest.raises(ValueError, match="reference"):
+            model.score_terms(ms[:3])
