@@ -92,6 +92,12 @@ class TestLoadEmbedded:
         for x, y in zip(a.sources, b.sources):
             np.testing.assert_array_equal(x, y)
 
+    def test_cached_copies(self):
+        ds = fl.data.load("embedded_multiexposure", size=32)
+        a = ds[0]
+        a.sources[0][:] = 0                       # callers get copies: the cache is not changed
+        assert ds[0].sources[0].max() > 0
+
     def test_seed_changes_samples(self):
         a = fl.data.load("embedded_multifocus", size=48, seed=0)[0]
         b = fl.data.load("embedded_multifocus", size=48, seed=1)[0]
