@@ -23,10 +23,10 @@ from . import real, synthetic  # noqa: F401  (fills the registry)
 from ._base import (DATASETS, TASKS, ChecksumError, DataNotFoundError, Dataset, DatasetInfo,
                     PairsFileError, Sample)
 from ._download import download
-from ._files import candidate_roots, clear_cache, find_root
+from ._files import candidate_roots, clear_cache, data_file, find_root
 from .real import RealDataset, VIFBDataset
 
-__all__ = ["list_datasets", "info", "load", "find_root", "candidate_roots", "download", "clear_cache",
+__all__ = ["list_datasets", "info", "load", "find_root", "candidate_roots", "download", "clear_cache", "data_file",
            "Dataset", "RealDataset", "VIFBDataset", "Sample", "DatasetInfo", "DATASETS", "TASKS",
            "DataNotFoundError", "ChecksumError", "PairsFileError", "synthetic", "real"]
 

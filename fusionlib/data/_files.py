@@ -103,7 +103,7 @@ def find_folder(name: str, folder: str, root: str | os.PathLike | None) -> Path:
         if (base / folder).is_dir():
             return base / folder
     looked = "; ".join(f"{how}: {base / folder}" for how, base in cands)
-    raise DataNotFoundError(f"load({name!r}): data folder {folder!r} not found. Looked at: {looked}. "
+    raise DataNotFoundError(f"{name!r}: data folder {folder!r} not found. Looked at: {looked}. "
                             f"{how_to_get(name)}")
 
 
@@ -126,6 +126,7 @@ def parse_sums(text: str, *, source: str = "SHA256SUMS") -> dict[str, str]:
         rel = parts[1].strip()
         if rel.startswith("*"):  # binary-mode marker of sha256sum
             rel = rel[1:]
+        rel = rel.removeprefix("./")
         sums[rel] = parts[0].lower()
     return sums
 
@@ -198,6 +199,25 @@ def check_file(folder: Path, rel: str, *, verify: bool) -> Path:
                                 "(pass verify=False to skip verification)", path=full)
         verify_file(full, sums[key])
     return full
+
+
+def data_file(folder: str, rel: str, root: str | os.PathLike | None = None, *, verify: bool = True) -> Path:
+    """Path of ``<root>/<folder>/<rel>``, checked against ``<folder>/SHA256SUMS``.
+
+    For files outside the registered data sets (``weights/``, ``niqe/``,
+    ``iqa_calibration/``). The root is searched as in :func:`find_root`.
+
+    Raises
+    ------
+    DataNotFoundError
+        Folder or file missing (the message lists the places looked at).
+    ChecksumError
+        The file is not listed or its SHA-256 differs.
+    """
+    if not isinstance(folder, str) or not folder or "/" in folder or folder in (".", ".."):
+        raise ValueError(f"data_file: `folder` must be a folder name under the data root; got {folder!r}")
+    base = find_folder(folder, folder, root)
+    return check_file(base, rel, verify=verify)
 
 
 # ----------------------------------------------------------------------------- index files

@@ -42,7 +42,13 @@ __all__ = ["quantize8", "prepare_image", "make_multifocus", "make_multiexposure"
 # ----------------------------------------------------------------------------- helpers
 
 def quantize8(x: np.ndarray) -> np.ndarray:
-    """Round to the 8-bit grid: ``round(255·clip(x, 0, 1)) / 255`` as float32."""
+    """Round to the 8-bit grid: ``round(255·clip(x, 0, 1)) / 255`` as float32.
+
+    Examples
+    --------
+    >>> quantize8(np.array([-0.1, 0.5, 0.999])) * 255
+    array([  0., 128., 255.], dtype=float32)
+    """
     return (np.rint(np.clip(x, 0.0, 1.0) * 255.0) / 255.0).astype(np.float32)
 
 
@@ -210,6 +216,14 @@ def make_multifocus(image: Any, *, seed: int | np.random.Generator | None = 0, m
     Sample
         ``sources = [A, B]``, ``reference`` = the image on the 8-bit grid;
         ``meta["masks"] = [M, 1 − M]`` (1, H, W), ``meta["sigma"]``.
+
+    Examples
+    --------
+    >>> img = np.linspace(0, 1, 32 * 32).reshape(32, 32)
+    >>> s = make_multifocus(img, seed=0, mask="halfplane", sigma=2.0)
+    >>> m = s.meta["masks"][0] > 0
+    >>> bool((s.sources[0][m] == s.reference[m]).all())
+    True
     """
     where = "make_multifocus"
     ref = quantize8(_as_chw(image, where))
@@ -331,6 +345,11 @@ def mtf_sigma(gain: float, ratio: int = 4) -> float:
     The Gaussian's response is ``exp(−2π²σ²f²)``; setting it to ``G`` at
     ``f = 1/(2·ratio)`` cycles per pixel gives ``σ = (ratio/π)·√(−2 ln G)``
     (≈ 1.87 px for G = 0.34, ratio 4; ``pansharpening_protocols.md`` §2).
+
+    Examples
+    --------
+    >>> round(mtf_sigma(0.34, 4), 4)
+    1.8702
     """
     gain = check_positive("mtf_sigma", "gain", gain)
     if gain >= 1:

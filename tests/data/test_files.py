@@ -291,3 +291,36 @@ class TestDownload:
             fl.data.download("embedded_irvis", tmp_path)
         with pytest.raises(DataNotFoundError, match="cannot fetch"):
             fl.data.download("tno", tmp_path / "d", base_url=(tmp_path / "nowhere").as_uri())
+
+
+class TestDataFile:
+    def test_smoke(self, tmp_path):
+        folder = tmp_path / "weights"
+        folder.mkdir()
+        (folder / "w.bin").write_bytes(b"123")
+        _write_sums(folder)
+        assert fl.data.data_file("weights", "w.bin", tmp_path) == folder / "w.bin"
+
+    def test_exception(self, tmp_path):
+        folder = tmp_path / "weights"
+        folder.mkdir()
+        (folder / "w.bin").write_bytes(b"123")
+        _write_sums(folder)
+        (folder / "w.bin").write_bytes(b"124")
+        with pytest.raises(ChecksumError, match=r"w\.bin"):
+            fl.data.data_file("weights", "w.bin", tmp_path)
+        with pytest.raises(DataNotFoundError, match="'niqe' not found"):
+            fl.data.data_file("niqe", "x.npz", tmp_path)
+        with pytest.raises(ValueError, match="`folder` must be"):
+            fl.data.data_file("../x", "y", tmp_path)
+
+    def test_real(self, data_root):
+        p = fl.data.data_file("niqe", "niqe_pris_params.npz", data_root)
+        assert p.is_file()
+
+    def test_dot_slash_sums(self, tmp_path):
+        folder = tmp_path / "weights"
+        folder.mkdir()
+        (folder / "w.bin").write_bytes(b"123")
+        (folder / "SHA256SUMS").write_text(f"{hashlib.sha256(b'123').hexdigest()}  ./w.bin\n")
+        assert fl.data.data_file("weights", "w.bin", tmp_path).is_file()
