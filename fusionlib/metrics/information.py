@@ -297,7 +297,8 @@ def q_ncie(fused: Any, sources: Any, *, preset: str = "default", data_range: flo
     Returns
     -------
     float or (B,)
-        In [1 - log_256 3, 1] (about [0.80, 1]); higher is better; 1 when A = B = F.
+        In [1 - log_256 3, 1] (about [0.80, 1]); higher is better; 1 when A = B = F have a flat
+        256-level histogram (then every NCC is 1); for identical images with less entropy it is < 1.
     """
     where = "q_ncie"
     check_preset(where, preset, ("default", "liu2020"))

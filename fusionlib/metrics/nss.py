@@ -177,9 +177,12 @@ def _niqe(img: torch.Tensor, block: int = 96) -> torch.Tensor:
     out = []
     for fb in feat:  # per image: NaN handling differs per image
         mu = torch.nanmean(fb, dim=0)
+        if bool(torch.isnan(mu).any()):  # a feature undefined in every block (flat image)
+            out.append(torch.tensor(float("inf"), dtype=img.dtype, device=img.device))
+            continue
         ok = ~torch.isnan(fb).any(dim=1)
         rows = fb[ok]
-        cov = torch.cov(rows.t()) if rows.shape[0] > 1 else torch.full_like(cov_p, float("nan"))
+        cov = torch.cov(rows.t()) if rows.shape[0] > 1 else torch.zeros_like(cov_p)
         d = (mu_p - mu).unsqueeze(1)
         inv = torch.linalg.pinv((cov_p + cov) / 2)
         out.append(torch.sqrt((d.t() @ inv @ d).reshape(())))
@@ -224,7 +227,8 @@ def niqe(fused: Any, *, color: str = "gray", block: int = 96, preset: str = "def
     Returns
     -------
     float or (B,)
-        Lower is better (typically 2-10 for natural images; grows with blur and noise).
+        Lower is better (typically 2-10 for natural images; grows with blur and noise). ``inf`` when a
+        feature is undefined in every block (e.g. a constant image: no natural-scene statistics).
 
     Raises
     ------

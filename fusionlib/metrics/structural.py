@@ -177,14 +177,9 @@ def ssim(fused: Any, sources: Any, *, preset: str = "default", data_range: float
 
 
 # --------------------------------------------------------------------------- Yang / Cvejic / Piella
-def _moments_window(a, b, window):
-    """Local moments with a fixed 2-D window ('valid', correlation) on (M, 1, H, W)."""
-    mx = filter2d(a, window, "valid")
-    my = filter2d(b, window, "valid")
-    vx = filter2d(a * a, window, "valid") - mx * mx
-    vy = filter2d(b * b, window, "valid") - my * my
-    cxy = filter2d(a * b, window, "valid") - mx * my
-    return mx, my, vx, vy, cxy
+def _moments_window(a, b, k1d):
+    """Local moments with a separable window ('valid', correlation) on (M, 1, H, W), one conv call."""
+    return _local_moments(a, b, k1d, "valid")
 
 
 def _ssim_from(mx, my, vx, vy, cxy, c1, c2):
@@ -192,8 +187,8 @@ def _ssim_from(mx, my, vx, vy, cxy, c1, c2):
 
 
 def _yang_window(dtype, device):
-    k = gaussian_kernel1d(1.5, 7, dtype=dtype, device=device)
-    return torch.outer(k, k)
+    """1-D factor of the 7 x 7 Gaussian window (sigma 1.5) of Yang's and Cvejic's metrics."""
+    return gaussian_kernel1d(1.5, 7, dtype=dtype, device=device)
 
 
 def _two(f: torch.Tensor, s: torch.Tensor):
@@ -299,7 +294,7 @@ def q_c(fused: Any, sources: Any, *, preset: str = "default", data_range: float 
 
 def _piella(a, bb, ff, block: int, k: float, variant: int):
     """Piella's weighted fusion quality on (M, 1, H, W): variant 2 (Q_W) or 3 (Q_E core)."""
-    win = torch.ones(block, block, dtype=a.dtype, device=a.device) / (block * block)
+    win = torch.ones(block, dtype=a.dtype, device=a.device) / block
     c = (k * 255.0) ** 2 if k > 0 else 0.0
     ma, mf, va, vf, caf = _moments_window(a, ff, win)
     mb, _, vb, _, cbf = _moments_window(bb, ff, win)

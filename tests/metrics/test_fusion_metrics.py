@@ -1,0 +1,248 @@
+"""Shared invariants of every registered fusion metric (parametrised over the registry)."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+from hypothesis import given, settings, strategies as st
+from scipy import ndimage as ndi
+
+import fusionlib.metrics as M
+
+FUSION = [k for k, v in M.METRICS.items() if v.kind == "fusion"]
+# metrics with a source-symmetric definition (A and B enter the same way)
+SYMMETRIC = {"cross_entropy", "mutual_information", "nmi", "q_ncie", "tsallis_entropy", "qabf", "nabf",
+             "psnr", "fusion_rmse", "ssim", "q_y", "qcb", "qcv", "vif", "q_c"}
+
+
+def _img(seed: int, size: int = 64, sigma: float = 2.0) -> np.ndarray:
+    """A smooth random texture quantised to 8 bits, in [0, 1] (float32)."""
+    r = np.random.default_rng(seed).random((size, size))
+    r = ndi.gaussian_filter(r, sigma)
+    r = (r - r.min()) / (r.max() - r.min())
+    return (np.round(r * 255) / 255).astype(np.float32)
+
+
+def _q(x):
+    return (np.round(x * 255) / 255).astype(np.float32)
+
+
+def _call(name, fused, sources, **kw):
+    info = M.METRICS[name]
+    if info.inputs == "none":
+        return info.fn(fused, **kw)
+    return info.fn(fused, sources, **kw)
+
+
+def _size(name):
+    return 200 if name == "niqe" else 64
+
+
+@pytest.fixture(scope="module")
+def pair():
+    return _img(1), _img(2, sigma=3.0)
+
+
+@pytest.mark.parametrize("name", FUSION)
+class TestRegistry:
+    def test_metadata(self, name):
+        info = M.METRICS[name]
+        assert info.fn.__name__ == name
+        assert info.inputs in ("sources", "none", "reference")
+        assert info.range[0] <= info.range[1]
+        assert "default" in info.presets
+        assert info.references, f"{name} cites nothing"
+        assert info.fn.__doc__ and "Returns" in info.fn.__doc__
+
+    def test_smoke_and_range(self, name, pair):
+        n = _size(name)
+        a, b = (_img(1, n), _img(2, n, 3.0)) if n != 64 else pair
+        v = _call(name, _q((a + b) / 2), [a, b])
+        assert isinstance(v, float) and np.isfinite(v)
+        lo, hi = M.METRICS[name].range
+        assert lo - 1e-9 <= v <= hi + 1e-9
+
+    def test_batch_equals_loop(self, name):
+        n = _size(name)
+        fs = np.stack([_img(s, n)[None] for s in (3, 4)])
+        srcs = [np.stack([_img(s, n)[None] for s in (5, 6)]), np.stack([_img(s, n)[None] for s in (7, 8)])]
+        batch = _call(name, fs, srcs)
+        assert isinstance(batch, np.ndarray) and batch.shape == (2,)
+        for i in range(2):
+            single = _call(name, fs[i], [srcs[0][i], srcs[1][i]])
+            np.testing.assert_allclose(batch[i], single, rtol=1e-10, atol=1e-12)
+
+    def test_numpy_equals_torch(self, name, pair):
+        if name == "niqe":
+            pytest.skip("covered in test_niqe (needs 192 px)")
+        a, b = pair
+        f = _q((a + b) / 2)
+        v_np = _call(name, f, [a, b])
+        v_t = _call(name, torch.from_numpy(f)[None, None],
+                    [torch.from_numpy(a)[None, None], torch.from_numpy(b)[None, None]])
+        assert isinstance(v_t, torch.Tensor) and v_t.shape == (1,)
+        assert v_np == pytest.approx(float(v_t[0]), rel=1e-10, abs=1e-12)
+
+    def test_constant_images_defined(self, name):
+        n = _size(name)
+        c = np.full((n, n), 0.5, np.float32)
+        c = np.round(c * 255) / 255
+        v = _call(name, c, [c, c])
+        assert np.isfinite(v) or v == np.inf, f"{name} gave {v} on constant images"
+
+    def test_exception_range(self, name, pair):
+        a, b = pair
+        with pytest.raises(ValueError, match="0-255"):
+            _call(name, (a + b) / 2 * 255, [a * 255, b * 255])
+
+    def test_exception_nan(self, name, pair):
+        a, b = pair
+        f = ((a + b) / 2).copy()
+        f[3, 3] = np.nan
+        with pytest.raises(ValueError, match="NaN"):
+            _call(name, f, [a, b])
+
+    def test_exception_shape(self, name, pair):
+        if M.METRICS[name].inputs == "none":
+            pytest.skip("no sources")
+        a, b = pair
+        with pytest.raises(ValueError, match="same height and width"):
+            _call(name, a, [a, b[:40]])
+
+    def test_exception_preset(self, name, pair):
+        a, b = pair
+        with pytest.raises(ValueError, match="preset"):
+            _call(name, a, [a, b], preset="nonsense")
+
+
+@pytest.mark.parametrize("name", sorted(SYMMETRIC))
+def test_symmetric_in_sources(name, pair):
+    a, b = pair
+    f = np.round(np.maximum(a, b) * 255) / 255
+    assert _call(name, f, [a, b]) == pytest.approx(_call(name, f, [b, a]), rel=1e-9, abs=1e-12)
+
+
+@pytest.mark.parametrize("name", [k for k in FUSION if M.METRICS[k].ideal is not None
+                                  and M.METRICS[k].inputs == "sources"])
+def test_ideal_for_identical_inputs(name, pair):
+    a, _ = pair
+    v = _call(name, a, [a, a])
+    expected = M.METRICS[name].ideal
+    if name == "psnr":
+        assert v == np.inf
+    else:
+        assert v == pytest.approx(expected, abs=1e-6)
+
+
+class TestKnownValues:
+    def test_qabf_identical_is_sigmoid_ceiling(self, pair):
+        """F = A = B: Q_g(1) Q_a(1) = 0.9994/(1+e^-7.5) * 0.9879/(1+e^-4.4) (metrics note §6)."""
+        a, _ = pair
+        ceiling = 0.9994 / (1 + np.exp(-7.5)) * 0.9879 / (1 + np.exp(-4.4))
+        assert M.qabf(a, [a, a]) == pytest.approx(ceiling, abs=1e-12)
+        assert M.qabf(a, [a, a], preset="liu2020") == pytest.approx(ceiling, abs=1e-6)
+
+    def test_entropy_flat_histogram(self):
+        x = np.arange(256, dtype=np.uint8).reshape(16, 16)
+        assert M.entropy(x) == pytest.approx(8.0)
+        assert M.entropy(np.zeros((4, 4), np.uint8)) == 0.0
+
+    def test_mi_of_self_is_entropy(self, pair):
+        a, _ = pair
+        h = M.entropy(a)
+        assert M.mutual_information(a, [a, a]) == pytest.approx(2 * h, rel=1e-12)
+
+    def test_sd_sf_closed_form(self):
+        x = np.tile(np.array([0.0, 1.0]), (4, 2))  # vertical stripes 0/255
+        assert M.standard_deviation(x) == pytest.approx(127.5)
+        # RF^2 = 4 rows * 3 diffs * 255^2 / 16; CF = 0
+        assert M.spatial_frequency(x) == pytest.approx(np.sqrt(12 * 255 ** 2 / 16))
+
+    def test_vifb_sf_seams(self):
+        x = np.zeros((3, 4, 4))
+        x[1] = 1.0  # channels 0/255/0 side by side: two seams of 4 rows
+        assert M.spatial_frequency(x, preset="vifb") == pytest.approx(np.sqrt(8 * 255 ** 2 / 48))
+        assert M.spatial_frequency(x) == 0.0
+
+    def test_q_ncie_perfect_correlation(self):
+        """A = B = F with a flat 256-level histogram: every NCC is 1, eigenvalues (3, 0, 0), Q = 1."""
+        x = np.arange(256, dtype=np.uint8).reshape(16, 16)
+        assert M.q_ncie(x, [x, x]) == pytest.approx(1.0, abs=1e-9)
+        y = (x // 2) * 2  # 128 levels: NCC(x, y) = 7/8
+        assert M.q_ncie(x, [x, y]) < 1.0
+
+
+class TestBadInput:
+    def test_unquantised_histogram_refused(self, pair):
+        a, b = pair
+        f = (a + b) / 2 + 0.3 / 255
+        with pytest.raises(ValueError, match="quantize=True"):
+            M.entropy(f)
+        assert np.isfinite(M.entropy(f, quantize=True))
+
+    def test_too_small_for_window(self):
+        x = np.zeros((8, 8), np.float32)
+        with pytest.raises(ValueError, match="at least 11x11"):
+            M.ssim(x, [x, x])
+
+    def test_band_mismatch(self, pair):
+        a, b = pair
+        with pytest.raises(ValueError, match="channels"):
+            M.ssim(np.stack([a, a]), [np.stack([a, a, a, a]), np.stack([b, b, b, b])])
+
+    def test_type(self, pair):
+        with pytest.raises(TypeError, match="numpy.ndarray or torch.Tensor"):
+            M.entropy([[0.0, 1.0]])
+
+    def test_unknown_metric(self, pair):
+        a, b = pair
+        with pytest.raises(KeyError, match="valid keys"):
+            M.evaluate(a, [a, b], names=["nope"])
+
+
+class TestEvaluate:
+    def test_single_and_batch(self, pair):
+        a, b = pair
+        out = M.evaluate(a, [a, b], names=["entropy", "ssim", "psnr"])
+        assert set(out) == {"entropy", "ssim", "psnr"} and all(isinstance(v, float) for v in out.values())
+        fb = np.stack([a[None], b[None]])
+        out_b = M.evaluate(fb, [fb, fb[::-1]], names=["ssim"])
+        assert out_b["ssim"].shape == (2,)
+
+    def test_vifb_preset_lists_13(self, pair):
+        a, b = pair
+        out = M.evaluate(a, [a, b], preset="vifb")
+        assert list(out) == list(M.VIFB_NAMES.values()) and len(out) == 13
+
+    def test_reference_as_source(self, pair):
+        a, b = pair
+        out = M.evaluate(a, reference=b, names=["psnr", "ssim"])
+        assert out["psnr"] == pytest.approx(M.psnr(a, [b]))
+
+
+@settings(max_examples=8, deadline=None)
+@given(seed=st.integers(0, 10_000), gain=st.floats(0.3, 0.9))
+def test_property_ssim_psnr_monotone_in_noise(seed, gain):
+    """Adding more noise never raises PSNR, and SSIM(X, X) = 1 exactly."""
+    rng = np.random.default_rng(seed)
+    x = _img(seed % 97, 32)
+    n = rng.standard_normal(x.shape).astype(np.float32)
+    lo = np.clip(x + 0.02 * gain * n, 0, 1)
+    hi = np.clip(x + 0.2 * gain * n, 0, 1)
+    assert M.psnr(lo, [x]) >= M.psnr(hi, [x]) - 1e-9
+    assert M.ssim(x, [x]) == pytest.approx(1.0, abs=1e-12)
+    assert 0.0 <= M.qabf(lo, [x, hi]) <= 1.0
+
+
+@settings(max_examples=6, deadline=None)
+@given(seed=st.integers(0, 10_000))
+def test_property_histogram_invariances(seed):
+    """EN is invariant to a permutation of pixels; MI is symmetric under swapping the images' roles."""
+    x = _img(seed % 89, 24)
+    perm = np.random.default_rng(seed).permutation(x.size)
+    y = x.reshape(-1)[perm].reshape(x.shape)
+    assert M.entropy(x) == pytest.approx(M.entropy(y), abs=1e-12)
+    assert 0.0 <= M.entropy(x) <= 8.0
+    z = _img(seed % 89 + 1, 24)
+    # MI(z; x) as "fused" z with one source x == MI(x; z)
+    assert M.mutual_information(z, [x, x]) == pytest.approx(M.mutual_information(x, [z, z]), rel=1e-10)
