@@ -324,3 +324,68 @@ class TestDataFile:
         (folder / "w.bin").write_bytes(b"123")
         (folder / "SHA256SUMS").write_text(f"{hashlib.sha256(b'123').hexdigest()}  ./w.bin\n")
         assert fl.data.data_file("weights", "w.bin", tmp_path).is_file()
+
+
+class TestDownloadUpstream:
+    def _upstream(self, tmp_path, folder):
+        """A fake upstream checkout of MMIF-CDDFuse: test_img/TNO/{ir,vi}/NN.png."""
+        up = tmp_path / "upstream"
+        for p in folder.rglob("*.png"):
+            dst = up / "test_img" / "TNO" / p.relative_to(folder)
+            dst.parent.mkdir(parents=True, exist_ok=True)
+            dst.write_bytes(p.read_bytes())
+        return up
+
+    def test_repair(self, tmp_path):
+        folder = make_tno(tmp_path / "root")
+        up = self._upstream(tmp_path, folder)
+        good = (folder / "ir" / "01.png").read_bytes()
+        (folder / "ir" / "01.png").unlink()
+        (folder / "vi" / "02.png").write_bytes(b"damaged")
+        out = fl.data.download("tno", tmp_path / "root", source="upstream", base_url=up.as_uri())
+        assert out == folder and (folder / "ir" / "01.png").read_bytes() == good
+        assert len(fl.data.load("tno", tmp_path / "root")[1].sources) == 2
+
+    def test_exception(self, tmp_path):
+        folder = make_tno(tmp_path / "root")
+        up = self._upstream(tmp_path, folder)
+        (folder / "pairs.csv").write_text("changed\n")            # made by the curators: not upstream
+        with pytest.raises(DataNotFoundError, match=r"not in Zhaozixiang1228/MMIF-CDDFuse: pairs\.csv"):
+            fl.data.download("tno", tmp_path / "root", source="upstream", base_url=up.as_uri())
+        with pytest.raises(DataNotFoundError, match="curated index files"):
+            fl.data.download("tno", tmp_path / "empty", source="upstream", base_url=up.as_uri())
+        with pytest.raises(ValueError, match="`source` must be one of"):
+            fl.data.download("tno", tmp_path, source="ftp")
+
+    def test_default_is_upstream_raw_url(self, tmp_path, monkeypatch):
+        monkeypatch.delenv("FUSIONLIB_DATA_URL", raising=False)
+        folder = make_tno(tmp_path)
+        (folder / "ir" / "01.png").unlink()
+        seen = []
+
+        def fake_fetch(url, timeout):
+            seen.append(url)
+            raise DataNotFoundError("offline")
+        from fusionlib.data import _download
+        monkeypatch.setattr(_download, "_fetch", fake_fetch)
+        with pytest.raises(DataNotFoundError, match="offline"):
+            fl.data.download("tno", tmp_path)
+        assert seen == ["https://raw.githubusercontent.com/Zhaozixiang1228/MMIF-CDDFuse/"
+                        "fd8da1f39d8d403b7343e577bd5a30cba38c7b7b/test_img/TNO/ir/01.png"]
+
+    def test_reference(self, data_root):
+        """The Harvard mapping agrees with the curated index's `original_a`/`original_b` columns,
+        and every image of every mapped set has an upstream path."""
+        import csv
+        from fusionlib.data._download import UPSTREAM_PATHS
+        rows = list(csv.DictReader(open(data_root / "medical_harvard" / "pairs.csv")))
+        for r in rows:
+            assert UPSTREAM_PATHS["harvard"](r["a"]) == r["original_a"]
+            assert UPSTREAM_PATHS["harvard"](r["b"]) == r["original_b"]
+        for name in ("vifb", "tno", "roadscene", "lytro", "mefb", "harvard", "ifcnn"):
+            folder = data_root / fl.data.info(name).folder
+            sums = fl.data._files.parse_sums((folder / "SHA256SUMS").read_text())
+            imgs = [r for r in sums if r.lower().endswith((".png", ".jpg", ".tif", ".jpeg", ".bmp"))]
+            if name == "ifcnn":
+                imgs = [r for r in imgs if r.startswith("datasets/")]
+            assert all(UPSTREAM_PATHS[name](r) for r in imgs), name
