@@ -103,7 +103,10 @@ def find_folder(name: str, folder: str, root: str | os.PathLike | None) -> Path:
         if (base / folder).is_dir():
             return base / folder
     looked = "; ".join(f"{how}: {base / folder}" for how, base in cands)
-    raise DataNotFoundError(f"{name!r}: data folder {folder!r} not found. Looked at: {looked}. "
+    hint = ""
+    if root is not None and Path(root).name == folder:
+        hint = f" (`root` is the data root that contains {folder!r}, not the folder itself)"
+    raise DataNotFoundError(f"{name!r}: data folder {folder!r} not found{hint}. Looked at: {looked}. "
                             f"{how_to_get(name)}")
 
 

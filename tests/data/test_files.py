@@ -101,6 +101,11 @@ class TestFindRoot:
         assert "tno_cddfuse" in msg and all(str(p) in msg for p in places)
         assert "fusionlib.data.download('tno', root)" in msg
 
+    def test_root_is_the_folder(self, tmp_path):
+        folder = make_tno(tmp_path)
+        with pytest.raises(DataNotFoundError, match="not the folder itself"):
+            fl.data.load("tno", folder)
+
     def test_load_uses_first_root_with_folder(self, tmp_path, places):
         env, checkout, _ = places
         env.mkdir()
