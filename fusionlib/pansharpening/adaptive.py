@@ -223,15 +223,19 @@ class AdaptiveModel:
         return fit
 
     # -- closed-form optimum ---------------------------------------------------------------------
-    def optimum_weights(self) -> torch.Tensor:
-        """``w_k* = clip(-<A_k,B_k>/|A_k|^2, 0, 1)`` (0 where ``|A_k| = 0``: any w is optimal); (B, C)."""
+    def optimum_weights(self, bounded: bool = True) -> torch.Tensor:
+        """``w_k* = clip(-<A_k,B_k>/|A_k|^2, 0, 1)`` (0 where ``|A_k| = 0``: any w is optimal); (B, C).
+
+        ``bounded=False`` gives the unconstrained minimiser (no clipping): the lower bound for
+        optimisers that evaluate candidates outside the box (IAOA's OBL/DRST samples, AO).
+        """
         safe = torch.where(self.aa > 0, self.aa, torch.ones_like(self.aa))
         w = torch.where(self.aa > 0, -self.ab / safe, torch.zeros_like(self.aa))
-        return w.clamp(0.0, 1.0)
+        return w.clamp(0.0, 1.0) if bounded else w
 
-    def optimum(self) -> tuple[torch.Tensor, torch.Tensor]:
-        """The global minimiser ``x*`` (B, C) within the bounds and its fitness (B,)."""
-        x = self.to_decision(self.optimum_weights())
+    def optimum(self, bounded: bool = True) -> tuple[torch.Tensor, torch.Tensor]:
+        """The global minimiser ``x*`` (B, C) within the bounds (or unconstrained) and its fitness (B,)."""
+        x = self.to_decision(self.optimum_weights(bounded))
         f = torch.stack([self.fitness(x[i:i + 1], i)[0] for i in range(self.n_images)])
         return x, f
 
@@ -267,45 +271,33 @@ class AdaptiveModel:
         """
         x = self._check_x(x, "AdaptiveModel.scores")
         w = self.to_weights(x)  # (P, C)
-        T, G, A = terms.reference[image], terms.G[image], terms.A[image]
-        C = T.shape[0]
-        n = T.shape[-1] * T.shape[-2]
-        T2, G2, A2 = T.reshape(C, -1), G.reshape(C, -1), A.reshape(C, -1)
-        D = T2 - G2
-        dd, da, aa = (D * D).sum(1), (D * A2).sum(1), (A2 * A2).sum(1)
-        sse = (dd - 2 * w * da + w * w * aa).clamp_min(0.0)  # (P, C)
-        mu_t = T2.mean(1)
+        if image not in terms.cache:
+            terms.cache[image] = _score_coefficients(terms.reference[image], terms.G[image], terms.A[image])
+        k = terms.cache[image]
+        C, n = k["C"], k["n"]
+        sse = (k["dd"] - 2 * w * k["da"] + w * w * k["aa"]).clamp_min(0.0)  # (P, C)
         out = {}
         out["RMSE"] = torch.sqrt(sse.sum(1) / (C * n))
-        out["ERGAS"] = (100.0 / self.ratio) * torch.sqrt((sse / n / mu_t ** 2).mean(1))
-        out["RASE"] = 100.0 / T2.mean() * torch.sqrt((sse / n).mean(1))
-        # CC of bands 1-3 (IAOA): centred inner products
-        Tc, Gc, Ac = (z - z.mean(1, keepdim=True) for z in (T2, G2, A2))
-        cov = (Gc * Tc).sum(1) + w * (Ac * Tc).sum(1)
-        varf = (Gc * Gc).sum(1) + 2 * w * (Gc * Ac).sum(1) + w * w * (Ac * Ac).sum(1)
-        cc = cov / torch.sqrt(varf * (Tc * Tc).sum(1))
+        out["ERGAS"] = (100.0 / self.ratio) * torch.sqrt((sse / n / k["mu_t"] ** 2).mean(1))
+        out["RASE"] = 100.0 / k["mu_all"] * torch.sqrt((sse / n).mean(1))
+        cov = k["gt"] + w * k["at"]
+        varf = k["gg_c"] + 2 * w * k["ga_c"] + w * w * k["aa_c"]
+        cc = cov / torch.sqrt(varf * k["tt_c"])
         out["CC"] = cc[:, :3].mean(1) if C >= 3 else cc.mean(1)
-        # global UIQI over the flattened cube
         N = C * n
-        sum_f = G2.sum(1) + w * A2.sum(1)
-        mx = T2.sum() / N
-        my = sum_f.sum(1) / N
-        ff = ((G2 * G2).sum(1) + 2 * w * (G2 * A2).sum(1) + w * w * aa).sum(1)
-        tf = ((T2 * G2).sum(1) + w * (T2 * A2).sum(1)).sum(1)
-        vx = ((T2 - mx) ** 2).sum() / (N - 1)
+        mx = k["mx"]
+        my = (k["sum_g"] + w * k["sum_a"]).sum(1) / N
+        ff = (k["g2"] + 2 * w * k["ga"] + w * w * k["aa"]).sum(1)
+        tf = (k["tg_b"] + w * k["ta_b"]).sum(1)
         vy = (ff - N * my * my) / (N - 1)
         cxy = (tf - N * mx * my) / (N - 1)
-        out["UIQI"] = 4 * cxy * mx * my / ((vx + vy) * (mx * mx + my * my))
-        # SAM per pixel: dot and |F|^2 are affine / quadratic in w with per-pixel coefficients
-        tg, ta = (T2 * G2).sum(0), T2 * A2
-        gg, ga2, a2 = (G2 * G2).sum(0), 2 * G2 * A2, A2 * A2
-        nt = (T2 * T2).sum(0)
+        out["UIQI"] = 4 * cxy * mx * my / ((k["vx"] + vy) * (mx * mx + my * my))
         sams = []
         for i in range(0, w.shape[0], 32):  # chunks keep the (P, n) temporaries in cache
             wc = w[i:i + 32]
-            dot = tg[None] + wc @ ta
-            nf = gg[None] + wc @ ga2 + (wc * wc) @ a2
-            norm = torch.sqrt(nf.clamp_min(0.0) * nt[None])
+            dot = k["tg"][None] + wc @ k["ta"]
+            nf = k["gg"][None] + wc @ k["ga2"] + (wc * wc) @ k["a2"]
+            norm = torch.sqrt(nf.clamp_min(0.0) * k["nt"][None])
             valid = norm > 0
             cos = torch.where(valid, dot / torch.where(valid, norm, torch.ones_like(norm)), torch.ones_like(norm))
             ang = torch.arccos(cos.clamp(-1.0, 1.0))
@@ -321,11 +313,31 @@ class ScoreTerms:
     reference: torch.Tensor
     G: torch.Tensor
     A: torch.Tensor
+    cache: dict = field(default_factory=dict)
+
+
+def _score_coefficients(T: torch.Tensor, G: torch.Tensor, A: torch.Tensor) -> dict:
+    """Per-image inner products and per-pixel arrays behind :meth:`AdaptiveModel.scores`."""
+    C = T.shape[0]
+    n = T.shape[-1] * T.shape[-2]
+    T2, G2, A2 = T.reshape(C, -1), G.reshape(C, -1), A.reshape(C, -1)
+    D = T2 - G2
+    Tc, Gc, Ac = (z - z.mean(1, keepdim=True) for z in (T2, G2, A2))
+    N = C * n
+    mx = T2.sum() / N
+    return dict(C=C, n=n, dd=(D * D).sum(1), da=(D * A2).sum(1), aa=(A2 * A2).sum(1), mu_t=T2.mean(1),
+                mu_all=T2.mean(), gt=(Gc * Tc).sum(1), at=(Ac * Tc).sum(1), gg_c=(Gc * Gc).sum(1),
+                ga_c=(Gc * Ac).sum(1), aa_c=(Ac * Ac).sum(1), tt_c=(Tc * Tc).sum(1), mx=mx,
+                sum_g=G2.sum(1), sum_a=A2.sum(1), g2=(G2 * G2).sum(1), ga=(G2 * A2).sum(1),
+                tg_b=(T2 * G2).sum(1), ta_b=(T2 * A2).sum(1), vx=((T2 - mx) ** 2).sum() / (N - 1),
+                tg=(T2 * G2).sum(0), ta=T2 * A2, gg=(G2 * G2).sum(0), ga2=2 * G2 * A2, a2=A2 * A2,
+                nt=(T2 * T2).sum(0))
 
 
 def adaptive_model(ms: Any, pan: Any, *, ratio: int = 4, weights: str = "fixed_point",
                    lam: float = 1e-9, eps: float = 1e-10, degrade: bool = True,
-                   bounds: tuple[float, float] = IAOA_BOUNDS, device: Any = None) -> AdaptiveModel:
+                   bounds: tuple[float, float] = IAOA_BOUNDS, zero_sum: str = "nan",
+                   device: Any = None) -> AdaptiveModel:
     """Build the IAOA adaptive model of one or more MS/PAN pairs.
 
     Parameters
@@ -345,6 +357,10 @@ def adaptive_model(ms: Any, pan: Any, *, ratio: int = 4, weights: str = "fixed_p
         ``False``: ``ms`` is already the (upsampled) low-resolution MS and is the target itself.
     bounds : (lower, upper)
         Decision bounds (``[-50, 50]`` in the release), mapped linearly to ``w in [0, 1]``.
+    zero_sum : {'nan', 'equal'}
+        Pixels where the band sum of the normalised MS is 0: ``'nan'`` keeps the release's 0/0
+        (a NaN fitness, counted in ``diagnostics``); ``'equal'`` sets ``W_k = 1`` there (a documented
+        deviation, needed for synthetic scenes with black pixels).
 
     Raises
     ------
@@ -356,6 +372,7 @@ def adaptive_model(ms: Any, pan: Any, *, ratio: int = 4, weights: str = "fixed_p
     where = "adaptive_model"
     ratio = check_int(where, "ratio", ratio, minimum=1)
     check_choice(where, "weights", weights, ("fixed_point", "nnls"))
+    check_choice(where, "zero_sum", zero_sum, ("nan", "equal"))
     check_positive(where, "lam", lam)
     check_positive(where, "eps", eps)
     lo, hi = float(bounds[0]), float(bounds[1])
@@ -401,7 +418,11 @@ def adaptive_model(ms: Any, pan: Any, *, ratio: int = 4, weights: str = "fixed_p
     pm = ((pn - pn.mean(dims, keepdim=True)) * inten.std(dim=dims, keepdim=True)
           / pn.std(dim=dims, keepdim=True) + inten.mean(dims, keepdim=True))
     detail = pm - inten
-    wsp = mn.shape[1] * mn / mn.sum(dim=1, keepdim=True)
+    tot = mn.sum(dim=1, keepdim=True)
+    wsp = mn.shape[1] * mn / tot
+    n_zero = int((tot == 0).sum())
+    if zero_sum == "equal":
+        wsp = torch.where(tot == 0, torch.ones_like(wsp), wsp)
     bad = ~torch.isfinite(wsp)
     big = torch.isfinite(wsp) & (wsp.abs() > 100)
     A = c[:, :, None, None] * wsp * (e_p - e_k) * detail
@@ -410,7 +431,7 @@ def adaptive_model(ms: Any, pan: Any, *, ratio: int = 4, weights: str = "fixed_p
     ab = (A * B).sum(dims)
     bb = (B * B).sum(dims)
     diag = {"nonfinite_weights": int(bad.sum()), "outsized_weights": int(big.sum()),
-            "weights_method": weights}
+            "zero_sum_pixels": n_zero, "zero_sum": zero_sum, "weights_method": weights}
     return AdaptiveModel(target=target, scale=c, ms_norm=mn, pan_norm=pn, edge_pan=e_p, edge_ms=e_k,
                          alpha=alpha, intensity=inten, pan_matched=pm, detail=detail, spectral_weights=wsp,
                          aa=aa, ab=ab, bb=bb, mu=target.mean(dims), ratio=float(ratio), lower=lo, upper=hi,

@@ -1,0 +1,19 @@
+"""Experiment glue: problems built from optimisers, models and metrics.
+
+Submodules load on first use: ``fusionlib.experiments.iaoa`` (the IAOA pansharpening problem and
+experiment), ``fusionlib.experiments.aenet_study`` (AE-Netv2 studies).
+"""
+from __future__ import annotations
+
+import importlib
+
+_SUBMODULES = ("iaoa", "aenet_study")
+__all__ = list(_SUBMODULES)
+
+
+def __getattr__(name: str):
+    if name in _SUBMODULES:
+        module = importlib.import_module(f"{__name__}.{name}")
+        globals()[name] = module
+        return module
+    raise AttributeError(f"module 'fusionlib.experiments' has no attribute {name!r}")

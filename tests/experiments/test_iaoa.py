@@ -1,0 +1,168 @@
+"""The IAOA experiment glue: runs, caching, the released table, statistics, bad input."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from fusionlib.experiments import iaoa as E
+from fusionlib.filters import imresize_bicubic
+
+
+def _pair(seed, n=32, c=4, pid=None):
+    rng = np.random.default_rng(seed)
+    base = rng.uniform(0.05, 1, (c, n // 8, n // 8))
+    ms = imresize_bicubic(torch.tensor(base)[None], 8.0)[0].numpy() + 0.2 * rng.uniform(0, 1, (c, n, n))
+    ms = np.round(255 * np.clip(ms, 0.01, None) / ms.max())
+    pan = np.round(0.298936 * ms[0] + 0.587043 * ms[1] + 0.114021 * ms[2])[None]
+    return E.IAOAPair(pid or f"p{seed}", ms, pan, {"scene": "Urban", "satellite": "Synthetic"})
+
+
+@pytest.fixture(scope="module")
+def problem():
+    return E.IAOAProblem([_pair(0), _pair(1)], weights="nnls")
+
+
+OPTS = ("pso", "de", "iaoa")
+
+
+class TestRunExperiment:
+    def test_smoke_fair(self, problem):
+        df = E.run_experiment(problem, optimizers=OPTS, n_runs=2, protocol="fair", max_evals=60, n_iter=None)
+        assert len(df) == 2 * len(OPTS) * 2
+        assert set(E.METRIC_NAMES) <= set(df.columns)
+        assert (df["n_evals"] == 60).all()  # equal budgets
+        inside = ~df["out_of_box"]
+        assert (df.loc[inside, "gap"] >= -1e-12).all()  # the closed-form optimum is never beaten in the box
+        assert (df["best_f"] >= df["opt_free_f"] - 1e-12).all()  # nor the unconstrained one anywhere
+        for c in df["curve"]:
+            assert len(c) == 60 and np.all(np.diff(c) <= 0)
+
+    def test_deterministic(self, problem):
+        kw = dict(optimizers=("de",), n_runs=2, mode="corrected")
+        a, b = E.run_experiment(problem, **kw), E.run_experiment(problem, **kw)
+        np.testing.assert_array_equal(a["best_f"], b["best_f"])
+        c = E.run_experiment(problem, seed=1, **kw)
+        assert not np.array_equal(a["best_f"], c["best_f"])
+        assert E.run_seed(0, "p0", "de", 0) != E.run_seed(0, "p0", "de", 1)
+
+    def test_scores_match_fused_images(self, problem):
+        from fusionlib.metrics.pansharpening import iaoa_scores
+        df = E.run_experiment(problem, optimizers=("pso",), n_runs=1)
+        r = df.iloc[0]
+        m, j = problem.model(0)
+        s = iaoa_scores(m.fuse(r["x"][None], j), torch.tensor(problem.pairs[0].ms)[None])
+        for k in E.METRIC_NAMES:
+            assert r[k] == pytest.approx(float(s[k][0]), rel=1e-9)
+
+    def test_cache_resumes(self, problem, tmp_path, monkeypatch):
+        kw = dict(optimizers=("pso", "de"), n_runs=2, cache_dir=tmp_path)
+        a = E.run_experiment(problem, **kw)
+        assert len(list(tmp_path.glob("*.pkl"))) == 4
+
+        def boom(*args, **kwargs):
+            raise AssertionError("recomputed despite the cache")
+        monkeypatch.setattr(E, "_run_one", boom)
+        b = E.run_experiment(problem, **kw)
+        np.testing.assert_array_equal(a["best_f"], b["best_f"])
+        with pytest.raises(AssertionError, match="recomputed"):
+            E.run_experiment(problem, seed=5, **kw)  # another config -> another key
+
+    def test_exception(self, problem):
+        with pytest.raises(ValueError, match="pop_size"):
+            E.run_experiment(problem, optimizers=("pso",), n_runs=1, max_evals=3)
+        with pytest.raises(ValueError, match="max_evals"):
+            E.run_experiment(problem, optimizers=("pso",), protocol="fair")
+        with pytest.raises(KeyError, match="valid keys"):
+            E.run_experiment(problem, optimizers=("nope",))
+        with pytest.raises(ValueError, match="protocol"):
+            E.run_experiment(problem, optimizers=("pso",), protocol="unfair")
+
+    def test_nan_fitness_refused(self):
+        p = _pair(3)
+        ms = p.ms.copy()
+        ms[:, :20, :20] = 0.0  # black pixels: band sum 0 -> W = 0/0 in the release's model
+        bad = E.IAOAProblem([E.IAOAPair("black", ms, p.pan)], weights="nnls")
+        with pytest.raises(ValueError, match="non-finite"):
+            bad.fitness(0)(np.zeros((2, 4)))
+        ok = E.IAOAProblem([E.IAOAPair("black", ms, p.pan)], weights="nnls", zero_sum="equal")
+        assert np.isfinite(ok.fitness(0)(np.zeros((2, 4)))).all()
+
+    def test_bad_pairs(self):
+        p = _pair(0)
+        q = E.IAOAPair("three", p.ms[:3], p.pan)
+        with pytest.raises(ValueError, match="band count"):
+            E.IAOAProblem([p, q], weights="nnls")
+        with pytest.raises(ValueError, match="pan"):
+            E.IAOAProblem([E.IAOAPair("x", p.ms, p.pan[:, :30, :30])], weights="nnls")
+
+
+class TestReleasedTable:
+    def test_known_value_wins(self):
+        cand = np.array([[0.9, 1.0, 1.0, 0.9, 1.0, 1.0]])
+        other = np.array([[0.8, 2.0, 0.5, 0.95, 1.0, 2.0]])
+        # CC higher (win), RMSE lower (win), ERGAS higher (loss), UIQI lower (loss), SAM tie, RASE win
+        assert E.win_counts(cand, other).tolist() == [3]
+
+    def test_selection(self, problem):
+        df = E.run_experiment(problem, optimizers=OPTS, n_runs=3)
+        t = E.released_table(df, seed=0)
+        assert len(t) == 2 * len(OPTS)
+        for pid, g in t.groupby("pair"):
+            others = g[g.optimizer != "iaoa"][list(E.METRIC_NAMES)].to_numpy()
+            sub = df[(df.pair == pid) & (df.optimizer == "iaoa")]
+            cands = np.concatenate([sub[list(E.METRIC_NAMES)].to_numpy(),
+                                    sub[[f"sub_{k}" for k in E.METRIC_NAMES]].to_numpy()])
+            assert int(g[g.optimizer == "iaoa"]["wins"].iloc[0]) == E.win_counts(cands, others).max()
+
+
+class TestStatistics:
+    def _df(self):
+        import pandas as pd
+        rng = np.random.default_rng(0)
+        rows = []
+        for p in range(8):
+            for o, shift in (("a", 0.0), ("b", 1.0), ("c", 2.0)):
+                for r in range(5):
+                    v = shift + rng.normal(0, 0.1)
+                    rows.append(dict(pair=f"p{p}", optimizer=o, run=r, gap=v, rel_gap=v, ERGAS=v,
+                                     n_evals=10, wall_time=0.0))
+        return pd.DataFrame(rows)
+
+    def test_friedman_nemenyi(self):
+        from scipy.stats import studentized_range
+        res = E.friedman_nemenyi(self._df())
+        assert list(res["ranks"].index) == ["a", "b", "c"]
+        np.testing.assert_allclose(res["ranks"].to_numpy(), [1, 2, 3])
+        q = studentized_range.ppf(0.95, 3, np.inf) / np.sqrt(2)
+        assert res["cd"] == pytest.approx(q * np.sqrt(3 * 4 / (6 * 8)))
+        assert res["cd"] == pytest.approx(2.343 * np.sqrt(12 / 48), rel=1e-3)  # Demsar 2006 table: q_0.05(k=3) = 2.343
+        assert res["p"] < 0.01
+
+    def test_wilcoxon_holm(self):
+        out = E.wilcoxon_holm(self._df(), reference="a")
+        assert set(out["optimizer"]) == {"b", "c"}
+        assert (out["reference_better"]).all()
+        assert (out["p_holm"] >= out["p"]).all()
+        assert out["p_holm"].is_monotonic_increasing
+
+    def test_summaries(self):
+        df = self._df()
+        s = E.summarize(df, metrics=("ERGAS",))
+        g = df[(df.pair == "p0") & (df.optimizer == "b")]["ERGAS"]
+        row = s[(s.pair == "p0") & (s.optimizer == "b")].iloc[0]
+        assert row["ERGAS_mean"] == pytest.approx(g.mean())
+        assert row["ERGAS_sd"] == pytest.approx(g.std(ddof=1))
+        a = E.anova_by_pair(df, "ERGAS")
+        assert (a["p_anova"] < 1e-6).all()
+        gs = E.gap_summary(df)
+        assert {"gap_median", "gap_iqr", "success"} <= set(gs.columns)
+
+
+@pytest.mark.realdata
+class TestRealData:
+    def test_nbu_pairs(self, data_root):
+        if not (data_root / "nbu_iaoa").is_dir():
+            pytest.skip("nbu_iaoa absent")
+        pairs = E.load_pairs("nbu_iaoa", root=data_root, scene="water")
+        assert len(pairs) == 4 and pairs[0].ms.shape == (4, 256, 256) and pairs[0].ms.max() == 255
