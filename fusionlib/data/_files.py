@@ -246,9 +246,11 @@ def read_index(folder: Path, filename: str, required: tuple[str, ...], *, key: s
         rows: list[dict[str, str]] = []
         seen: set[str] = set()
         for line, row in enumerate(reader, 2):
-            if None in row or any(v is None for v in row.values()):
-                raise PairsFileError(f"{path}: line {line} has {len(row) - (None in row)} fields, "
-                                     f"expected {len(cols)} (bad pairs.csv row)")
+            extra = row.pop(None, None) or []
+            if extra or any(v is None for v in row.values()):
+                n = len(cols) + len(extra) - sum(v is None for v in row.values())
+                raise PairsFileError(f"{path}: line {line} has {n} fields, expected {len(cols)} "
+                                     "(bad pairs.csv row)")
             for c in required:
                 if c in ("b",):  # may be empty (exposure sequences)
                     continue

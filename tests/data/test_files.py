@@ -229,7 +229,8 @@ class TestLoadFakeFolder:
         ("01,ir/01.png,,infrared,visible,32,24,RGB,RGB,32x24", "fewer than 2 sources"),
         (",ir/01.png,vi/01.png,infrared,visible,32,24,RGB,RGB,32x24", "empty `pair_id`"),
         ("01,ir/01.png,vi/01.png,infrared,visible,wide,24,RGB,RGB,32x24", "`width` must be a positive int"),
-        ("01,ir/01.png,vi/01.png,infrared", "expected 10"),
+        ("01,ir/01.png,vi/01.png,infrared", "has 4 fields, expected 10"),
+        ("01,ir/01.png,vi/01.png,infrared,visible,32,24,RGB,RGB,32x24,extra", "has 11 fields, expected 10"),
         ("01,/etc/passwd,vi/01.png,infrared,visible,32,24,RGB,RGB,32x24", "relative path"),
         ("01,../../x.png,vi/01.png,infrared,visible,32,24,RGB,RGB,32x24", "leaves the data root"),
     ])
