@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 
 from .._checks import ShapeError
-from ..io import ImageReadError, read_image
+from ..io import read_image
 from ..utils import sha256_file
 from ._base import ChecksumError, DataNotFoundError, PairsFileError
 
@@ -300,4 +300,4 @@ def check_pair_sizes(paths: list[Path], images: list[np.ndarray], *, expected: t
                          f"{expected[0]}x{expected[1]}", expected=expected, actual=hw[0])
 
 
-__all__ = ["find_root", "candidate_roots", "ImageReadError"]
+__all__ = ["find_root", "candidate_roots", "data_file"]
