@@ -1,0 +1,253 @@
+"""Autonomous evolution (AE-Netv2 Algorithm 1): pseudo ground truth O from a library of methods.
+
+For each training pair the task's library (a selection of :data:`fusionlib.classical.METHODS`)
+produces candidate fused images; E2 (:func:`fusionlib.metrics.e2`) scores all candidates of the
+pair in one call and the best becomes the label O. Adding a method to the library (``evolve``)
+replaces O only where the newcomer wins (the paper's "continuous learning"), and reports how
+many labels changed.
+
+Caching: every candidate is stored as ``.npy`` under ``cache_dir/candidates/`` and every label
+decision as ``.json`` under ``cache_dir/labels/``, content-addressed by SHA-256 of the pair's
+pixels (dtype, shape, bytes), the method name, its parameters, the fusionlib version and the
+method kernel's source code; files are written atomically, so a rerun recomputes nothing and an
+interrupted run resumes.
+
+The per-task default library follows ``shared/notes/aenetv2.md`` §6 (methods not registered in
+``fusionlib.classical`` are skipped and listed by :func:`library`). E2 is a reconstruction
+(``fusionlib.metrics.e2``); NIQE needs images of at least 192 pixels per side, so for smaller
+pairs E2 runs without it (stated in the returned record).
+"""
+from __future__ import annotations
+
+import hashlib
+import inspect
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Mapping, Sequence
+
+import numpy as np
+
+from .._checks import check_choice
+from ..utils import atomic_path, write_json_atomic
+
+__all__ = ["DEFAULT_LIBRARY", "library", "pair_digest", "LabelRecord", "LabelRun", "label_pairs",
+           "evolve_labels", "make_labeler"]
+
+#: Library per task (notes §6); DTCWT joins when ``fusionlib.classical`` registers it.
+DEFAULT_LIBRARY: dict[str, tuple[str, ...]] = {
+    "multi-focus": ("lp", "dwt", "dtcwt", "gff", "msvd"),
+    "infrared-visible": ("lp", "rp", "dwt", "gtf", "cbf", "gff"),
+    "medical": ("lp", "dtcwt", "gff", "msvd"),
+    "multi-exposure": ("mertens", "lp", "gff"),
+}
+
+_NIQE_MIN = 192
+
+
+def library(task: str, methods: Sequence[str] | None = None) -> tuple[str, ...]:
+    """The registered methods of ``task``'s library (``methods`` overrides the default list)."""
+    from .. import classical
+    check_choice("library", "task", task, tuple(DEFAULT_LIBRARY))
+    names = DEFAULT_LIBRARY[task] if methods is None else tuple(methods)
+    unknown = [m for m in names if m not in classical.METHODS and methods is not None]
+    if unknown:
+        raise KeyError(f"library: unknown methods {unknown}; valid keys: {sorted(classical.METHODS)}")
+    return tuple(m for m in names if m in classical.METHODS)
+
+
+def pair_digest(sources: Sequence[Any]) -> str:
+    """SHA-256 of the pair's content: for each source its dtype, shape and bytes (float32)."""
+    h = hashlib.sha256()
+    for s in sources:
+        a = np.ascontiguousarray(np.asarray(s, dtype=np.float32))
+        h.update(f"{a.dtype}|{a.shape}|".encode())
+        h.update(a.tobytes())
+    return h.hexdigest()
+
+
+def _method_fingerprint(name: str, params: Mapping[str, Any]) -> str:
+    from .. import __version__, classical
+    spec = classical.METHODS[name]
+    try:
+        src = inspect.getsource(spec.kernel)
+    except (OSError, TypeError):  # pragma: no cover
+        src = repr(spec.kernel)
+    full = {**dict(spec.defaults), **dict(params)}
+    blob = json.dumps({"method": name, "params": full, "version": __version__,
+                       "kernel": hashlib.sha256(src.encode()).hexdigest()}, sort_keys=True, default=str)
+    return hashlib.sha256(blob.encode()).hexdigest()
+
+
+def _key(*parts: str) -> str:
+    return hashlib.sha256("|".join(parts).encode()).hexdigest()[:32]
+
+
+@dataclass(frozen=True)
+class LabelRecord:
+    """The label decision of one pair.
+
+    ``method`` is the chosen library member, ``scores`` the E2 score of every candidate
+    (higher is better), ``label`` the chosen candidate ``(C, H, W)`` float32, ``e2_metrics``
+    the E2 components used.
+    """
+
+    pair: str
+    method: str
+    candidates: tuple[str, ...]
+    scores: dict
+    e2_metrics: tuple[str, ...]
+    label: np.ndarray = field(repr=False, compare=False)
+
+
+@dataclass(frozen=True)
+class LabelRun:
+    """Labels of a set of pairs: ``records``, how many candidates were computed vs. read from the
+    cache, and (for :func:`evolve_labels`) which labels changed."""
+
+    records: list
+    n_computed: int
+    n_cached: int
+    changed: tuple[bool, ...] = ()
+
+    @property
+    def n_changed(self) -> int:
+        return int(sum(self.changed))
+
+    @property
+    def labels(self) -> list:
+        return [r.label for r in self.records]
+
+
+class _Store:
+    def __init__(self, cache_dir: str | Path):
+        self.root = Path(cache_dir)
+        self.computed = 0
+        self.cached = 0
+
+    def candidate(self, digest: str, sources: Sequence[np.ndarray], method: str,
+                  params: Mapping[str, Any], device) -> np.ndarray:
+        from .. import classical
+        path = self.root / "candidates" / f"{_key(digest, _method_fingerprint(method, params))}.npy"
+        if path.is_file():
+            self.cached += 1
+            return np.load(path)
+        out = classical.fuse(method, [np.asarray(s, np.float32) for s in sources], device=device, **params)
+        out = np.clip(np.asarray(out, np.float32), 0.0, 1.0)
+        if out.ndim == 2:
+            out = out[None]
+        with atomic_path(path) as tmp:
+            with open(tmp, "wb") as f:
+                np.save(f, out)
+        self.computed += 1
+        return out
+
+
+def _e2_metrics(shape, e2_options: Mapping[str, Any]) -> tuple[str, ...]:
+    from ..metrics.combined import DEFAULT_E2
+    metrics = tuple(e2_options.get("metrics", DEFAULT_E2))
+    if min(shape[-2:]) < _NIQE_MIN:
+        metrics = tuple(m for m in metrics if m != "niqe")
+    return metrics
+
+
+def _score(cands: list[np.ndarray], sources, e2_options: Mapping[str, Any]) -> tuple[np.ndarray, tuple]:
+    from .. import metrics
+    names = _e2_metrics(cands[0].shape, e2_options)
+    opts = {k: v for k, v in e2_options.items() if k != "metrics"}
+    res = metrics.e2(np.stack(cands, 0), [np.asarray(s, np.float32) for s in sources], metrics=names, **opts)
+    return np.asarray(res.scores, np.float64).reshape(-1), names
+
+
+def _decide(store: _Store, sources, methods, params, e2_options, device, mode: str,
+            previous: LabelRecord | None = None) -> LabelRecord:
+    digest = pair_digest(sources)
+    fps = [_method_fingerprint(m, params.get(m, {})) for m in methods]
+    rkey = _key(digest, mode, *fps, json.dumps(dict(e2_options), sort_keys=True, default=str),
+                previous.method if previous is not None else "")
+    rpath = store.root / "labels" / f"{rkey}.json"
+    cands = [store.candidate(digest, sources, m, params.get(m, {}), device) for m in methods]
+    if rpath.is_file():
+        meta = json.loads(rpath.read_text())
+    else:
+        scores, names = _score(cands, sources, e2_options)
+        best = int(np.argmax(scores))
+        if previous is not None and methods[best] != methods[-1]:
+            best = methods.index(previous.method)  # the newcomer did not win: O stays
+        meta = {"method": methods[best], "scores": dict(zip(methods, scores.tolist())), "e2_metrics": names}
+        write_json_atomic(rpath, meta)
+    return LabelRecord(digest[:16], meta["method"], tuple(methods), meta["scores"], tuple(meta["e2_metrics"]),
+                       cands[list(methods).index(meta["method"])])
+
+
+def label_pairs(pairs: Sequence[Sequence[Any]], task: str, *, cache_dir: str | Path,
+                methods: Sequence[str] | None = None, params: Mapping[str, Mapping[str, Any]] | None = None,
+                e2_options: Mapping[str, Any] | None = None, device: str | None = "cpu",
+                show_progress: bool = False) -> LabelRun:
+    """Algorithm 1, steps 1-2: labels O of ``pairs`` from ``task``'s library, E2-best per pair.
+
+    Parameters
+    ----------
+    pairs : sequence of source lists, each source (H, W) or (C, H, W) float32 in [0, 1]
+    task : {'multi-focus', 'infrared-visible', 'medical', 'multi-exposure'}
+    cache_dir : path
+        Content-addressed cache (candidates and decisions); reruns are instant.
+    methods : sequence of str, optional
+        The library (default: :data:`DEFAULT_LIBRARY` ``[task]``); at least 2.
+    params : mapping method -> parameters, optional
+    e2_options : mapping, optional
+        Passed to :func:`fusionlib.metrics.e2` (``metrics``, ``weights``, ``aggregation``).
+
+    Returns
+    -------
+    LabelRun
+    """
+    from ..utils import progress
+    lib = library(task, methods)
+    if len(lib) < 2:
+        raise ValueError(f"label_pairs: the library of {task!r} needs at least 2 registered methods; got {lib}")
+    store = _Store(cache_dir)
+    params, e2_options = dict(params or {}), dict(e2_options or {})
+    it = progress(pairs, desc=f"labels {task}") if show_progress else pairs
+    recs = [_decide(store, list(p), list(lib), params, e2_options, device, "fresh") for p in it]
+    return LabelRun(recs, store.computed, store.cached)
+
+
+def evolve_labels(pairs: Sequence[Sequence[Any]], run: LabelRun, new_method: str, *, cache_dir: str | Path,
+                  params: Mapping[str, Mapping[str, Any]] | None = None,
+                  e2_options: Mapping[str, Any] | None = None, device: str | None = "cpu") -> LabelRun:
+    """Algorithm 1, step 3: add ``new_method`` to the library; O changes only where it wins under E2.
+
+    ``run`` is the previous :class:`LabelRun` of the same ``pairs``. The returned run's
+    ``changed[i]`` says whether pair i's label was replaced; ``n_changed`` counts them.
+    """
+    from .. import classical
+    if new_method not in classical.METHODS:
+        raise KeyError(f"evolve_labels: unknown method {new_method!r}; valid keys: {sorted(classical.METHODS)}")
+    if len(pairs) != len(run.records):
+        raise ValueError(f"evolve_labels: {len(pairs)} pairs but the previous run has {len(run.records)} labels")
+    store = _Store(cache_dir)
+    params, e2_options = dict(params or {}), dict(e2_options or {})
+    recs, changed = [], []
+    for p, old in zip(pairs, run.records):
+        if new_method in old.candidates:
+            raise ValueError(f"evolve_labels: {new_method!r} is already in the library {old.candidates}")
+        lib = list(old.candidates) + [new_method]
+        rec = _decide(store, list(p), lib, params, e2_options, device, "evolve", previous=old)
+        recs.append(rec)
+        changed.append(rec.method != old.method)
+    return LabelRun(recs, store.computed, store.cached, tuple(changed))
+
+
+def make_labeler(cache_dir: str | Path, *, methods: Mapping[str, Sequence[str]] | None = None,
+                 e2_options: Mapping[str, Any] | None = None, device: str | None = "cpu") -> Callable:
+    """``labeler(task, pairs, refs=None) -> list of labels`` for training-set builders
+    (e.g. ``fusionlib.experiments.aenet_study.build_trainset``); ``pairs`` are ``(a, b)`` arrays."""
+
+    def labeler(task: str, pairs, refs=None):
+        lib = None if methods is None else methods.get(task)
+        return label_pairs(pairs, task, cache_dir=cache_dir, methods=lib, e2_options=e2_options,
+                           device=device).labels
+
+    labeler.__qualname__ = f"fusionlib.nets.labels.make_labeler({Path(cache_dir).name})"
+    return labeler
