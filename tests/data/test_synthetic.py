@@ -23,6 +23,15 @@ def _on_grid(a):
         np.allclose(np.rint(a * 255) / 255, a, atol=1e-7, rtol=0)
 
 
+class TestSkimageImage:
+    def test_smoke(self):
+        """Every image the embedded sets use loads offline (bundled with scikit-image)."""
+        names = sorted({n for v in syn.EMBEDDED_IMAGES.values() for n in v})
+        for n in names:
+            a = syn.skimage_image(n)
+            assert a.dtype == np.uint8 and a.ndim in (2, 3) and min(a.shape[:2]) >= 128, n
+
+
 class TestPrepareImage:
     def test_shape(self):
         a = syn.prepare_image(syn.skimage_image("coffee"), 40)   # 400x600x3 -> centre crop -> 40x40
