@@ -1,0 +1,356 @@
+"""Training loop of AE-Netv2 (Table II, Algorithm 1 step 4): ``fit`` -> :class:`TrainHistory`.
+
+* :class:`TrainConfig` (frozen): the schedule is a tuple of ``(epochs, lr)`` stages, by default
+  Table II's two stages ``((10, 1e-3), (100, 1e-4))`` at batch 16 on 128x128 patches; Adam
+  (not named in the paper; the checkpoint sizes of Table V suggest it, notes §1). ``epochs``/``lr``
+  give a single stage instead; :meth:`TrainConfig.table2` scales the stage lengths (smoke runs).
+* :class:`FusionLoss`: both loss forms of Algorithm 1 with ``L(P, T) = (1 - SSIM(P, T)) + lam |P - T|_1``
+  (reconstruction, notes §6): ``form='label'`` compares P with the label O (``E(P, O)``; the
+  undefined second term ``C[L(x, y), 0]`` is omitted), ``form='sources'`` ("supervised" in the
+  paper) averages the loss against each source.
+* Checkpoints hold the weights, the optimiser state, the config, the history, the epoch, the
+  loader's RNG state and the library version; ``fit`` resumes from an existing checkpoint, so an
+  interrupted run continues where it stopped and ends with the same weights.
+* No printing or plotting (``fusionlib.viz.plot_history`` draws the curves); an optional tqdm bar.
+"""
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Iterable, Sequence
+
+import torch
+from torch import nn
+
+from .._checks import check_choice, check_int, check_positive
+from ..utils import atomic_path, progress, resolve_device
+
+__all__ = ["TABLE2", "TrainConfig", "TrainHistory", "FusionLoss", "fit", "save_checkpoint",
+           "load_checkpoint"]
+
+#: Table II of the paper: (epochs, learning rate) of the two stages, batch 16, patches 128x128.
+TABLE2: tuple[tuple[int, float], ...] = ((10, 1e-3), (100, 1e-4))
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """Training configuration (frozen).
+
+    Parameters
+    ----------
+    stages : tuple of (epochs, lr)
+        The schedule (default Table II). Ignored when ``epochs`` is given.
+    epochs, lr : int, float, optional
+        A single stage of ``epochs`` at ``lr`` (default lr 1e-3).
+    batch_size, patch : int
+        Recorded for provenance; the loader makes the batches (16 and 128 in Table II).
+    max_steps : int, optional
+        Stop after this many optimiser steps in total (smoke runs); the epoch in progress is
+        recorded as a (shorter) epoch.
+    weight_decay : float
+    seed : int
+        Seeds ``torch.manual_seed`` at the start of a fresh run (dropout-free nets: only the
+        loader's shuffling and any augmentation depend on it; the loader has its own generator).
+    device, dtype : str
+        ``'auto'`` picks CUDA when present; ``'float32'`` or ``'float64'``.
+    checkpoint : str, optional
+        Path of the resumable checkpoint, written atomically every ``checkpoint_every`` epochs
+        and at the end.
+    show_progress : bool
+        A tqdm bar over the epochs.
+    deterministic : bool
+        ``torch.use_deterministic_algorithms`` during the run (restored afterwards).
+    """
+
+    stages: tuple[tuple[int, float], ...] = TABLE2
+    epochs: int | None = None
+    lr: float | None = None
+    batch_size: int = 16
+    patch: int = 128
+    max_steps: int | None = None
+    weight_decay: float = 0.0
+    seed: int = 0
+    device: str = "auto"
+    dtype: str = "float32"
+    checkpoint: str | None = None
+    checkpoint_every: int = 1
+    show_progress: bool = False
+    deterministic: bool = True
+
+    def __post_init__(self):
+        where = "TrainConfig"
+        if self.epochs is not None:
+            check_int(where, "epochs", self.epochs, minimum=1)
+        if self.lr is not None:
+            check_positive(where, "lr", self.lr)
+        for i, st in enumerate(self.stages):
+            if not (isinstance(st, (tuple, list)) and len(st) == 2):
+                raise ValueError(f"{where}: `stages[{i}]` must be (epochs, lr); got {st!r}")
+            check_int(where, f"stages[{i}] epochs", st[0], minimum=1)
+            check_positive(where, f"stages[{i}] lr", st[1])
+        check_int(where, "batch_size", self.batch_size, minimum=1)
+        if self.max_steps is not None:
+            check_int(where, "max_steps", self.max_steps, minimum=1)
+        check_int(where, "checkpoint_every", self.checkpoint_every, minimum=1)
+        check_choice(where, "dtype", self.dtype, ("float32", "float64"))
+        object.__setattr__(self, "stages", tuple((int(e), float(lr)) for e, lr in self.stages))
+
+    def schedule(self) -> list[tuple[int, float]]:
+        """``[(epochs, lr), ...]`` actually used."""
+        if self.epochs is not None:
+            return [(int(self.epochs), float(self.lr if self.lr is not None else 1e-3))]
+        if self.lr is not None:
+            return [(e, float(self.lr)) for e, _ in self.stages]
+        return list(self.stages)
+
+    @property
+    def total_epochs(self) -> int:
+        return sum(e for e, _ in self.schedule())
+
+    def lr_at(self, epoch: int) -> tuple[int, float]:
+        """(stage index, lr) of 0-based ``epoch``."""
+        acc = 0
+        for i, (e, lr) in enumerate(self.schedule()):
+            acc += e
+            if epoch < acc:
+                return i, lr
+        return len(self.schedule()) - 1, self.schedule()[-1][1]
+
+    @classmethod
+    def table2(cls, scale: float = 1.0, **kw: Any) -> "TrainConfig":
+        """Table II with every stage's epochs multiplied by ``scale`` (at least 1 epoch each)."""
+        stages = tuple((max(1, int(round(e * scale))), lr) for e, lr in TABLE2)
+        return cls(stages=stages, **kw)
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+@dataclass
+class TrainHistory:
+    """Per-epoch arrays (lists) of a run, plus the loss of every optimiser step."""
+
+    epoch: list = field(default_factory=list)
+    stage: list = field(default_factory=list)
+    lr: list = field(default_factory=list)
+    train_loss: list = field(default_factory=list)
+    val_loss: list = field(default_factory=list)
+    steps: list = field(default_factory=list)
+    seconds: list = field(default_factory=list)
+    step_loss: list = field(default_factory=list)
+    resumed_at: list = field(default_factory=list)
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+class FusionLoss(nn.Module):
+    """Algorithm 1's loss, ``L(P, T) = (1 - SSIM(P, T)) + lam * mean|P - T|`` (reconstruction).
+
+    ``form='label'``: T = the label O. ``form='sources'``: mean of L(P, s) over the sources.
+    SSIM: Wang et al. (2004) Gaussian window (size ``window``, sigma 1.5), K = (0.01, 0.03), data
+    range 1, 'valid' positions (``fusionlib.metrics.structural.ssim_map``); the window shrinks to
+    the patch size for patches smaller than it.
+
+    Call: ``loss(pred, target, sources=None)`` with ``pred``/``target`` ``(B, C, H, W)``.
+    """
+
+    def __init__(self, form: str = "label", lam: float = 1.0, window: int = 11):
+        super().__init__()
+        check_choice("FusionLoss", "form", form, ("label", "sources"))
+        self.form, self.lam = form, check_positive("FusionLoss", "lam", lam, strict=False)
+        self.window = check_int("FusionLoss", "window", window, minimum=3)
+
+    def _pair(self, p: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
+        from ..metrics.structural import ssim_map
+        if t.shape[1] != p.shape[1]:
+            t = t.mean(1, keepdim=True) if p.shape[1] == 1 else t.expand_as(p)
+        size = min(self.window, p.shape[-1], p.shape[-2])
+        size -= 1 - size % 2
+        ssim = ssim_map(p, t, size=size, peak=1.0, border="valid").mean()
+        return (1.0 - ssim) + self.lam * (p - t).abs().mean()
+
+    def forward(self, pred: torch.Tensor, target: torch.Tensor | None,
+                sources: Sequence[torch.Tensor] | None = None) -> torch.Tensor:
+        if self.form == "label":
+            if target is None:
+                raise ValueError("FusionLoss: form='label' needs the label `target`")
+            return self._pair(pred, target)
+        if not sources:
+            raise ValueError("FusionLoss: form='sources' needs `sources`")
+        return sum(self._pair(pred, s) for s in sources) / len(sources)
+
+
+def _unpack(batch: Any) -> tuple[list[torch.Tensor], torch.Tensor | None]:
+    if isinstance(batch, dict):
+        srcs = batch.get("sources") or [batch["a"], batch["b"]]
+        return list(srcs), batch.get("o", batch.get("label"))
+    if isinstance(batch, (tuple, list)):
+        if len(batch) == 2 and isinstance(batch[0], (list, tuple)):
+            return list(batch[0]), batch[1]
+        if len(batch) >= 3:
+            return list(batch[:-1]), batch[-1]
+    raise TypeError("fit: batches must be (a, b, o), ([sources], o) or dicts with 'a', 'b', 'o'; "
+                    f"got {type(batch).__name__}")
+
+
+def save_checkpoint(path: str | Path, model: nn.Module, optimizer: torch.optim.Optimizer | None,
+                    config: TrainConfig | None = None, *, epoch: int = 0, history: TrainHistory | None = None,
+                    extra: dict | None = None) -> Path:
+    """Write a checkpoint atomically: weights, optimiser state, config, epoch, history, versions."""
+    from .. import __version__
+    state = {"model": {k: v.detach().cpu() for k, v in model.state_dict().items()},
+             "optimizer": optimizer.state_dict() if optimizer is not None else None,
+             "config": config.as_dict() if config is not None else None, "epoch": int(epoch),
+             "history": history.as_dict() if history is not None else None,
+             "fusionlib_version": str(__version__), "torch_version": str(torch.__version__),
+             "model_class": type(model).__name__, **(extra or {})}
+    with atomic_path(path) as tmp:
+        torch.save(state, tmp)
+    return Path(path)
+
+
+def load_checkpoint(path: str | Path, model: nn.Module | None = None, *, map_location: str = "cpu") -> dict:
+    """Read a checkpoint (``weights_only``); with ``model``, load its weights (strict)."""
+    state = torch.load(path, map_location=map_location, weights_only=True)
+    if not isinstance(state, dict) or "model" not in state:
+        raise ValueError(f"load_checkpoint: {path} is not a fusionlib checkpoint (no 'model' entry)")
+    if model is not None:
+        model.load_state_dict(state["model"], strict=True)
+    return state
+
+
+def _same_run(saved: dict | None, config: TrainConfig) -> bool:
+    if saved is None:
+        return False
+    ignore = {"device", "checkpoint", "show_progress", "checkpoint_every", "max_steps"}
+    now = {k: v for k, v in config.as_dict().items() if k not in ignore}
+    old = {k: (tuple(map(tuple, v)) if k == "stages" else v) for k, v in saved.items() if k not in ignore}
+    now["stages"] = tuple(map(tuple, now["stages"]))
+    return old == now
+
+
+def fit(model: nn.Module, loader: Iterable, loss_fn: Callable, config: TrainConfig, val_loader: Iterable | None = None,
+        callbacks: Sequence[Callable[[dict, nn.Module], Any]] = ()) -> TrainHistory:
+    """Train ``model`` on ``loader`` with ``loss_fn`` under ``config``; returns a :class:`TrainHistory`.
+
+    ``loader`` yields ``(a, b, o)`` (sources and label; more sources: ``(s1, ..., sN, o)``).
+    ``loss_fn(pred, o, sources)``. ``callbacks`` are called after every epoch with the epoch's
+    record (a dict) and the model; a callback returning True stops training after that epoch
+    (the checkpoint is written first, so :func:`fit` with the same config resumes).
+
+    Resuming: when ``config.checkpoint`` exists and was written by the same configuration
+    (device, max_steps and bookkeeping fields aside), weights, optimiser, history and the loader's
+    generator state are restored and training continues at the next epoch. A checkpoint of a
+    different configuration is an error (delete it or change the path).
+    """
+    if not isinstance(config, TrainConfig):
+        raise TypeError(f"fit: `config` must be a TrainConfig; got {type(config).__name__}")
+    dev = resolve_device(config.device)
+    dtype = torch.float64 if config.dtype == "float64" else torch.float32
+    model.to(device=dev, dtype=dtype)
+    params = [p for p in model.parameters() if p.requires_grad]
+    opt = torch.optim.Adam(params, lr=config.schedule()[0][1], weight_decay=config.weight_decay)
+    hist = TrainHistory()
+    start = 0
+    gen = getattr(loader, "generator", None)
+    ckpt = Path(config.checkpoint) if config.checkpoint else None
+    if ckpt is not None and ckpt.is_file():
+        state = load_checkpoint(ckpt)
+        if not _same_run(state.get("config"), config):
+            raise ValueError(f"fit: checkpoint {ckpt} was written by a different configuration; "
+                             "delete it or use another `checkpoint` path")
+        model.load_state_dict(state["model"])
+        if state.get("optimizer") is not None:
+            opt.load_state_dict(state["optimizer"])
+        hist = TrainHistory(**state["history"]) if state.get("history") else TrainHistory()
+        start = int(state["epoch"])
+        if gen is not None and state.get("loader_rng") is not None:
+            gen.set_state(state["loader_rng"])
+        hist.resumed_at.append(start)
+    else:
+        torch.manual_seed(config.seed)
+    prev_det = torch.are_deterministic_algorithms_enabled()
+    if config.deterministic:
+        torch.use_deterministic_algorithms(True, warn_only=True)
+    total = config.total_epochs
+    steps = 0
+    bar = progress(range(start, total), desc="fit", disable=not config.show_progress, leave=False)
+
+    def _ckpt(epoch_done: int):
+        if ckpt is not None:
+            save_checkpoint(ckpt, model, opt, config, epoch=epoch_done, history=hist,
+                            extra={"loader_rng": gen.get_state() if gen is not None else None})
+
+    try:
+        for epoch in bar:
+            stage, lr = config.lr_at(epoch)
+            for g in opt.param_groups:
+                g["lr"] = lr
+            model.train()
+            t0 = time.perf_counter()
+            total_loss, n_batches = 0.0, 0
+            stop = False
+            for batch in loader:
+                srcs, target = _unpack(batch)
+                srcs = [s.to(dev, dtype) for s in srcs]
+                target = target.to(dev, dtype) if target is not None else None
+                pred = model(srcs)
+                loss = loss_fn(pred, target, srcs)
+                if not torch.isfinite(loss):
+                    raise FloatingPointError(f"fit: non-finite loss {float(loss)} at epoch {epoch}, "
+                                             f"step {n_batches}")
+                opt.zero_grad(set_to_none=True)
+                loss.backward()
+                opt.step()
+                v = float(loss.detach())
+                hist.step_loss.append(v)
+                total_loss += v
+                n_batches += 1
+                steps += 1
+                if config.max_steps is not None and steps >= config.max_steps:
+                    stop = True
+                    break
+            if n_batches == 0:
+                raise ValueError("fit: `loader` yielded no batches")
+            rec = {"epoch": epoch, "stage": stage, "lr": lr, "train_loss": total_loss / n_batches,
+                   "val_loss": evaluate_loss(model, val_loader, loss_fn, dev, dtype) if val_loader is not None
+                   else math.nan, "steps": n_batches, "seconds": time.perf_counter() - t0}
+            for k, v in rec.items():
+                getattr(hist, k).append(v)
+            bar.set_postfix(loss=f"{rec['train_loss']:.4f}")
+            if (epoch + 1) % config.checkpoint_every == 0 or stop or epoch + 1 == total:
+                _ckpt(epoch + 1)
+            for cb in callbacks:
+                if cb(rec, model):
+                    stop = True
+            if stop:
+                if ckpt is not None:
+                    _ckpt(epoch + 1)
+                break
+    finally:
+        if config.deterministic:
+            torch.use_deterministic_algorithms(prev_det)
+    model.eval()
+    return hist
+
+
+@torch.no_grad()
+def evaluate_loss(model: nn.Module, loader: Iterable, loss_fn: Callable, device=None, dtype=None) -> float:
+    """Mean of ``loss_fn`` over ``loader`` in eval mode."""
+    was = model.training
+    model.eval()
+    tot, n = 0.0, 0
+    try:
+        for batch in loader:
+            srcs, target = _unpack(batch)
+            srcs = [s.to(device, dtype) for s in srcs]
+            target = target.to(device, dtype) if target is not None else None
+            tot += float(loss_fn(model(srcs), target, srcs))
+            n += 1
+    finally:
+        model.train(was)
+    return tot / max(n, 1)
+

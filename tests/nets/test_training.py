@@ -1,0 +1,111 @@
+"""Training loop: schedule, loss forms, determinism, resumable checkpoints."""
+from __future__ import annotations
+
+import math
+
+import pytest
+import torch
+
+import fusionlib.nets as nets
+from fusionlib.nets import FusionLoss, TrainConfig, fit
+
+
+def _loader(n=8, size=16, batch=4, seed=0):
+    g = torch.Generator().manual_seed(seed)
+    a, b = torch.rand(n, 1, size, size, generator=g), torch.rand(n, 1, size, size, generator=g)
+    o = torch.maximum(a, b)
+    ds = torch.utils.data.TensorDataset(a, b, o)
+    return torch.utils.data.DataLoader(ds, batch_size=batch, shuffle=True,
+                                       generator=torch.Generator().manual_seed(seed))
+
+
+def _model(seed=0):
+    torch.manual_seed(seed)
+    return nets.build("aenetv2", width=8, groups=4)
+
+
+class TestTrainConfig:
+    def test_known_value(self):
+        """Table II: 10 epochs at 1e-3, then 100 at 1e-4, batch 16, 128x128 patches."""
+        c = TrainConfig()
+        assert c.schedule() == [(10, 1e-3), (100, 1e-4)] and c.batch_size == 16 and c.patch == 128
+        assert c.total_epochs == 110 and c.lr_at(9) == (0, 1e-3) and c.lr_at(10) == (1, 1e-4)
+        assert TrainConfig.table2(0.1).schedule() == [(1, 1e-3), (10, 1e-4)]
+        assert TrainConfig(epochs=3, lr=5e-4).schedule() == [(3, 5e-4)]
+
+    def test_exception(self):
+        with pytest.raises(ValueError, match="epochs"):
+            TrainConfig(epochs=0)
+        with pytest.raises(ValueError, match="lr"):
+            TrainConfig(stages=((1, -1.0),))
+        with pytest.raises(ValueError, match="dtype"):
+            TrainConfig(dtype="float16")
+        with pytest.raises(Exception):
+            TrainConfig().epochs = 3  # frozen
+
+
+class TestFusionLoss:
+    def test_known_value(self):
+        x = torch.rand(2, 1, 16, 16)
+        assert float(FusionLoss()(x, x)) == pytest.approx(0.0, abs=1e-6)
+        # L1 part alone on a constant offset: SSIM of constant-shifted images is < 1
+        assert float(FusionLoss()(x, x + 0.1)) > 0.1 - 1e-6
+
+    def test_sources_form(self):
+        a, b = torch.rand(1, 1, 16, 16), torch.rand(1, 1, 16, 16)
+        p = (a + b) / 2
+        lf = FusionLoss("sources")
+        l_ab = float(lf(p, None, [a, b]))
+        assert l_ab == pytest.approx((float(FusionLoss()(p, a)) + float(FusionLoss()(p, b))) / 2, rel=1e-6)
+        with pytest.raises(ValueError, match="sources"):
+            lf(p, None, None)
+
+    def test_gradcheck(self):
+        p = torch.rand(1, 1, 6, 6, dtype=torch.float64, requires_grad=True)
+        t = torch.rand(1, 1, 6, 6, dtype=torch.float64)
+        assert torch.autograd.gradcheck(lambda q: FusionLoss(window=3)(q, t), (p,))
+
+
+class TestFit:
+    def test_smoke(self):
+        m = _model()
+        h = fit(m, _loader(), FusionLoss(), TrainConfig(stages=((2, 1e-2), (1, 1e-3)), device="cpu"),
+                val_loader=_loader(4, seed=1))
+        assert h.epoch == [0, 1, 2] and h.stage == [0, 0, 1] and h.lr == [1e-2, 1e-2, 1e-3]
+        assert len(h.step_loss) == 6 and all(math.isfinite(v) for v in h.val_loss)
+        assert h.train_loss[-1] < h.step_loss[0]  # it learns the max rule a bit
+        assert not m.training
+
+    def test_invariants(self):
+        """One seed reproduces every number."""
+        h1 = fit(_model(), _loader(), FusionLoss(), TrainConfig(epochs=2, device="cpu", seed=3))
+        h2 = fit(_model(), _loader(), FusionLoss(), TrainConfig(epochs=2, device="cpu", seed=3))
+        assert h1.step_loss == h2.step_loss
+
+    def test_max_steps(self):
+        h = fit(_model(), _loader(), FusionLoss(), TrainConfig(epochs=5, max_steps=3, device="cpu"))
+        assert len(h.step_loss) == 3 and h.epoch == [0, 1]
+
+    def test_resume(self, tmp_path):
+        """Interrupted after epoch 1 and resumed == uninterrupted (weights, optimiser, shuffling)."""
+        cfg = TrainConfig(stages=((2, 1e-2), (1, 1e-3)), device="cpu", checkpoint=str(tmp_path / "c.pt"))
+        full = _model()
+        fit(full, _loader(), FusionLoss(), TrainConfig(stages=cfg.stages, device="cpu"))
+        part = _model()
+        fit(part, _loader(), FusionLoss(), cfg, callbacks=[lambda rec, m: rec["epoch"] == 0])
+        state = nets.load_checkpoint(tmp_path / "c.pt")
+        assert state["epoch"] == 1 and state["fusionlib_version"] and state["optimizer"] is not None
+        resumed = _model(seed=99)  # different init: everything must come from the checkpoint
+        h = fit(resumed, _loader(), FusionLoss(), cfg)
+        assert h.epoch == [0, 1, 2] and h.resumed_at == [1]
+        for p, q in zip(full.parameters(), resumed.parameters()):
+            torch.testing.assert_close(p, q)
+        with pytest.raises(ValueError, match="different configuration"):
+            fit(_model(), _loader(), FusionLoss(), TrainConfig(epochs=1, device="cpu",
+                                                               checkpoint=str(tmp_path / "c.pt")))
+
+    def test_exception(self):
+        with pytest.raises(TypeError, match="TrainConfig"):
+            fit(_model(), _loader(), FusionLoss(), {"epochs": 1})
+        with pytest.raises(TypeError, match="batches"):
+            fit(_model(), [torch.rand(2, 1, 8, 8)], FusionLoss(), TrainConfig(epochs=1, device="cpu"))
