@@ -140,15 +140,20 @@ def _strip_papermill_noise(path: Path) -> None:
 
 
 def vendor_widgets(root: Path, stage: Path) -> Path:
-    """Install the widget JS from the lock file with npm and copy it into ``stage/_vendor/widgets``."""
+    """Install the site's JavaScript from the lock file with npm and copy it into ``stage/_vendor``.
+
+    ``_vendor/widgets`` gets the ipywidgets HTML manager and require.js, ``_vendor/mathjax`` MathJax 3,
+    so that widgets and formulas render with no network.
+    """
     npm = shutil.which("npm")
     lock_dir = root / "tools" / "widgets"
     work = root / "_build" / "npm"
     pkg = work / "node_modules" / "@jupyter-widgets" / "html-manager" / "dist"
     req = work / "node_modules" / "requirejs" / "require.js"
+    mathjax = work / "node_modules" / "mathjax" / "es5"
     lock_changed = not (work / "package-lock.json").exists() or (
         (work / "package-lock.json").read_bytes() != (lock_dir / "package-lock.json").read_bytes())
-    if lock_changed or not pkg.is_dir() or not req.is_file():
+    if lock_changed or not pkg.is_dir() or not req.is_file() or not mathjax.is_dir():
         if npm is None:
             raise RuntimeError("fusionlib.book: npm is needed once to install the widget JavaScript "
                                "(@jupyter-widgets/html-manager, requirejs) from tools/widgets/package-lock.json")
@@ -165,6 +170,13 @@ def vendor_widgets(root: Path, stage: Path) -> Path:
         if f.is_file() and (f.name == "embed-amd.js" or f.suffix in (".woff", ".woff2", ".ttf", ".eot", ".svg")):
             shutil.copy2(f, dest / f.name)
     shutil.copy2(req, dest / "require.js")
+    # MathJax for formulas, offline: the combined component and the fonts it loads beside itself
+    mj = stage / "_vendor" / "mathjax"
+    if mj.exists():
+        shutil.rmtree(mj)
+    (mj / "output" / "chtml").mkdir(parents=True)
+    shutil.copy2(mathjax / "tex-mml-chtml.js", mj / "tex-mml-chtml.js")
+    shutil.copytree(mathjax / "output" / "chtml" / "fonts", mj / "output" / "chtml" / "fonts")
     return dest
 
 

@@ -82,9 +82,10 @@ def test_widgets_render_offline(site):
     assert found, "no chapter rendered a widget"
     assert (site / "_static" / "widgets" / "embed-amd.js").is_file()
     index = (site / "book" / f"{found[0]}.html").read_text()
-    assert "cdn.jsdelivr" not in index and "cdnjs.cloudflare" not in index
+    assert "cdn.jsdelivr" not in index and "cdnjs.cloudflare" not in index, "the page loads JavaScript from a CDN"
+    assert (site / "_static" / "mathjax" / "tex-mml-chtml.js").is_file()
 
 
 def test_intro_renders(site):
     dom = _dom(site / "book" / "intro.html")
-    assert "fusionbook" in dom and "make book" in dom
+    assert "fusionbook" in dom and "Running the book" in dom and "Pointing the book at real data" in dom
