@@ -2,7 +2,9 @@
 
 For each optimiser, both libraries minimise the same function with the same population, iterations
 and seeds; the wall time of a whole run (initialisation included) is the minimum over ``--repeats``
-runs of each seed, summed over seeds. Two fitness functions:
+runs of each seed, summed over seeds; ours and mealpy are interleaved per repeat and both the
+process CPU time and the wall time are recorded (the speed-up is quoted from CPU time, which other
+processes on a shared machine disturb less). Two fitness functions:
 
 * ``sphere``: cheap and vectorisable, so the optimiser's own overhead dominates;
 * ``lsq``: a mid-cost least-squares misfit ||A x - b||² with A of shape (512, D) (a matrix-vector
@@ -54,48 +56,58 @@ def make_functions(D: int, seed: int = 0):
     }
 
 
-def time_ours(name, fun, lo, hi, pop, epochs, seeds, repeats, mode, hyper):
-    total, evals = 0.0, 0
-    for s in seeds:
-        best = np.inf
-        for _ in range(repeats):
-            t = time.perf_counter()
-            r = fo.minimize(name, fun, lo, hi, pop, epochs, seed=s, mode=mode, **hyper)
-            best = min(best, time.perf_counter() - t)
-        total += best
-        evals += r.n_evals
-    return total, evals
+def _timed(fn):
+    """(wall seconds, CPU seconds of this process) of one call."""
+    w, c = time.perf_counter(), time.process_time()
+    out = fn()
+    return time.perf_counter() - w, time.process_time() - c, out
 
 
-def time_mealpy(factory, fun, lo, hi, pop, epochs, seeds, repeats):
+def measure(name, vec, scalar, factory, lo, hi, pop, epochs, seeds, repeats, hyper):
+    """Interleaved timing: per seed and repeat, ours (corrected), ours (faithful) and mealpy run one
+    after the other, so all three see the same machine load; the minimum over repeats is kept per
+    seed (wall and CPU time separately) and summed over seeds."""
     from mealpy import FloatVar
-    total, evals = 0.0, 0
+    keys = ("corrected", "faithful") + (("mealpy",) if factory is not None else ())
+    wall = {k: 0.0 for k in keys}
+    cpu = {k: 0.0 for k in keys}
+    evals = {k: 0 for k in keys}
     for s in seeds:
-        best = np.inf
+        best_w = {k: np.inf for k in keys}
+        best_c = {k: np.inf for k in keys}
         for _ in range(repeats):
-            model = factory(epochs, pop)
-            problem = {"obj_func": fun, "bounds": FloatVar(lb=lo.tolist(), ub=hi.tolist()), "minmax": "min",
-                       "log_to": None}
-            t = time.perf_counter()
-            model.solve(problem, seed=s)
-            best = min(best, time.perf_counter() - t)
-        total += best
-        evals += model.nfe_counter
-    return total, evals
+            for k in keys:
+                if k == "mealpy":
+                    model = factory(epochs, pop)
+                    problem = {"obj_func": scalar, "bounds": FloatVar(lb=lo.tolist(), ub=hi.tolist()),
+                               "minmax": "min", "log_to": None}
+                    w, c, _ = _timed(lambda: model.solve(problem, seed=s))
+                    n = model.nfe_counter
+                else:
+                    w, c, r = _timed(lambda: fo.minimize(name, vec, lo, hi, pop, epochs, seed=s, mode=k, **hyper))
+                    n = r.n_evals
+                best_w[k] = min(best_w[k], w)
+                best_c[k] = min(best_c[k], c)
+        for k in keys:
+            wall[k] += best_w[k]
+            cpu[k] += best_c[k]
+            evals[k] += n if k == keys[-1] else 0
+    return wall, cpu
 
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--dim", type=int, default=30)
-    ap.add_argument("--pop", type=int, default=30)
-    ap.add_argument("--epochs", type=int, default=100)
+    ap.add_argument("--configs", nargs="+", default=["30x100", "100x30"],
+                    help="population x iterations pairs (default: 30x100 and 100x30, about 3,000 evaluations each)")
     ap.add_argument("--seeds", type=int, default=3)
     ap.add_argument("--repeats", type=int, default=2)
     ap.add_argument("--quick", action="store_true", help="20 iterations, 1 seed, 1 repeat")
     ap.add_argument("--out", default=str(Path(__file__).parent / "results" / "bench_optim.json"))
     a = ap.parse_args(argv)
     if a.quick:
-        a.epochs, a.seeds, a.repeats = 20, 1, 1
+        a.configs, a.seeds, a.repeats = ["30x20"], 1, 1
+    configs = [tuple(int(v) for v in c.lower().split("x")) for c in a.configs]
     import mealpy
     pairs = _pairs()
     seeds = list(range(a.seeds))
@@ -103,39 +115,66 @@ def main(argv=None) -> int:
     funcs = make_functions(a.dim)
     rows = []
     hdr = (f"{'algo':5} {'fitness':7} {'evals ours/mealpy':>17} {'ours (s)':>9} {'faithful (s)':>12} "
-           f"{'mealpy (s)':>10} {'speed-up':>9} {'faithful speed-up':>17}")
-    print(f"D={a.dim}, pop={a.pop}, iterations={a.epochs}, seeds={a.seeds}, repeats={a.repeats} (min per seed)")
-    print(hdr)
-    print("-" * len(hdr))
+           f"{'mealpy (s)':>10} {'speed-up':>9} {'faithful speed-up':>17} {'wall s-up':>10}")
+    load0 = os.getloadavg()
+    print(f"D={a.dim}, configs={a.configs}, seeds={a.seeds}, repeats={a.repeats}, load average {load0[0]:.1f}; "
+          f"CPU seconds of the process (min over repeats per seed, summed over seeds); 'wall s-up' = the "
+          f"same ratio from wall-clock times")
     t0 = time.perf_counter()
-    for name in fo.OPTIMIZERS:
-        hyper, factory, _ = pairs.get(name, ({}, None, ""))
-        for fname, (vec, scalar) in funcs.items():
-            t_c, ev_c = time_ours(name, vec, lo, hi, a.pop, a.epochs, seeds, a.repeats, "corrected", hyper)
-            t_f, ev_f = time_ours(name, vec, lo, hi, a.pop, a.epochs, seeds, a.repeats, "faithful", hyper)
-            if factory is not None:
-                t_m, ev_m = time_mealpy(factory, scalar, lo, hi, a.pop, a.epochs, seeds, a.repeats)
-                sp, spf = t_m / t_c, t_m / t_f
-            else:
-                t_m = ev_m = sp = spf = None
-            row = dict(algo=name, fitness=fname, dim=a.dim, pop=a.pop, iterations=a.epochs, seeds=a.seeds,
-                       evals_ours=ev_c // a.seeds, evals_ours_faithful=ev_f // a.seeds,
-                       evals_mealpy=None if ev_m is None else ev_m // a.seeds,
-                       time_ours_s=t_c, time_ours_faithful_s=t_f, time_mealpy_s=t_m,
-                       speedup=sp, speedup_faithful=spf,
-                       evals_per_s_ours=ev_c / t_c, evals_per_s_mealpy=None if t_m is None else ev_m / t_m)
-            rows.append(row)
-            fmt = lambda v, f: "n/a" if v is None else format(v, f)  # noqa: E731
-            ev = f"{row['evals_ours']}/{fmt(row['evals_mealpy'], 'd')}"
-            print(f"{name:5} {fname:7} {ev:>17} {t_c:>9.4f} {t_f:>12.4f} {fmt(t_m, '.4f'):>10} "
-                  f"{fmt(sp, '.1f'):>9} {fmt(spf, '.1f'):>17}", flush=True)
+    for pop, epochs in configs:
+        a.pop, a.epochs = pop, epochs
+        print(f"\npop = {pop}, iterations = {epochs}")
+        print(hdr)
+        print("-" * len(hdr))
+        for name in fo.OPTIMIZERS:
+            hyper, factory, _ = pairs.get(name, ({}, None, ""))
+            for fname, (vec, scalar) in funcs.items():
+                wall, cpu = measure(name, vec, scalar, factory, lo, hi, a.pop, a.epochs, seeds, a.repeats, hyper)
+                ev_c = fo.minimize(name, vec, lo, hi, a.pop, a.epochs, seed=0, **hyper).n_evals
+                ev_f = fo.minimize(name, vec, lo, hi, a.pop, a.epochs, seed=0, mode="faithful", **hyper).n_evals
+                ev_m = None
+                if factory is not None:
+                    from mealpy import FloatVar
+                    m = factory(a.epochs, a.pop)
+                    m.solve({"obj_func": scalar, "bounds": FloatVar(lb=lo.tolist(), ub=hi.tolist()), "minmax": "min",
+                             "log_to": None}, seed=0)
+                    ev_m = int(m.nfe_counter)
+                t_c, t_f, t_m = cpu["corrected"], cpu["faithful"], cpu.get("mealpy")
+                sp = None if t_m is None else t_m / t_c
+                spf = None if t_m is None else t_m / t_f
+                spw = None if t_m is None else wall["mealpy"] / wall["corrected"]
+                row = dict(algo=name, fitness=fname, dim=a.dim, pop=a.pop, iterations=a.epochs, seeds=a.seeds,
+                           evals_ours=ev_c, evals_ours_faithful=ev_f, evals_mealpy=ev_m,
+                           cpu_ours_s=t_c, cpu_ours_faithful_s=t_f, cpu_mealpy_s=t_m,
+                           wall_ours_s=wall["corrected"], wall_ours_faithful_s=wall["faithful"],
+                           wall_mealpy_s=wall.get("mealpy"),
+                           speedup=sp, speedup_faithful=spf, speedup_wall=spw,
+                           evals_per_s_ours=ev_c * a.seeds / t_c,
+                           evals_per_s_mealpy=None if t_m is None else ev_m * a.seeds / t_m)
+                rows.append(row)
+                fmt = lambda v, f: "n/a" if v is None else format(v, f)  # noqa: E731
+                ev = f"{ev_c}/{fmt(ev_m, 'd')}"
+                print(f"{name:5} {fname:7} {ev:>17} {t_c:>9.4f} {t_f:>12.4f} {fmt(t_m, '.4f'):>10} "
+                      f"{fmt(sp, '.1f'):>9} {fmt(spf, '.1f'):>17} {fmt(spw, '.1f'):>10}", flush=True)
     sps = [r["speedup"] for r in rows if r["speedup"] is not None]
-    print(f"\nspeed-up (corrected vs mealpy): min {min(sps):.1f}x, median {np.median(sps):.1f}x over {len(sps)} cases")
+    summary = {}
+    for pop, epochs in configs:
+        v = [r["speedup"] for r in rows if r["speedup"] is not None and r["pop"] == pop and r["iterations"] == epochs]
+        summary[f"{pop}x{epochs}"] = dict(min=min(v), median=float(np.median(v)), n=len(v),
+                                          below_20x=[f"{r['algo']}/{r['fitness']}" for r in rows
+                                                     if r["pop"] == pop and r["iterations"] == epochs
+                                                     and r["speedup"] is not None and r["speedup"] < 20])
+        print(f"\npop {pop} x {epochs} iterations: speed-up (CPU, corrected vs mealpy) min {min(v):.1f}x, "
+              f"median {np.median(v):.1f}x over {len(v)} cases; below 20x: {summary[f'{pop}x{epochs}']['below_20x']}")
     out = dict(benchmark="bench_optim", mealpy_version=getattr(mealpy, "__version__", "?"), numpy=np.__version__,
                python=sys.version.split()[0], machine=platform.platform(), processor=platform.processor(),
                cpu_count=os.cpu_count(), blas_threads=1, device="CPU (no GPU)",
-               timing="wall time of whole runs (init included); min over repeats per seed, summed over seeds",
-               wall_time_s=time.perf_counter() - t0, rows=rows,
+               timing="whole runs (init included), ours and mealpy interleaved per repeat; process CPU time "
+                      "(time.process_time) and wall time (time.perf_counter), each the min over repeats per "
+                      "seed, summed over seeds; speedup = mealpy CPU / ours CPU (robust on a shared machine), "
+                      "speedup_wall from wall times",
+               load_average_start=load0, load_average_end=os.getloadavg(),
+               wall_time_s=time.perf_counter() - t0, rows=rows, summary=summary,
                min_speedup=min(sps), median_speedup=float(np.median(sps)))
     write_json_atomic(a.out, out)
     print(f"wrote {a.out}")

@@ -26,16 +26,21 @@ def leaders_topk(LX: np.ndarray, Lf: np.ndarray, X: np.ndarray, f: np.ndarray):
     k = len(Lf)
     px = np.concatenate([LX, X])
     pf = np.concatenate([Lf, f])
-    ok = np.isfinite(pf)
-    px, pf = px[ok], pf[ok]
     order = np.argsort(pf, kind="stable")
-    px, pf = px[order], pf[order]
-    _, first = np.unique(px, axis=0, return_index=True)
-    first = np.sort(first)[:k]
-    if first.size == 0:
+    picked: list[int] = []
+    for idx in order:
+        if not np.isfinite(pf[idx]):
+            break
+        x = px[idx]
+        if any(np.array_equal(x, px[j]) for j in picked):
+            continue
+        picked.append(int(idx))
+        if len(picked) == k:
+            break
+    if not picked:
         return LX.copy(), Lf.copy()
-    first = np.concatenate([first, np.full(k - first.size, first[0])]).astype(int)
-    return px[first].copy(), pf[first].copy()
+    picked += [picked[0]] * (k - len(picked))
+    return px[picked].copy(), pf[picked].copy()
 
 
 def empty_leaders(k: int, d: int):

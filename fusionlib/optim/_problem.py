@@ -193,10 +193,13 @@ class Problem:
                              expected=("k", self.dim), actual=X.shape)
         k = X.shape[0]
         n = k if self.max_evals is None else int(max(0, min(k, self.max_evals - self.n_evals)))
-        f = np.full(k, np.inf)
-        if n == 0:
-            return f
-        f[:n] = self._call(X[:n])
+        if n == k:
+            f = self._call(X)
+        else:
+            f = np.full(k, np.inf)
+            if n == 0:
+                return f
+            f[:n] = self._call(X[:n])
         self.n_evals += n
         self.n_calls += 1
         if self.record:
@@ -207,7 +210,7 @@ class Problem:
         k = X.shape[0]
         out = self.objective(X.copy())
         try:
-            f = np.asarray(out, dtype=np.float64)
+            f = np.array(out, dtype=np.float64)  # a copy: never alias the caller's buffer
         except (TypeError, ValueError):
             raise TypeError(f"Problem: the objective must return a numeric array of shape ({k},); "
                             f"got {type(out).__name__}") from None
@@ -217,9 +220,9 @@ class Problem:
                              + (" (a scalar objective? wrap it with fusionlib.optim.elementwise)"
                                 if f.ndim == 0 else ""),
                              expected=(k,), actual=f.shape)
-        nan = np.isnan(f)
-        if nan.any():
-            rows = np.flatnonzero(nan)
+        s = f.sum()
+        if s != s and np.isnan(f).any():     # cheap test first: NaN (or +inf - inf) in the sum
+            rows = np.flatnonzero(np.isnan(f))
             raise ValueError(f"Problem: the objective returned NaN for {rows.size} of {k} candidates "
                              f"(rows {rows[:5].tolist()}{'...' if rows.size > 5 else ''}); first one: "
                              f"x={X[rows[0]].tolist()}")

@@ -63,13 +63,18 @@ class Result:
     state: State
 
 
-def _diversity(X: np.ndarray, lower: np.ndarray, upper: np.ndarray) -> float:
-    return float(np.mean(X.std(axis=0) / (upper - lower)))
+def _diversity(X: np.ndarray, width: np.ndarray) -> float:
+    """Mean over dimensions of std(X[:, j]) / width_j (population std, ddof = 0)."""
+    d = X - X.sum(axis=0) / X.shape[0]
+    return float((np.sqrt(np.einsum("ij,ij->j", d, d) / X.shape[0]) / width).sum() / X.shape[1])
 
 
 def _mean_finite(f: np.ndarray) -> float:
+    s = f.sum()
+    if np.isfinite(s):
+        return float(s / f.size)
     ok = np.isfinite(f)
-    return float(f[ok].mean()) if ok.any() else np.inf
+    return float(f[ok].sum() / ok.sum()) if ok.any() else np.inf
 
 
 def run(problem: Problem, optimizer: Optimizer, n_iter: int | None = None, max_evals: int | None = None,
@@ -120,11 +125,12 @@ def run(problem: Problem, optimizer: Optimizer, n_iter: int | None = None, max_e
     if n_iter is not None and optimizer.mode == "faithful" and optimizer.faithful_eval_first:
         n_steps = n_iter - 1
     rec_best, rec_mean, rec_div, rec_ev = [], [], [], []
+    width = p.upper - p.lower
 
     def record(s: State) -> None:
         rec_best.append(s.best_f)
         rec_mean.append(_mean_finite(s.fitness))
-        rec_div.append(_diversity(s.positions, p.lower, p.upper))
+        rec_div.append(_diversity(s.positions, width))
         rec_ev.append(s.n_evals)
 
     record(state)

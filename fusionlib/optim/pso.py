@@ -36,11 +36,12 @@ def pso_update(X, V, pbest, gbest, r1, r2, w, c1, c2, vmax, lower, upper):
     ``r1``, ``r2`` (P, D) are injected uniform numbers. Returns (X, V).
     """
     V = w * V + c1 * r1 * (pbest - X) + c2 * r2 * (gbest - X)
-    V = np.clip(V, -vmax, vmax)
+    V = np.minimum(np.maximum(V, -vmax), vmax)
     Xn = X + V
-    out = (Xn < lower) | (Xn > upper)
+    Xc = repair_bounds(Xn, lower, upper, "clip")
+    out = Xc != Xn                      # the coordinates that left the box
     V = np.where(out, -V, V)
-    return repair_bounds(Xn, lower, upper, "clip"), V
+    return Xc, V
 
 
 @register("pso", full_name="Particle Swarm Optimization (constriction)", year=1995,
