@@ -5,6 +5,10 @@ Every public fusion metric goes through :func:`prepare_sources` (fused + sources
 scale** (``x * 255 / data_range``): every benchmark the book reproduces (VIFB, MEFB, Z. Liu's toolbox,
 AE-Netv2's tables) reports its numbers on that scale, so gradient, contrast and error metrics do too.
 
+8-bit data stays exact: values within 1e-4 grey levels of an integer level (the float32 rounding of
+k/255) are snapped to that level, so uint8 images and their float32 /255 versions give identical
+scores, and benchmark quirks that test exact equality (VIFB's Q^{AB/F}) behave as in MATLAB.
+
 Channel rule ("pc", VIFB): an RGB fused image is scored per channel against the matching source channel
 (a gray source is reused for every channel) and the per-channel scores are averaged. A gray fused image
 with RGB sources compares against the sources' ``rgb2gray`` luma (MATLAB weights).
@@ -39,7 +43,9 @@ def _scale(where: str, name: str, t: torch.Tensor, data_range: float, check: boo
     t = t.to(torch.float64) if t.dtype != torch.float64 else t
     if data_range != GRAY:
         t = t * (GRAY / data_range)
-    return t
+    # undo the float32 rounding of k/255 (|error| <= 1.5e-5 grey levels) so that 8-bit data is exact
+    r = torch.round(t)
+    return torch.where((t - r).abs() < 1e-4, r, t)
 
 
 def prepare_fused(fused: Any, *, where: str, data_range: float = 1.0, check_range_: bool = True,

@@ -30,7 +30,7 @@ import numpy as np
 import torch
 
 from .._checks import ShapeError
-from ..filters import filter2d, rgb_to_gray
+from ..filters import rgb_to_gray, sep_filter2d
 from ._common import check_preset, finish, prepare_fused
 from ._registry import register_metric
 
@@ -146,8 +146,10 @@ def imresize_half(x: torch.Tensor) -> torch.Tensor:
 
 def _block_features(img: torch.Tensor, bs: int, window: torch.Tensor) -> torch.Tensor:
     """img (B, 1, H, W) on 0..255, H and W multiples of ``bs`` -> (B, nblocks, 18)."""
-    mu = filter2d(img, window, "replicate")
-    sigma = torch.sqrt((filter2d(img * img, window, "replicate") - mu * mu).abs())
+    k = window.sum(dim=1)  # the model's window is the outer product of this normalised 1-D Gaussian
+    both = sep_filter2d(torch.cat([img, img * img], dim=1), k, k, "replicate")
+    mu, m2 = both[:, :1], both[:, 1:]
+    sigma = torch.sqrt((m2 - mu * mu).abs())
     sd = ((img - mu) / (sigma + 1))[:, 0]
     b, h, w = sd.shape
     blocks = sd.reshape(b, h // bs, bs, w // bs, bs).permute(0, 3, 1, 2, 4)  # MATLAB blkproc: column-major

@@ -166,8 +166,9 @@ def ssim(fused: Any, sources: Any, *, preset: str = "default", data_range: float
     Library conventions: ``skimage.metrics.structural_similarity`` equals this with
     ``gaussian_weights=True, sigma=1.5, use_sample_covariance=False, data_range=255`` except that it
     crops (win_size - 1) / 2 = 5 pixels from the padded full map (same positions as 'valid'):
-    agreement to ~1e-12. torchmetrics pads with reflection and then crops the same border, so it also
-    averages the 'valid' positions. sewar's default uses a uniform window (different number).
+    agreement to ~1e-12. torchmetrics (1.9) pads by reflection and averages its **whole** map,
+    border included (a different number; its map cropped by 5 pixels equals ours to ~1e-15).
+    skimage's default (7 x 7 uniform window, sample covariance) and sewar's (uniform 11 x 11) differ.
     """
     where = "ssim"
     check_preset(where, preset, ("default", "vifb"))
