@@ -113,7 +113,8 @@ def plot_metric_boxes(df: Any, metric: str = "ERGAS", pair: str | None = None, *
         fig, ax = plt.subplots(figsize=(7, 3.6))
     else:
         fig = ax.figure
-    ax.boxplot(data, labels=names, showfliers=True)
+    ax.boxplot(data, showfliers=True)
+    ax.set_xticks(range(1, len(names) + 1), names)
     ax.set_ylabel(metric)
     ax.set_title(title or f"{metric} over runs" + (f" ({pair})" if pair else ""), fontsize=10)
     ax.tick_params(axis="x", labelrotation=45)
