@@ -43,6 +43,7 @@ class Chapter:
     page: str                     # stem as in _toc.yml, e.g. "11_iaoa_scenes_urban"
     source: Path                  # the notebook file that is executed
     parameters: dict[str, Any] = field(default_factory=dict)
+    title: str | None = None      # replaces the first '# ' heading (variants of one notebook)
 
 
 def repo_root() -> Path:
@@ -89,7 +90,7 @@ def chapters(root: Path | None = None) -> list[Chapter]:
         if stem in variants:
             spec = variants[stem]
             src = folder / f"{spec['source']}.ipynb"
-            out.append(Chapter(stem, src, dict(spec.get("parameters", {}))))
+            out.append(Chapter(stem, src, dict(spec.get("parameters", {})), spec.get("title")))
         elif (folder / f"{stem}.ipynb").exists():
             out.append(Chapter(stem, folder / f"{stem}.ipynb"))
         elif not any((folder / f"{stem}{ext}").exists() for ext in (".md", ".rst")):
@@ -110,7 +111,7 @@ def execute_chapter(chapter: Chapter, output: Path, *, profile: str, device: str
     try:
         pm.execute_notebook(str(chapter.source), str(tmp), parameters=params, kernel_name="python3",
                             cwd=str(chapter.source.parent), log_output=log_output, progress_bar=False)
-        _strip_papermill_noise(tmp)
+        _strip_papermill_noise(tmp, title=chapter.title)
         os.replace(tmp, output)
     finally:
         if tmp.exists():
@@ -119,9 +120,14 @@ def execute_chapter(chapter: Chapter, output: Path, *, profile: str, device: str
     return time.perf_counter() - t0
 
 
-def _strip_papermill_noise(path: Path) -> None:
-    """Drop papermill's per-run timestamps so re-running an unchanged chapter gives the same file."""
+def _strip_papermill_noise(path: Path, title: str | None = None) -> None:
+    """Drop papermill's per-run timestamps so re-running an unchanged chapter gives the same file.
+
+    With ``title``, the first level-1 heading becomes ``# {title}`` (pages made from one notebook).
+    """
     nb = json.loads(path.read_text())
+    if title:
+        _retitle(nb, title)
     meta = nb.get("metadata", {}).get("papermill", {})
     for key in ("start_time", "end_time", "duration", "input_path", "output_path"):
         meta.pop(key, None)
@@ -137,6 +143,18 @@ def _strip_papermill_noise(path: Path) -> None:
         if isinstance(ex, dict):
             cell["metadata"].pop("execution")
     path.write_text(json.dumps(nb, indent=1, ensure_ascii=False) + "\n")
+
+
+def _retitle(nb: dict, title: str) -> None:
+    for cell in nb.get("cells", []):
+        if cell.get("cell_type") != "markdown":
+            continue
+        lines = "".join(cell.get("source", "")).split("\n")
+        for i, line in enumerate(lines):
+            if line.startswith("# "):
+                lines[i] = f"# {title}"
+                cell["source"] = "\n".join(lines)
+                return
 
 
 def vendor_widgets(root: Path, stage: Path) -> Path:
@@ -240,7 +258,15 @@ def main(argv: list[str] | None = None) -> int:
     for ch in chs:
         out = ch.source if args.inplace else stage / "book" / f"{ch.page}.ipynb"
         if args.no_execute:
-            shutil.copy2(ch.source, out)
+            nb = json.loads(ch.source.read_text())
+            if ch.title:
+                _retitle(nb, ch.title)
+            if ch.parameters:
+                note = ("```{warning}\nThis page was built without execution: it shows the committed outputs of "
+                        f"`{ch.source.name}` with its default parameters, not {ch.parameters}. Run "
+                        "`python -m fusionlib.book` to execute it with these parameters.\n```")
+                nb["cells"].insert(1, {"cell_type": "markdown", "metadata": {}, "source": note})
+            out.write_text(json.dumps(nb, indent=1, ensure_ascii=False) + "\n")
             continue
         print(f"[book] executing {ch.page} ({args.profile}, device={args.device}) ...", flush=True)
         try:
