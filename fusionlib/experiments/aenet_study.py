@@ -45,7 +45,7 @@ __all__ = [
     "format_mean_sd", "holm", "paired_test", "TestResult", "paired_tests", "friedman", "FriedmanResult",
     "normalize_indexes", "transfer_matrix", "timing_images", "time_inference", "Timing",
     "PAPER_TABLE7", "PAPER_CLAIMS", "fingerprint", "Variant", "build_trainset", "StudyResult",
-    "model_fuser", "run_study",
+    "model_fuser", "run_study", "default_labeler", "LIBRARY_FAST", "PROFILES", "profile_budget", "study_splits",
 ]
 
 #: The four fusion tasks of the study (the paper's fifth, CVS, has no public data: dropped).
@@ -112,16 +112,28 @@ class TaskSplit:
     rule: str
 
     def head(self, n_train: int | None = None, n_test: int | None = None) -> "TaskSplit":
-        """The first ``n_train`` / ``n_test`` pairs (None: all), for budgeted profiles."""
-        tr = self.train if n_train is None else self.train[:n_train]
-        te = self.test if n_test is None else self.test[:n_test]
+        """``n_train`` / ``n_test`` pairs (None: all), for budgeted profiles: taken round-robin over the
+        data sets / subsets of the split (so a cut keeps TNO beside RoadScene, PET beside CT), each
+        in its split order."""
+        tr = self.train if n_train is None else _round_robin(self.train)[:n_train]
+        te = self.test if n_test is None else _round_robin(self.test)[:n_test]
         rule = self.rule
         if len(tr) < len(self.train) or len(te) < len(self.test):
-            rule += f" (first {len(tr)} train / {len(te)} test pairs used)"
+            rule += f" ({len(tr)} train / {len(te)} test pairs used, round-robin over the sets)"
         return TaskSplit(self.task, tr, te, rule)
 
     def describe(self) -> dict[str, Any]:
         return {"task": self.task, "train": len(self.train), "test": len(self.test), "rule": self.rule}
+
+
+def _round_robin(refs: Sequence[SampleRef]) -> tuple[SampleRef, ...]:
+    groups: dict[tuple, list[SampleRef]] = {}
+    for r in refs:
+        groups.setdefault((r.dataset, r.subset), []).append(r)
+    lists, out = list(groups.values()), []
+    for i in range(max((len(g) for g in lists), default=0)):
+        out += [g[i] for g in lists if i < len(g)]
+    return tuple(out)
 
 
 def seeded_split(ids: Sequence[str], n_test: int, seed: int = 0) -> tuple[list[str], list[str]]:
@@ -320,7 +332,8 @@ def sample_patches(triples: Sequence[tuple[np.ndarray, np.ndarray, np.ndarray]],
 
 @dataclass(frozen=True)
 class StudyConfig:
-    """Training budget of one (variant, seed): ``epochs`` over ``n_patches`` patches of side ``patch``."""
+    """Training budget of one (variant, seed): ``epochs`` at ``lr`` over ``n_patches`` patches of side
+    ``patch``, or the (epochs, lr) ``stages`` of Table II when given."""
 
     epochs: int = 2
     batch_size: int = 16
@@ -328,6 +341,7 @@ class StudyConfig:
     patch: int = 128
     n_patches: int = 256
     weight_decay: float = 0.0
+    stages: tuple[tuple[int, float], ...] = ()
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -355,16 +369,37 @@ def cache_entry(cache_dir: str | os.PathLike, experiment: str, variant: str, see
 
 
 def _default_trainer(model, train: TrainSet, config: StudyConfig, *, seed: int, device, checkpoint: Path):
-    """Train with ``fusionlib.nets.fit`` (the nets engineer's loop) and return a history dict."""
+    """Train with :func:`fusionlib.nets.fit` and :class:`fusionlib.nets.FusionLoss`
+    ((1 - SSIM(P, O)) + |P - O|_1); the checkpoint makes an interrupted run resume."""
     from .. import nets
-    fit = getattr(nets, "fit", None)
-    if fit is None:
-        raise NotImplementedError("train_or_load: fusionlib.nets.fit has not landed yet; pass `trainer=`")
-    tc = nets.TrainConfig(epochs=config.epochs, batch_size=config.batch_size, lr=config.lr,
-                          seed=seed, device=str(device), checkpoint=str(checkpoint))
-    hist = fit(model, train.loader(config.batch_size, seed), nets.FusionLoss(), tc)
-    return {k: np.asarray(v).tolist() for k, v in asdict(hist).items()} if hasattr(hist, "__dataclass_fields__") \
-        else dict(hist)
+    kw = {"stages": tuple(config.stages)} if config.stages else {"epochs": config.epochs, "lr": config.lr}
+    tc = nets.TrainConfig(**kw, batch_size=config.batch_size, patch=config.patch, seed=seed,
+                          device=str(device), checkpoint=str(checkpoint), weight_decay=config.weight_decay)
+    hist = nets.fit(model, train.loader(config.batch_size, seed), nets.FusionLoss(), tc)
+    return {k: (np.asarray(v).tolist() if isinstance(v, (list, tuple, np.ndarray)) else v)
+            for k, v in hist.as_dict().items()}
+
+
+#: Algorithm 1's library per task used by the smoke and standard profiles: the default of
+#: :data:`fusionlib.nets.labels.DEFAULT_LIBRARY` without GTF (about 35 s per 192 px pair on our CPU).
+LIBRARY_FAST = {"multi-focus": ("lp", "dwt", "dtcwt", "gff", "msvd"),
+                "infrared-visible": ("lp", "rp", "dwt", "cbf", "gff"),
+                "medical": ("lp", "dtcwt", "gff", "msvd"),
+                "multi-exposure": ("mertens", "lp", "gff")}
+
+
+def default_labeler(cache_dir: str | os.PathLike, *, profile: str = "smoke", device: str | None = "cpu"
+                    ) -> Callable:
+    """Algorithm 1 labels (:func:`fusionlib.nets.make_labeler`, cached under ``cache_dir/labels``).
+
+    The ``full`` profile uses the nets' default library per task; ``smoke`` and ``standard`` leave
+    out GTF (:data:`LIBRARY_FAST`; methods that are not registered are skipped by the labeler).
+    """
+    from .. import classical, nets
+    check_choice("default_labeler", "profile", profile, tuple(PROFILES_NAMES))
+    methods = None if profile == "full" else {t: tuple(m for m in v if m in classical.METHODS)
+                                              for t, v in LIBRARY_FAST.items()}
+    return nets.make_labeler(Path(cache_dir) / "labels", methods=methods, device=device)
 
 
 def train_or_load(experiment: str, variant: str, seed: int, train: TrainSet | Callable[[], TrainSet],
@@ -417,6 +452,7 @@ def train_or_load(experiment: str, variant: str, seed: int, train: TrainSet | Ca
     meta_path, weights = entry / "meta.json", entry / "model.pt"
     want = {"experiment": experiment, "variant": variant, "seed": seed, "config": config.as_dict(),
             "data_key": data_key}
+    want = json.loads(json.dumps(want, default=str))  # tuples -> lists, as stored
     if not retrain and meta_path.is_file() and weights.is_file():
         meta = json.loads(meta_path.read_text())
         data_fp = meta.get("data")
@@ -597,6 +633,52 @@ def add_combined(df, *, components: Sequence[str] = ("en", "ag", "ssim", "viff",
         comb[idx] = norm.sum(1) if aggregation == "sum" else norm.mean(1)
     out["combined"] = comb
     return out
+
+
+# ================================================================================================ profiles
+
+#: Budgets of the book's profiles, shared by chapters 06-09 so that a (variant, seed) trained in one
+#: chapter is a cache hit in the next. ``n_train``/``n_test``: pairs per task (None: all);
+#: ``n_timing``: images of the timing protocol (the paper: 300) of side ``timing_size`` (the paper:
+#: 400; the smoke profile uses 256 to stay short).
+PROFILES: dict[str, dict[str, Any]] = {
+    "smoke": {"config": StudyConfig(epochs=1, batch_size=4, lr=2e-3, patch=32, n_patches=32),
+              "n_train": 3, "n_test": 1, "n_timing": 3, "timing_size": 256, "seeds": 2},
+    "standard": {"config": StudyConfig(epochs=2, batch_size=16, lr=1e-3, patch=96, n_patches=256),
+                 "n_train": 12, "n_test": 8, "n_timing": 30, "timing_size": 400, "seeds": 3},
+    "full": {"config": StudyConfig(epochs=110, batch_size=16, patch=128, n_patches=2048, stages=((10, 1e-3), (100, 1e-4))),
+             "n_train": None, "n_test": None, "n_timing": 300, "timing_size": 400, "seeds": 3},
+}
+
+
+PROFILES_NAMES = ("smoke", "standard", "full")
+
+
+def profile_budget(profile: str) -> dict[str, Any]:
+    """The budget of ``profile`` (a copy of :data:`PROFILES` entry)."""
+    check_choice("profile_budget", "profile", profile, tuple(PROFILES))
+    return dict(PROFILES[profile])
+
+
+def study_splits(profile: str, *, root=None, split_seed: int = 0, tasks: Iterable[str] | None = None
+                 ) -> tuple[dict[str, TaskSplit], str]:
+    """:func:`task_splits` cut to the profile's budget, and a note on the data used.
+
+    Standard/full fall back to the embedded sets (and say so in the note) when the real data
+    cannot be found.
+    """
+    from .. import data
+    b = profile_budget(profile)
+    use = profile
+    note = "embedded synthetic sets (smoke profile); medical has no embedded set"
+    if profile != "smoke":
+        try:
+            root = data.find_root(root)
+            note = f"real data under the data root ({profile} profile)"
+        except Exception as exc:  # DataNotFoundError and friends
+            use, note = "smoke", f"REAL DATA NOT FOUND ({type(exc).__name__}); fell back to the embedded sets"
+    sp = task_splits(use, root=root, split_seed=split_seed, tasks=tasks)
+    return {t: s.head(b["n_train"], b["n_test"]) for t, s in sp.items()}, note
 
 
 # ================================================================================================ studies

@@ -68,7 +68,8 @@ class TestTaskSplits:
         mf = sp["multi-focus"]
         assert [r.id for r in mf.test] == [f"lytro_0{i}" for i in range(1, 6)]
         head = sp["medical"].head(4, 2)
-        assert len(head.train) == 4 and len(head.test) == 2 and "first" in head.rule
+        assert len(head.train) == 4 and len(head.test) == 2 and "pairs used" in head.rule
+        assert {r.subset for r in head.test} == {"CT-MRI", "PET-MRI"}
 
 
 class TestLoadPair:
@@ -158,6 +159,15 @@ class TestTrainOrLoad:
         outs = [st.train_or_load("e", "tiny", 7, ts, cfg, cache_dir=tmp_path / str(i), device="cpu",
                                  build=lambda v: _Tiny(), trainer=_trainer([])) for i in range(2)]
         assert outs[0].history == outs[1].history
+
+    @pytest.mark.slow
+    def test_default_trainer_is_nets_fit(self, tmp_path):
+        """With no trainer, fusionlib.nets.fit trains the real AE-Netv2; the history comes back."""
+        cfg = st.StudyConfig(epochs=1, batch_size=4, lr=1e-3, patch=16, n_patches=8)
+        r = st.train_or_load("e", "aenetv2", 0, _tiny_trainset(), cfg, cache_dir=tmp_path, device="cpu")
+        assert r.model.parameter_count() == 5378 and not r.model.training
+        assert len(r.history["train_loss"]) == 1 and np.isfinite(r.history["train_loss"][0])
+        assert not (r.path / "checkpoint.pt").exists()
 
     def test_exception(self, tmp_path):
         cfg = st.StudyConfig()
