@@ -32,7 +32,7 @@ from .._checks import check_choice
 from ..utils import atomic_path, write_json_atomic
 
 __all__ = ["DEFAULT_LIBRARY", "library", "pair_digest", "LabelRecord", "LabelRun", "label_pairs",
-           "evolve_labels", "make_labeler"]
+           "evolve_labels", "candidate_images", "make_labeler"]
 
 #: Library per task (notes §6); DTCWT joins when ``fusionlib.classical`` registers it.
 DEFAULT_LIBRARY: dict[str, tuple[str, ...]] = {
@@ -237,6 +237,16 @@ def evolve_labels(pairs: Sequence[Sequence[Any]], run: LabelRun, new_method: str
         recs.append(rec)
         changed.append(rec.method != old.method)
     return LabelRun(recs, store.computed, store.cached, tuple(changed))
+
+
+def candidate_images(sources: Sequence[Any], methods: Sequence[str], *, cache_dir: str | Path,
+                     params: Mapping[str, Mapping[str, Any]] | None = None, device: str | None = "cpu"
+                     ) -> dict[str, np.ndarray]:
+    """The library's candidate images of one pair (from the cache when present), ``name -> (C, H, W)``."""
+    store = _Store(cache_dir)
+    params = dict(params or {})
+    digest = pair_digest(sources)
+    return {m: store.candidate(digest, list(sources), m, params.get(m, {}), device) for m in methods}
 
 
 def make_labeler(cache_dir: str | Path, *, methods: Mapping[str, Sequence[str]] | None = None,
