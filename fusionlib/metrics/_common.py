@@ -1,8 +1,8 @@
 """Input handling shared by the fusion metrics (validation lives only here and in the public functions).
 
 Every public fusion metric goes through :func:`prepare_sources` (fused + sources) or
-:func:`prepare_fused` (no-reference metrics). They return float64 tensors on the **0..255 grey-level
-scale** (``x * 255 / data_range``): every benchmark the book reproduces (VIFB, MEFB, Z. Liu's toolbox,
+:func:`prepare_fused` (no-reference metrics). They return tensors on the **0..255 grey-level
+scale** (float64 when given float64, else float32; histogram binning and NIQE always run in float64) (``x * 255 / data_range``): every benchmark the book reproduces (VIFB, MEFB, Z. Liu's toolbox,
 AE-Netv2's tables) reports its numbers on that scale, so gradient, contrast and error metrics do too.
 
 8-bit data stays exact: values within 1e-4 grey levels of an integer level (the float32 rounding of
@@ -40,7 +40,7 @@ def _scale(where: str, name: str, t: torch.Tensor, data_range: float, check: boo
     check_finite(where, name, t)
     if check:
         check_range(where, name, t, 0.0, data_range)
-    t = t.to(torch.float64) if t.dtype != torch.float64 else t
+    t = t if t.dtype == torch.float64 else t.to(torch.float32)
     if data_range != GRAY:
         t = t * (GRAY / data_range)
     # undo the float32 rounding of k/255 (|error| <= 1.5e-5 grey levels) so that 8-bit data is exact
@@ -50,7 +50,7 @@ def _scale(where: str, name: str, t: torch.Tensor, data_range: float, check: boo
 
 def prepare_fused(fused: Any, *, where: str, data_range: float = 1.0, check_range_: bool = True,
                   min_size: int = 2, name: str = "fused") -> tuple[torch.Tensor, Origin]:
-    """``fused`` -> float64 (B, C, H, W) on the 0..255 scale, plus its origin."""
+    """``fused`` -> (B, C, H, W) on the 0..255 scale (float64 kept, else float32), plus its origin."""
     data_range = check_positive(where, "data_range", data_range)
     f, origin = as_tensor(fused, where=where, name=name)
     _check_size(where, name, f, min_size)
@@ -60,7 +60,7 @@ def prepare_fused(fused: Any, *, where: str, data_range: float = 1.0, check_rang
 def prepare_sources(fused: Any, sources: Any, *, where: str, data_range: float = 1.0,
                     min_size: int = 2, min_count: int = 2, max_count: int | None = None
                     ) -> tuple[torch.Tensor, torch.Tensor, Origin]:
-    """Fused (B, C, H, W) and sources (B, N, C, H, W), matched in size and channels, 0..255 float64."""
+    """Fused (B, C, H, W) and sources (B, N, C, H, W), matched in size and channels, 0..255 scale."""
     data_range = check_positive(where, "data_range", data_range)
     f, origin = as_tensor(fused, where=where, name="fused")
     s, _ = stack_sources(sources, where=where, name="sources", min_count=min_count)
@@ -95,7 +95,7 @@ def prepare_sources(fused: Any, sources: Any, *, where: str, data_range: float =
 
 def prepare_reference(fused: Any, reference: Any, *, where: str, data_range: float = 1.0,
                       min_size: int = 2) -> tuple[torch.Tensor, torch.Tensor, Origin]:
-    """Fused and reference (B, C, H, W), same shape, 0..255 float64."""
+    """Fused and reference (B, C, H, W), same shape, 0..255 scale."""
     data_range = check_positive(where, "data_range", data_range)
     f, origin = as_tensor(fused, where=where, name="fused")
     r, _ = as_tensor(reference, where=where, name="reference")
@@ -147,16 +147,18 @@ def normalize1(x: torch.Tensor) -> torch.Tensor:
     ``x`` is (..., H, W); an all-zero plane is returned as is, a constant non-zero one becomes NaN in
     MATLAB (0/0); here it becomes 0 so that scores stay defined (documented deviation).
     """
+    dt = x.dtype
+    x = x.to(torch.float64)
     lo = x.amin(dim=(-2, -1), keepdim=True)
     hi = x.amax(dim=(-2, -1), keepdim=True)
     span = hi - lo
     out = (x - lo) / torch.where(span > 0, span, torch.ones_like(span))
-    return round_half_away(out * 255.0)
+    return round_half_away(out * 255.0).to(dt)
 
 
 def finish(v: torch.Tensor, origin: Origin) -> Any:
     """Per-image scores (B,) -> float for one image, else array/tensor of the caller's kind."""
     from .._convert import restore_scores
-    if not origin.numpy and v.dtype != torch.float64:
+    if v.dtype != torch.float64:
         v = v.to(torch.float64)
     return restore_scores(v, origin)

@@ -206,8 +206,9 @@ def e2(candidates: Any, sources: Any, *, metrics: Sequence[str] = DEFAULT_E2,
     if min(h, wd) < 41 and "vif" in metrics:
         raise ShapeError(f"{where}: VIF needs images of at least 41x41; got {h}x{wd}", actual=(h, wd))
     scale = 255.0 / data_range
-    f = c.to(torch.float64).reshape(b * k, *c.shape[2:]) * scale
-    ss = s.to(torch.float64).unsqueeze(1).expand(b, k, *s.shape[1:]).reshape(b * k, *s.shape[1:]) * scale
+    dt = torch.float64 if c.dtype == torch.float64 else torch.float32
+    f = c.to(dt).reshape(b * k, *c.shape[2:]) * scale
+    ss = s.to(dt).unsqueeze(1).expand(b, k, *s.shape[1:]).reshape(b * k, *s.shape[1:]) * scale
     raw = {m: _component(m, f, ss).reshape(b, k) for m in metrics}
     oriented = torch.stack([_orient(m, raw[m]) for m in metrics], dim=-1)
     norm, scores = _aggregate(oriented, w.to(oriented.device), aggregation)

@@ -141,6 +141,7 @@ def cross_entropy(fused: Any, sources: Any, *, preset: str = "default", data_ran
 # --------------------------------------------------------------------------- MI
 def _vifb_levels(x: torch.Tensor) -> torch.Tensor:
     """VIFB ``mutinf`` binning: min-max to [0, 1] per plane, ``int16(x*255)`` (round half away)."""
+    x = x.to(torch.float64)
     lo = x.amin(dim=(-2, -1), keepdim=True)
     hi = x.amax(dim=(-2, -1), keepdim=True)
     span = hi - lo

@@ -30,7 +30,8 @@ import numpy as np
 import torch
 
 from .._checks import ShapeError
-from ..filters import rgb_to_gray, sep_filter2d
+from ..filters import rgb_to_gray
+from ._filt import sep_filter2d
 from ._common import check_preset, finish, prepare_fused
 from ._registry import register_metric
 
@@ -168,6 +169,7 @@ def _block_features(img: torch.Tensor, bs: int, window: torch.Tensor) -> torch.T
 def _niqe(img: torch.Tensor, block: int = 96) -> torch.Tensor:
     """Kernel: (B, 1, H, W) gray on 0..255 (H, W >= 2 blocks) -> (B,) NIQE."""
     m = _model()
+    img = img.to(torch.float64)  # MATLAB parity: the moment matching is sensitive to rounding
     window = torch.as_tensor(m["gaussian_window"], dtype=img.dtype, device=img.device)
     h, w = img.shape[-2:]
     img = img[..., : (h // block) * block, : (w // block) * block]
