@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from ._core import fuse, fuse_chroma
 from ._registry import METHODS, TASKS, MethodSpec, list_methods, register_method
-from . import simple, guided, msvd  # noqa: F401  (registration)
+from . import simple, guided, msvd, edge, gtf, exposure, focus  # noqa: F401  (registration)
 from .pyramids import (gaussian_pyramid, laplacian_pyramid, laplacian_reconstruct, ratio_pyramid,
                        ratio_reconstruct)
 from .wavelets import wavedec2, waverec2

@@ -15,27 +15,40 @@ def select_max_abs(c: torch.Tensor, dim: int = 1, activity: torch.Tensor | None 
     return torch.gather(c, dim, idx).squeeze(dim)
 
 
+def _window_index(n: int, r: int, device) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    i = torch.arange(n, device=device)
+    hi = (i + r).clamp(max=n - 1) + 1
+    lo = (i - r).clamp(min=0)
+    return hi, lo, (hi - lo)
+
+
 def box_sum(x: torch.Tensor, r: int) -> torch.Tensor:
     """Sum over the ``(2r+1)^2`` window, zero outside the image (He's ``boxfilter``).
 
-    Cumulative sums (O(1) per pixel for any r), accumulated in float64 so the
-    variance terms of the guided filter keep their precision in float32 input.
+    Cumulative sums (O(1) per pixel for any r), accumulated in float64 on the
+    CPU so the variance terms of the guided filter keep their precision with
+    float32 input.
     """
     dt = x.dtype
-    acc = torch.float64 if x.device.type == "cpu" or dt == torch.float64 else torch.float32
-    z = x.to(acc)
-    h, w = z.shape[-2:]
-    c = torch.cumsum(F.pad(z, (0, 0, r + 1, r)), dim=-2)
+    acc = torch.float64 if x.device.type == "cpu" else dt
+    h, w = x.shape[-2:]
+    # window sums as differences of cumulative sums, the cumulative sums padded
+    # with r + 1 zeros before and r copies of the total after (truncated windows)
+    c = torch.cumsum(x.to(acc), dim=-2)
+    lead = c.shape[:-2]
+    c = torch.cat([c.new_zeros(*lead, r + 1, w), c, c[..., -1:, :].expand(*lead, r, w)], dim=-2)
     z = c[..., 2 * r + 1:2 * r + 1 + h, :] - c[..., :h, :]
-    c = torch.cumsum(F.pad(z, (r + 1, r, 0, 0)), dim=-1)
-    z = c[..., 2 * r + 1:2 * r + 1 + w] - c[..., :w]
-    return z.to(dt)
+    c = torch.cumsum(z, dim=-1)
+    c = torch.cat([c.new_zeros(*lead, h, r + 1), c, c[..., -1:].expand(*lead, h, r)], dim=-1)
+    return (c[..., 2 * r + 1:2 * r + 1 + w] - c[..., :w]).to(dt)
 
 
 def box_mean(x: torch.Tensor, r: int) -> torch.Tensor:
     """Mean over the window truncated at the image border (He et al.'s normalisation)."""
-    ones = torch.ones((1, 1) + tuple(x.shape[-2:]), dtype=x.dtype, device=x.device)
-    return box_sum(x, r) / box_sum(ones, r)
+    h, w = x.shape[-2:]
+    nh = _window_index(h, r, x.device)[2].to(x.dtype)
+    nw = _window_index(w, r, x.device)[2].to(x.dtype)
+    return box_sum(x, r) / (nh[:, None] * nw[None, :])
 
 
 def guided_filter(p: torch.Tensor, guide: torch.Tensor, r: int, eps: float) -> torch.Tensor:
