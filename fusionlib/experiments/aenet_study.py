@@ -45,7 +45,7 @@ __all__ = [
     "format_mean_sd", "holm", "paired_test", "TestResult", "paired_tests", "friedman", "FriedmanResult",
     "normalize_indexes", "transfer_matrix", "timing_images", "time_inference", "Timing",
     "PAPER_TABLE7", "PAPER_CLAIMS", "fingerprint", "Variant", "build_trainset", "StudyResult",
-    "model_fuser", "run_study", "default_labeler", "LIBRARY_FAST", "PROFILES", "profile_budget", "study_splits",
+    "model_fuser", "run_study", "content_key", "default_labeler", "LIBRARY_FAST", "PROFILES", "profile_budget", "study_splits",
 ]
 
 #: The four fusion tasks of the study (the paper's fifth, CVS, has no public data: dropped).
@@ -737,6 +737,23 @@ def model_fuser(model: torch.nn.Module, device: str | torch.device = "cpu") -> C
     return fuse
 
 
+@functools.lru_cache(maxsize=256)
+def _content_key(refs: tuple[SampleRef, ...], root: str | None) -> str:
+    """SHA-256 over the pixels of the pairs ``refs``: a changed image (or a regenerated embedded set)
+    invalidates the cached models and scores that were built from it."""
+    h = hashlib.sha256()
+    for r in refs:
+        for x in load_pair(r, root):
+            h.update(str(x.shape).encode())
+            h.update(np.ascontiguousarray(x, np.float32).tobytes())
+    return h.hexdigest()[:16]
+
+
+def content_key(refs: Sequence[SampleRef], root=None) -> str:
+    """A short SHA-256 of the pixels of the pairs ``refs`` (for cache file names)."""
+    return _content_key(tuple(refs), None if root is None else str(root))
+
+
 def run_study(experiment: str, variants: Sequence[str | Variant], seeds: Sequence[int],
               splits: Mapping[str, TaskSplit], config: StudyConfig, *, cache_dir: str | os.PathLike,
               labeler: Callable, device: str = "auto", root=None, test_tasks: Sequence[str] | None = None,
@@ -748,7 +765,9 @@ def run_study(experiment: str, variants: Sequence[str | Variant], seeds: Sequenc
     The training data of a variant is its ``train_tasks`` (default: every task of ``splits``, i.e.
     mixed-task training as in the paper), patches drawn with the training seed. Results are cached
     per (experiment, variant, seed): weights in :func:`cache_entry` and the per-image scores beside
-    them (``scores_<test fingerprint>.csv``), so an interrupted study resumes where it stopped.
+    them (``scores_<test fingerprint>.csv``), so an interrupted study resumes where it stopped. The
+    fingerprints cover the pixels of the training and test pairs, so changed data is never served
+    from a stale cache.
 
     Returns
     -------
@@ -763,7 +782,8 @@ def run_study(experiment: str, variants: Sequence[str | Variant], seeds: Sequenc
     test_tasks = list(all_tasks if test_tasks is None else test_tasks)
     refs = [r for t in test_tasks for r in splits[t].test]
     rtasks = [t for t in test_tasks for _ in splits[t].test]
-    test_fp = fingerprint([r.key for r in refs] + list(names))
+    rkey = None if root is None else str(root)
+    test_fp = fingerprint([r.key for r in refs] + list(names) + [_content_key(tuple(refs), rkey)])
     vs = [Variant.of(v) for v in variants]
     jobs = [(v, s) for v in vs for s in seeds]
     frames, trained, fused = [], {}, {}
@@ -773,7 +793,8 @@ def run_study(experiment: str, variants: Sequence[str | Variant], seeds: Sequenc
         tasks = list(v.train_tasks or all_tasks)
         spec = {"tasks": tasks, "train": [r.key for t in tasks for r in splits[t].train],
                 "patch": config.patch, "n": config.n_patches, "seed": seed,
-                "labeler": getattr(labeler, "__qualname__", str(labeler))}
+                "labeler": getattr(labeler, "__qualname__", str(labeler)),
+                "content": _content_key(tuple(r for t in tasks for r in splits[t].train), rkey)}
         key = fingerprint(spec)
 
         def data(tasks=tasks, seed=seed, key=key):

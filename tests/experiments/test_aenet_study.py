@@ -413,3 +413,13 @@ class TestViz:
             plt.close(f)
         with pytest.raises(ValueError, match="expected 2"):
             viz.plot_fusion_grid({"r": [np.zeros((8, 8))]}, ["s", "f"])
+
+
+class TestContentKey:
+    def test_invariants(self):
+        sp = st.task_splits("smoke", tasks=["multi-focus"])["multi-focus"]
+        k = st.content_key(sp.test)
+        assert k == st.content_key(list(sp.test)) and len(k) == 16
+        assert k != st.content_key(sp.train)
+        other = [st.SampleRef(r.dataset, r.id, size=r.size, seed=1) for r in sp.test]  # other pixels
+        assert st.content_key(other) != k
