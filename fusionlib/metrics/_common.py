@@ -15,6 +15,7 @@ with RGB sources compares against the sources' ``rgb2gray`` luma (MATLAB weights
 """
 from __future__ import annotations
 
+import math
 from typing import Any, Sequence
 
 import torch
@@ -37,9 +38,13 @@ def check_preset(where: str, preset: str, allowed: Sequence[str]) -> str:
 
 
 def _scale(where: str, name: str, t: torch.Tensor, data_range: float, check: bool) -> torch.Tensor:
-    check_finite(where, name, t)
-    if check:
-        check_range(where, name, t, 0.0, data_range)
+    if t.numel():
+        lo, hi = torch.aminmax(t)  # one pass: NaN/Inf show up in the extremes
+        lo, hi = float(lo), float(hi)
+        if not (math.isfinite(lo) and math.isfinite(hi)):
+            check_finite(where, name, t)  # raises with the counts
+        if check and (lo < -1e-6 or hi > data_range + 1e-6):
+            check_range(where, name, t, 0.0, data_range)  # raises with the hint
     t = t if t.dtype == torch.float64 else t.to(torch.float32)
     if data_range != GRAY:
         t = t * (GRAY / data_range)
