@@ -24,14 +24,17 @@ EXCLUDED = ("SwinFusion", "YDTR")
 OUT = Path(__file__).resolve().parent / "results" / "vifb_reproduction.json"
 
 
-def reproduce(root=None, pairs=None, methods=None, chunk: int = 6, progress: bool = True) -> dict:
+def reproduce(root=None, pairs=None, methods=None, chunk: int = 6, progress: bool = True,
+              out: str | None = None) -> dict:
     """Return {'per_metric': {name: {worst_rel, image, method, ours, published}}, 'n_images': ...}."""
     ds = fl.data.load("vifb", root=root)
     table = ds.metric_table().set_index(["image", "method"])
     methods = [m for m in (methods or ds.methods) if m not in EXCLUDED]
-    pairs = pairs or list(ds.ids)
+    # smallest images first, so that an interrupted run has covered the most pairs
+    pairs = pairs or sorted(ds.ids, key=lambda p: ds[p].sources[0].shape[-1] * ds[p].sources[0].shape[-2])
     worst = {k: {"worst_rel": 0.0} for k in VIFB_NAMES}
     rel_all = {k: [] for k in VIFB_NAMES}
+    done: list[str] = []
     n = 0
     for pid in pairs:
         sample = ds[pid]
@@ -49,13 +52,20 @@ def reproduce(root=None, pairs=None, methods=None, chunk: int = 6, progress: boo
                         worst[col] = {"worst_rel": rel, "image": pid, "method": m, "ours": ours,
                                       "published": pub}
             n += len(ms)
+        done.append(pid)
         if progress:
-            print(f"  {pid}: done", file=sys.stderr)
+            print(f"  {pid}: done ({len(done)}/{len(pairs)})", file=sys.stderr)
+        if out:  # partial results survive an interrupted run
+            write_json_atomic(out, _summary(worst, rel_all, n, methods, pairs, done))
+    return _summary(worst, rel_all, n, methods, pairs, done)
+
+
+def _summary(worst, rel_all, n, methods, pairs, done) -> dict:
     for col in worst:
-        worst[col]["median_rel"] = float(np.median(rel_all[col]))
+        worst[col]["median_rel"] = float(np.median(rel_all[col])) if rel_all[col] else None
         worst[col]["n_over_1e-3"] = int(np.sum(np.asarray(rel_all[col]) > 1e-3))
-    return {"per_metric": worst, "n_images": n, "methods": methods, "pairs": pairs,
-            "excluded_methods": list(EXCLUDED), "tolerance": 1e-3}
+    return {"per_metric": worst, "n_images": n, "methods": methods, "pairs": pairs, "pairs_done": list(done),
+            "complete": len(done) == len(pairs), "excluded_methods": list(EXCLUDED), "tolerance": 1e-3}
 
 
 def main(argv=None) -> int:
@@ -67,7 +77,7 @@ def main(argv=None) -> int:
     a = p.parse_args(argv)
     t0 = time.perf_counter()
     res = reproduce(a.root, a.pairs.split(",") if a.pairs else None,
-                    a.methods.split(",") if a.methods else None)
+                    a.methods.split(",") if a.methods else None, out=a.out)
     res["wall_s"] = time.perf_counter() - t0
     print(f"{'metric':<18} {'worst rel':>10} {'median rel':>11} {'>1e-3':>6}  where")
     for col, w in res["per_metric"].items():
