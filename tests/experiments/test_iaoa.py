@@ -166,3 +166,17 @@ class TestRealData:
             pytest.skip("nbu_iaoa absent")
         pairs = E.load_pairs("nbu_iaoa", root=data_root, scene="water")
         assert len(pairs) == 4 and pairs[0].ms.shape == (4, 256, 256) and pairs[0].ms.max() == 255
+
+
+class TestScoreOption:
+    def test_released_scoring_gives_the_same_table(self, problem):
+        a = E.run_experiment(problem, optimizers=OPTS, n_runs=2)
+        b = E.run_experiment(problem, optimizers=OPTS, n_runs=2, score="released")
+        assert b[b.optimizer != "iaoa"]["ERGAS"].isna().all()
+        assert b["sub_ERGAS"].notna().all()
+        ta, tb = E.released_table(a, seed=1), E.released_table(b, seed=1)
+        np.testing.assert_allclose(ta[list(E.METRIC_NAMES)].to_numpy(), tb[list(E.METRIC_NAMES)].to_numpy())
+        c = E.run_experiment(problem, optimizers=OPTS, n_runs=2, score="none")
+        assert c["ERGAS"].isna().all()
+        tc = E.released_table(c, seed=1, problem=problem)  # scored on demand
+        np.testing.assert_allclose(ta[list(E.METRIC_NAMES)].to_numpy(), tc[list(E.METRIC_NAMES)].to_numpy())
