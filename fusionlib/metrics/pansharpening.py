@@ -429,7 +429,7 @@ def uiqi(fused: Any, reference: Any, *, preset: str = "default", data_range: flo
 
 
 @register_metric("q2n", full_name="Q2n hypercomplex quality index (Q4 / Q8)", higher_is_better=True,
-                 inputs="reference", kind="pansharpening", range=(0.0, 1.0), presets=("default", "vivone"),
+                 inputs="reference", kind="pansharpening", range=(0.0, 1.0), presets=PRESETS_PS,
                  references=("A. Garzelli, F. Nencini, IEEE GRSL 6(4), 2009, doi:10.1109/LGRS.2009.2022650",)
                  + _REFS_VIVONE, ideal=1.0)
 def q2n(fused: Any, reference: Any, *, preset: str = "vivone", data_range: float | None = None,
@@ -445,10 +445,11 @@ def q2n(fused: Any, reference: Any, *, preset: str = "vivone", data_range: float
 
     Parameters
     ----------
-    preset : {'vivone', 'default'}
+    preset : {'vivone', 'iaoa', 'default'}
         ``'vivone'`` (the default here) casts both images to ``uint16`` first (round, saturate), as the
-        toolbox does, so the data must be digital numbers: [0, 1] data are refused. ``'default'``
-        uses the values as given (sewar's ``q2n`` behaviour).
+        toolbox does, so the data must be digital numbers: [0, 1] data are refused. ``'iaoa'`` is the
+        same code (the IAOA release ships the toolbox's ``q2n``, never called) with 8-bit DN.
+        ``'default'`` uses the values as given (sewar's ``q2n`` behaviour).
 
     Notes
     -----
@@ -456,23 +457,23 @@ def q2n(fused: Any, reference: Any, *, preset: str = "vivone", data_range: float
     repeated; the product ordering follows the toolbox's ``onion_mult`` recursion.
     """
     where = "q2n"
-    check_choice(where, "preset", preset, ("default", "vivone"))
+    check_choice(where, "preset", preset, PRESETS_PS)
     block_size = check_int(where, "block_size", block_size, minimum=2)
     shift = block_size if shift is None else check_int(where, "shift", shift, minimum=1)
     f, r, origin, _ = _prep_pair(where, fused, reference, preset, data_range)
-    if preset == "vivone" and float(r.max()) <= 1.0:
-        raise ValueError(f"{where}: preset 'vivone' casts to uint16 like the toolbox, so data must be "
+    if preset in ("vivone", "iaoa") and float(r.max()) <= 1.0:
+        raise ValueError(f"{where}: preset {preset!r} casts to uint16 like the toolbox, so data must be "
                          f"digital numbers (DN); got reference values in [{float(r.min()):.3g}, "
                          f"{float(r.max()):.3g}] (looks like [0, 1] data: multiply by 2**L - 1 or use "
                          "preset='default')")
     if min(f.shape[-2:]) < block_size:
         raise ShapeError(f"{where}: images must be at least `block_size`={block_size} pixels per side; "
                          f"got {tuple(f.shape[-2:])}")
-    return restore_scores(q2n_kernel(f, r, block_size, shift, cast_uint16=(preset == "vivone")), origin)
+    return restore_scores(q2n_kernel(f, r, block_size, shift, cast_uint16=(preset != "default")), origin)
 
 
 @register_metric("scc", full_name="Spatial correlation coefficient (SCC)", higher_is_better=True,
-                 inputs="reference", kind="pansharpening", range=(0.0, 1.0), presets=("default", "vivone"),
+                 inputs="reference", kind="pansharpening", range=(0.0, 1.0), presets=PRESETS_PS,
                  references=("J. Zhou, D. L. Civco, J. A. Silander, IJRS 19(4), 1998",) + _REFS_VIVONE,
                  ideal=1.0)
 def scc(fused: Any, reference: Any, *, preset: str = "default", data_range: float | None = None) -> Any:
@@ -480,7 +481,8 @@ def scc(fused: Any, reference: Any, *, preset: str = "default", data_range: floa
 
     The cosine similarity ``<G_F, G_R> / (|G_F| |G_R|)`` of the Sobel gradient-magnitude maps of all
     bands, on the image interior (a 1-px ring removed). sewar and torchmetrics instead correlate
-    Laplacian high-pass images in 8x8 windows (a different number).
+    Laplacian high-pass images in 8x8 windows (a different number). The three presets share this
+    definition (the IAOA release does not use SCC).
     """
     f, r, origin, _ = _prep_pair("scc", fused, reference, preset, data_range)
     if min(f.shape[-2:]) < 3:
@@ -613,7 +615,7 @@ def qnr(fused: Any, ms: Any, pan: Any, *, ratio: int = 4, block_size: int = 32, 
 
 
 @register_metric("hqnr", full_name="Hybrid quality with no reference (HQNR)", higher_is_better=True,
-                 inputs="ms_pan", kind="pansharpening", range=(0.0, 1.0), presets=("default", "vivone"),
+                 inputs="ms_pan", kind="pansharpening", range=(0.0, 1.0), presets=PRESETS_PS,
                  references=("M. M. Khan et al., IEEE TGRS 47(11), 2009; Aiazzi et al., 2014",) + _REFS_VIVONE,
                  ideal=1.0)
 def hqnr(fused: Any, ms: Any, pan: Any, *, ratio: int = 4, block_size: int = 32,
@@ -625,9 +627,9 @@ def hqnr(fused: Any, ms: Any, pan: Any, *, ratio: int = 4, block_size: int = 32,
     """
     where = "hqnr"
     f, m, p_, origin, ratio, s = _prep_fr(where, fused, ms, pan, ratio, block_size, preset, data_range, True)
-    if preset == "vivone" and float(m.max()) <= 1.0:
-        raise ValueError(f"{where}: preset 'vivone' needs DN data (Q2n casts to uint16); got [0, 1] values")
-    dlk = 1 - q2n_kernel(mtf_filter(f, gains, ratio), m, s, s, cast_uint16=(preset == "vivone"))
+    if preset != "default" and float(m.max()) <= 1.0:
+        raise ValueError(f"{where}: preset {preset!r} needs DN data (Q2n casts to uint16); got [0, 1] values")
+    dlk = 1 - q2n_kernel(mtf_filter(f, gains, ratio), m, s, s, cast_uint16=(preset != "default"))
     ds = _d_s(f, m, p_, _pan_lr(p_, ratio), s)
     return restore_scores((1 - dlk) * (1 - ds), origin)
 

@@ -24,7 +24,7 @@ class TestRegistry:
         for name in REF_METRICS + ["q2n", "d_lambda", "d_s", "qnr", "hqnr"]:
             info = METRICS[name]
             assert info.kind == "pansharpening"
-            assert "default" in info.presets
+            assert info.presets == ("default", "vivone", "iaoa")
 
 
 class TestErgas:
@@ -196,8 +196,10 @@ class TestQ2n:
         f, r = _pair(rng, scale=1.0)
         with pytest.raises(ValueError, match="digital numbers"):
             ps.q2n(f, r, preset="vivone", data_range=1.0)
+        with pytest.raises(ValueError, match="digital numbers"):
+            ps.q2n(f, r, preset="iaoa", data_range=1.0)
         with pytest.raises(ValueError, match="preset"):
-            ps.q2n(f, r, preset="iaoa")
+            ps.q2n(f, r, preset="vifb")
 
 
 class TestScc:
