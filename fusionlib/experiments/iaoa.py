@@ -40,7 +40,7 @@ from ..utils import atomic_path
 
 __all__ = ["PAPER_OPTIMIZERS", "METRIC_NAMES", "HIGHER_IS_BETTER", "IAOAPair", "IAOAProblem", "RunConfig",
            "load_pairs", "build_problem", "run_experiment", "released_table", "win_counts",
-           "summarize", "gap_summary", "wilcoxon_holm", "friedman_nemenyi", "anova_by_pair",
+           "summarize", "gap_summary", "wilcoxon_holm", "friedman_nemenyi", "anova_by_pair", "mannwhitney_by_pair",
            "context_rows", "run_seed"]
 
 #: The eleven algorithms of the paper, in its table order.
@@ -482,6 +482,22 @@ def friedman_nemenyi(df, value: str = "gap", higher_is_better: bool = False, alp
     import pandas as pd
     return {"statistic": float(stat), "p": float(p),
             "ranks": pd.Series(r, index=t.columns).sort_values(), "cd": float(cd), "n_blocks": n, "k": k}
+
+
+def mannwhitney_by_pair(df, value: str = "gap", reference: str = "iaoa"):
+    """Within each pair (independent runs): Mann-Whitney U of ``reference`` against every other
+    optimiser on ``value`` (two-sided). Returns a DataFrame (pair, optimizer, U, p)."""
+    import pandas as pd
+    from scipy.stats import mannwhitneyu
+    rows = []
+    for pid, g in df.groupby("pair", sort=False):
+        a = g[g["optimizer"] == reference][value].to_numpy()
+        for o, go in g.groupby("optimizer", sort=False):
+            if o == reference:
+                continue
+            u, p = mannwhitneyu(a, go[value].to_numpy(), alternative="two-sided")
+            rows.append(dict(pair=pid, optimizer=o, U=float(u), p=float(p)))
+    return pd.DataFrame(rows)
 
 
 def anova_by_pair(df, value: str = "ERGAS"):

@@ -180,3 +180,15 @@ class TestScoreOption:
         assert c["ERGAS"].isna().all()
         tc = E.released_table(c, seed=1, problem=problem)  # scored on demand
         np.testing.assert_allclose(ta[list(E.METRIC_NAMES)].to_numpy(), tc[list(E.METRIC_NAMES)].to_numpy())
+
+
+class TestMannWhitney:
+    def test_reference(self):
+        from scipy.stats import mannwhitneyu
+        df = TestStatistics()._df()
+        out = E.mannwhitney_by_pair(df, value="gap", reference="a")
+        assert len(out) == 8 * 2
+        g = df[df.pair == "p0"]
+        u, p = mannwhitneyu(g[g.optimizer == "a"]["gap"], g[g.optimizer == "c"]["gap"])
+        row = out[(out.pair == "p0") & (out.optimizer == "c")].iloc[0]
+        assert row["U"] == u and row["p"] == pytest.approx(p)

@@ -252,3 +252,28 @@ class TestIaoaScores:
         assert float(s["UIQI"]) == pytest.approx(ps.uiqi(f, r, preset="iaoa"))
         assert float(s["SAM"]) == pytest.approx(ps.sam(f, r, preset="iaoa"))
         assert float(s["RASE"]) == pytest.approx(ps.rase(f, r, preset="iaoa"))
+
+
+class TestLibraryDisagreements:
+    """Where libraries compute a quantity of the same name differently, the cause is pinned down."""
+
+    def test_uqi_windows(self, rng):
+        """torchmetrics UQI uses an 11x11 Gaussian window (sigma 1.5), sewar 8x8 boxes; ours (Q_avg) 32x32
+        boxes. All agree on identical inputs (1), not otherwise."""
+        tmf = pytest.importorskip("torchmetrics.functional.image")
+        sewar = pytest.importorskip("sewar.full_ref")
+        f, r = _pair(rng)
+        ft, rt = torch.tensor(f / 255)[None], torch.tensor(r / 255)[None]
+        assert float(tmf.universal_image_quality_index(rt, rt)) == pytest.approx(1.0, abs=1e-6)
+        ours = ps.uiqi(f, r, preset="vivone")
+        tm = float(tmf.universal_image_quality_index(ft, rt))
+        sw = sewar.uqi(r.transpose(1, 2, 0), f.transpose(1, 2, 0))
+        assert abs(ours - tm) > 1e-4 and abs(ours - sw) > 1e-4
+
+    def test_scc_variants(self, rng):
+        """sewar's SCC correlates Laplacian high-pass images in 8x8 windows; the toolbox's is the cosine
+        of Sobel magnitudes. Both give 1 for identical inputs and differ otherwise."""
+        sewar = pytest.importorskip("sewar.full_ref")
+        f, r = _pair(rng)
+        assert sewar.scc(r.transpose(1, 2, 0), r.transpose(1, 2, 0)) == pytest.approx(1.0, abs=1e-6)
+        assert abs(ps.scc(f, r, data_range=255) - sewar.scc(r.transpose(1, 2, 0), f.transpose(1, 2, 0))) > 1e-3
