@@ -6,7 +6,7 @@ pairs (IFCNN test sets: TNO IR-visible and medical) converted to gray and resize
 quantised to uint8; seeded synthetic pairs when the data root is absent. Every model runs under
 ``torch.inference_mode()`` in float32; the time of an image includes the uint8 -> float conversion
 and the forward pass; the **first** image (or batch) is excluded (initialisation). Mean and median
-per image and images/s are reported with the device, thread count and the load average (the CPU
+per image, images/s and the process CPU time per image (all threads) are reported with the device, thread count and the load average (the CPU
 is shared: timings are comparable only within one run, hence the ratios to the straightforward
 AE-Netv2 model measured in the same run).
 
@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import resource
 import platform
 import sys
 import time
@@ -68,7 +69,7 @@ def protocol_images(n_pairs: int, root=None, size: int = 400, seed: int = 0) -> 
 
 def time_model(fn, pairs, n_images: int, batch: int, max_seconds: float) -> dict:
     """Per-image times of ``fn(a, b)`` on ``n_images`` images, excluding the first batch."""
-    times = []
+    times, cpu = [], []
     done = 0
     k = 0
     t_start = time.perf_counter()
@@ -78,18 +79,27 @@ def time_model(fn, pairs, n_images: int, batch: int, max_seconds: float) -> dict
             sel = [pairs[(k + i) % len(pairs)] for i in range(bs)]
             k += bs
             t0 = time.perf_counter()
+            c0 = _cpu()
             a = torch.from_numpy(np.stack([p[0] for p in sel]))[:, None].float().div_(255.0)
             b = torch.from_numpy(np.stack([p[1] for p in sel]))[:, None].float().div_(255.0)
             fn(a, b)
             dt = time.perf_counter() - t0
+            dc = _cpu() - c0
             if done > 0:  # first batch excluded
                 times.extend([dt / bs] * bs)
+                cpu.extend([dc / bs] * bs)
             done += bs
             if done > batch and time.perf_counter() - t_start > max_seconds and len(times) >= 3:
                 break
     t = np.asarray(times)
     return {"n_timed": int(t.size), "mean_ms": float(t.mean() * 1e3), "median_ms": float(np.median(t) * 1e3),
-            "img_per_s": float(1.0 / t.mean())}
+            "img_per_s": float(1.0 / t.mean()), "cpu_ms": float(np.mean(cpu) * 1e3)}
+
+
+def _cpu() -> float:
+    """CPU seconds of this process (all threads): less sensitive to other jobs than wall time."""
+    r = resource.getrusage(resource.RUSAGE_SELF)
+    return r.ru_utime + r.ru_stime
 
 
 def main(argv=None) -> int:
@@ -157,10 +167,11 @@ def main(argv=None) -> int:
 
     print(f"\nAE-Netv2 family and peers, {args.n_images} images of 400x400 uint8 gray, batch {args.batch_size}, "
           f"{args.threads} threads, torch {torch.__version__}, CPU; load average {load0[0]:.1f} -> {load1[0]:.1f}")
-    print(f"{'model':36s} {'params':>8s} {'mean ms':>9s} {'median ms':>10s} {'img/s':>7s} {'x AE-Netv2':>10s}")
+    print(f"{'model':36s} {'params':>8s} {'mean ms':>9s} {'median ms':>10s} {'img/s':>7s} {'x AE-Netv2':>10s} "
+          f"{'CPU ms':>8s}")
     for r in rows:
         print(f"{r['label']:36s} {r['parameters']:8d} {r['mean_ms']:9.1f} {r['median_ms']:10.1f} "
-              f"{r['img_per_s']:7.2f} {r['speedup_vs_aenetv2']:10.2f}")
+              f"{r['img_per_s']:7.2f} {r['speedup_vs_aenetv2']:10.2f} {r['cpu_ms']:8.1f}")
     write_json_atomic(args.out, {
         "benchmark": "bench_nets", "protocol": "AE-Netv2 §IV-A-4b: 400x400 8-bit gray, first image excluded",
         "images": source, "n_images": args.n_images, "batch_size": args.batch_size, "threads": args.threads,
