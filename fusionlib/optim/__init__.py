@@ -1,8 +1,32 @@
 """Population optimisers on NumPy (no images, no torch): the eleven algorithms of the IAOA paper.
 
 ``fusionlib.optim.minimize(name, fitness, lower, upper, pop_size, iterations, ...)`` runs one of
-:data:`OPTIMIZERS` on a whole-population objective ``(P, D) -> (P,)``. See ``_base`` for the
-``corrected`` / ``faithful`` modes and ``_run`` for the exact evaluation budget.
+:data:`OPTIMIZERS` on a whole-population objective ``(P, D) -> (P,)``.
+
+Modes (``mode=``): ``"corrected"`` (batched generations, the released MATLAB code's quirks fixed) and
+``"faithful"`` (the MATLAB code's sequential order and quirks; ``shared/notes/iaoa.md`` §4). Budgets
+of the released code for N = 5, T = 10, reproduced by faithful mode:
+
+=====  ====================================  =========  ================================
+key    algorithm                             evals      faithful-mode specifics
+=====  ====================================  =========  ================================
+pso    PSO, constriction (Yarpiz)            55         global best starts as the worst
+acor   ACOR (Yarpiz)                         55         (none)
+de     DE/rand/1/bin                         55         in-place replacement
+ga     GA (GA.m)                             50         roulette ∝ cost, gene 1 never crossed
+gwo    GWO                                   50         sequential leader chain
+woa    WOA                                   50         in-place moves
+eo     EO                                    50         sequential pool chain
+aha    AHA                                   56         sequential foraging
+ao     AO                                    100        unclipped candidates, re-evaluation
+aoa    AOA                                   55         best updated at once
+iaoa   IAOA = AOA + OBL + DRST               505        moved bracket, stale pool, no clipping
+=====  ====================================  =========  ================================
+
+For GA, GWO, WOA and EO the MATLAB loop evaluates at the top, so in faithful mode T iterations are
+the initialisation plus T - 1 steps (``Optimizer.faithful_eval_first``): MATLAB's iteration k is
+``state.iteration == k - 1`` there. Termination: ``iterations`` and/or an exact ``max_evals`` (the
+last generation is truncated so that ``n_evals == max_evals``), never wall time.
 """
 from __future__ import annotations
 

@@ -63,18 +63,27 @@ class Result:
     state: State
 
 
-def _diversity(X: np.ndarray, width: np.ndarray) -> float:
-    """Mean over dimensions of std(X[:, j]) / width_j (population std, ddof = 0)."""
-    d = X - X.sum(axis=0) / X.shape[0]
-    return float((np.sqrt(np.einsum("ij,ij->j", d, d) / X.shape[0]) / width).sum() / X.shape[1])
+def _diversities(xs: list[np.ndarray], width: np.ndarray) -> np.ndarray:
+    """Per record: mean over dimensions of std(X[:, j]) / width_j (population std, ddof = 0)."""
+    if len({x.shape for x in xs}) == 1:
+        return (np.stack(xs).std(axis=1) / width).mean(axis=1)
+    return np.array([float((x.std(axis=0) / width).mean()) for x in xs])
 
 
-def _mean_finite(f: np.ndarray) -> float:
-    s = f.sum()
-    if np.isfinite(s):
-        return float(s / f.size)
-    ok = np.isfinite(f)
-    return float(f[ok].sum() / ok.sum()) if ok.any() else np.inf
+def _means(fs: list[np.ndarray]) -> np.ndarray:
+    """Per record: mean of the finite fitness values (+inf marks unevaluated candidates)."""
+    if len({f.shape for f in fs}) == 1:
+        F = np.stack(fs)
+        ok = np.isfinite(F)
+        n = ok.sum(axis=1)
+        tot = np.where(ok, F, 0.0).sum(axis=1)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            return np.where(n > 0, tot / np.maximum(n, 1), np.inf)
+    out = np.empty(len(fs))
+    for k, f in enumerate(fs):
+        ok = np.isfinite(f)
+        out[k] = f[ok].mean() if ok.any() else np.inf
+    return out
 
 
 def run(problem: Problem, optimizer: Optimizer, n_iter: int | None = None, max_evals: int | None = None,
@@ -124,14 +133,16 @@ def run(problem: Problem, optimizer: Optimizer, n_iter: int | None = None, max_e
     n_steps = state.n_iter
     if n_iter is not None and optimizer.mode == "faithful" and optimizer.faithful_eval_first:
         n_steps = n_iter - 1
-    rec_best, rec_mean, rec_div, rec_ev = [], [], [], []
+    # per-iteration records; mean and diversity are computed once at the end from the recorded
+    # arrays (steps never modify the arrays of a state they return, so keeping references is safe)
+    rec_best, rec_ev, rec_x, rec_f = [], [], [], []
     width = p.upper - p.lower
 
     def record(s: State) -> None:
         rec_best.append(s.best_f)
-        rec_mean.append(_mean_finite(s.fitness))
-        rec_div.append(_diversity(s.positions, width))
         rec_ev.append(s.n_evals)
+        rec_x.append(s.positions)
+        rec_f.append(s.fitness)
 
     record(state)
     stop = bool(callback(state)) if callback is not None else False
@@ -145,7 +156,7 @@ def run(problem: Problem, optimizer: Optimizer, n_iter: int | None = None, max_e
     wall = time.perf_counter() - t0
     ev = np.asarray(rec_ev, dtype=np.int64)
     trace = p.trace
-    hist = History(best=np.asarray(rec_best), mean=np.asarray(rec_mean), diversity=np.asarray(rec_div),
+    hist = History(best=np.asarray(rec_best), mean=_means(rec_f), diversity=_diversities(rec_x, width),
                    n_evals=ev, evals_per_iter=np.diff(ev, prepend=0),
                    best_per_eval=np.minimum.accumulate(trace) if trace.size else trace)
     return Result(best_x=state.best_x.copy(), best_f=float(state.best_f), history=hist, n_evals=p.n_evals,

@@ -117,7 +117,7 @@ class AO(Optimizer):
         L = levy(rng.standard_normal((n, d)), rng.standard_normal((n, d)), self.beta)
         kr = rng.integers(0, n, n)
         if self.mode == "corrected":
-            Y = ao_update(X, bx, X.mean(axis=0), X[kr], tt, T, lo, hi, branch, r, L, qf_u, g2_u,
+            Y = ao_update(X, bx, X.mean(axis=0), np.take(X, kr, axis=0), tt, T, lo, hi, branch, r, L, qf_u, g2_u,
                           self.alpha, self.delta)
             Y = repair_bounds(Y, lo, hi, "clip")
             fy = problem.evaluate(Y)

@@ -40,9 +40,10 @@ def de_update(X: np.ndarray, Xsrc: np.ndarray, donors: np.ndarray, F: np.ndarray
     -------
     (P, D) trial vectors u.
     """
-    a, b, c = donors[:, 0], donors[:, 1], donors[:, 2]
-    v = repair_bounds(Xsrc[a] + F * (Xsrc[b] - Xsrc[c]), lower, upper, "clip")
-    mask = (r <= cr) | (np.arange(X.shape[1])[None, :] == j0[:, None])
+    Xa, Xb, Xc = np.take(Xsrc, donors.T, axis=0)          # rows x_a, x_b, x_c, each (P, D)
+    v = repair_bounds(Xa + F * (Xb - Xc), lower, upper, "clip")
+    mask = r <= cr
+    mask[np.arange(X.shape[0]), j0] = True
     return np.where(mask, v, X)
 
 
