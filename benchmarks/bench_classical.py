@@ -60,6 +60,7 @@ def bench_speed(ds, methods, n_pairs):
             ref(pairs[0].astype(np.float32))
         t_torch = t_np = 0.0
         diff = 0.0
+        mdiff = []
         for x in pairs:
             t0 = time.perf_counter()
             ours = fl.classical.fuse(name, list(x))
@@ -68,16 +69,22 @@ def bench_speed(ds, methods, n_pairs):
                 t0 = time.perf_counter()
                 theirs = ref(x)
                 t_np += time.perf_counter() - t0
-                diff = max(diff, float(np.abs(np.clip(theirs, 0, 1) - ours).max()))
+                d = np.abs(np.clip(theirs, 0, 1) - ours)
+                diff = max(diff, float(d.max()))
+                mdiff.append(float(d.mean()))
         row = {"method": name, "pairs": len(pairs), "torch_s": t_torch,
                "numpy_s": t_np if ref is not None else None,
                "ratio_numpy_over_torch": (t_np / t_torch) if ref is not None else None,
-               "max_abs_diff": diff if ref is not None else None}
+               "max_abs_diff": diff if ref is not None else None,
+               "mean_abs_diff": float(np.mean(mdiff)) if ref is not None else None}
         rows.append(row)
         r = row["ratio_numpy_over_torch"]
+        md = row["mean_abs_diff"]
         print(f"{name:18s} torch {t_torch:8.2f} s   numpy {t_np:8.2f} s   ratio "
               f"{'   n/a' if r is None else f'{r:6.2f}'}   max|diff| "
-              f"{'n/a' if row['max_abs_diff'] is None else f'{diff:.2e}'}", flush=True)
+              f"{'n/a' if row['max_abs_diff'] is None else f'{diff:.2e}'}   mean|diff| "
+              f"{'n/a' if md is None else f'{md:.2e}'}",
+              flush=True)
     return rows
 
 

@@ -103,7 +103,11 @@ def _cbf(x: torch.Tensor, *, sigma_s: float = 1.8, sigma_r: float = 25.0 / 255.0
     if ksize % 2 == 0 or cov_window % 2 == 0:
         raise ValueError(f"cbf: `ksize` and `cov_window` must be odd; got {ksize}, {cov_window}")
     filt = cross_bilateral(x, _others_mean(x), sigma_s, sigma_r, ksize)
-    wts = _trace_cov(x - filt, cov_window).clamp_min(0.0)
+    # detail strength in float64 on the CPU: in flat regions it is a difference of nearly
+    # equal sums, and float32 noise there would decide between the sources
+    d = x - filt
+    acc = torch.float64 if d.device.type == "cpu" else d.dtype
+    wts = _trace_cov(d.to(acc), cov_window).clamp_min(0.0).to(x.dtype)
     wts = torch.where(wts == 0, torch.full_like(wts, torch.finfo(wts.dtype).eps), wts)
     return (wts * x).sum(1, keepdim=True) / wts.sum(1, keepdim=True)
 

@@ -34,13 +34,16 @@ def _msvd_level(x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     """(..., H, W) even -> (U (..., 4, 4), T (..., 4, H/2, W/2)); ``X = U T``."""
     h, w = x.shape[-2:]
     X = _to_cols(x)
-    S = X @ X.transpose(-1, -2)
+    # the 4x4 eigenproblem in float64: the three detail eigenvalues are often close, and a
+    # float32 solve rotates their eigenvectors (and so the averaged U of the fusion rule)
+    X64 = X.double() if X.device.type != "mps" else X
+    S = X64 @ X64.transpose(-1, -2)
     evals, U = torch.linalg.eigh(S)
     U = U.flip(-1)                                        # descending, as svd
     # deterministic signs: the largest-magnitude entry of every column is positive
     idx = U.abs().argmax(dim=-2, keepdim=True)
     sign = torch.sign(torch.gather(U, -2, idx))
-    U = U * torch.where(sign == 0, torch.ones_like(sign), sign)
+    U = (U * torch.where(sign == 0, torch.ones_like(sign), sign)).to(x.dtype)
     T = U.transpose(-1, -2) @ X
     return U, T.reshape(*T.shape[:-1], h // 2, w // 2)
 
