@@ -96,23 +96,33 @@ def plot_reproduction_errors(worst: Mapping[str, float], *, tolerance: float = 1
 
 def degradation_explorer(image: Any, score: Callable[[np.ndarray], Mapping[str, float]], *,
                          blur_max: float = 4.0, noise_max: float = 0.2, seed: int = 0):
-    """An ``ipywidgets.interactive`` panel: sliders for blur, noise and contrast; shows the degraded
-    image and the table ``score(degraded)`` (a callable, e.g. ``lambda x: fl.metrics.evaluate(...)``)."""
+    """A widget panel: sliders for blur, noise and contrast; shows the degraded image (PNG) and the
+    table ``score(degraded)`` (a callable, e.g. ``lambda x: fl.metrics.evaluate(...)``).
+
+    Built from ``ipywidgets`` only (image and HTML widgets updated by ``observe``), so it renders the
+    same in a live kernel and in an executed notebook (the static page shows the initial state).
+    """
+    import io
+
     import ipywidgets as w
 
-    def show(blur=0.0, noise=0.0, contrast=1.0):
-        x = degrade(image, blur=blur, noise=noise, contrast=contrast, seed=seed)
-        vals = score(x)
-        fig, (ax0, ax1) = plt.subplots(1, 2, figsize=(8, 3.2), gridspec_kw={"width_ratios": [1, 1.1]})
-        a = to_display(x)
-        ax0.imshow(a, cmap="gray" if a.ndim == 2 else None, vmin=0, vmax=1)
-        ax0.axis("off")
-        ax0.set_title(f"blur {blur:.1f}, noise {noise:.2f}, contrast {contrast:.2f}", fontsize=8)
-        ax1.axis("off")
-        rows = [[k, f"{v:.4g}"] for k, v in vals.items()]
-        ax1.table(cellText=rows, colLabels=["metric", "value"], loc="center").scale(1, 1.2)
-        plt.show()
+    sliders = {"blur": w.FloatSlider(min=0.0, max=blur_max, step=0.25, value=0.0, description="blur"),
+               "noise": w.FloatSlider(min=0.0, max=noise_max, step=0.01, value=0.0, description="noise"),
+               "contrast": w.FloatSlider(min=0.2, max=1.5, step=0.05, value=1.0, description="contrast")}
+    picture = w.Image(format="png", width=256)
+    table = w.HTML()
 
-    return w.interactive(show, blur=w.FloatSlider(min=0.0, max=blur_max, step=0.25, value=0.0),
-                         noise=w.FloatSlider(min=0.0, max=noise_max, step=0.01, value=0.0),
-                         contrast=w.FloatSlider(min=0.2, max=1.5, step=0.05, value=1.0))
+    def update(_change=None):
+        x = degrade(image, **{k: s.value for k, s in sliders.items()}, seed=seed)
+        buf = io.BytesIO()
+        a = to_display(x)
+        plt.imsave(buf, a, cmap="gray" if a.ndim == 2 else None, vmin=0, vmax=1, format="png")
+        picture.value = buf.getvalue()
+        rows = "".join(f"<tr><td>{k}</td><td style='text-align:right'>{v:.4g}</td></tr>"
+                       for k, v in score(x).items())
+        table.value = f"<table><tr><th>metric</th><th>value</th></tr>{rows}</table>"
+
+    for s_ in sliders.values():
+        s_.observe(update, names="value")
+    update()
+    return w.VBox([w.HBox(list(sliders.values())), w.HBox([picture, table])])
