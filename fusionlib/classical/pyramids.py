@@ -17,7 +17,7 @@ import torch
 
 from .._checks import check_int
 from .._convert import as_tensor, restore
-from ..filters import filter2d, sep_filter2d
+from ..filters import filter2d, pad, sep_filter2d
 from ._common import select_max_abs
 from ._registry import register_method
 
@@ -28,14 +28,36 @@ _W5 = torch.tensor([1.0, 4.0, 6.0, 4.0, 1.0]) / 16.0
 
 
 def _reduce(x: torch.Tensor) -> torch.Tensor:
-    return sep_filter2d(x, _W5, _W5, "reflect")[..., ::2, ::2]
+    """Blur with ``w`` (reflect borders) and keep even samples; only the kept samples are computed."""
+    h, w = x.shape[-2:]
+    ho, wo = (h + 1) // 2, (w + 1) // 2
+    xp = pad(x, (2, 2, 2, 2), "reflect")
+    k = _W5.tolist()
+    t = sum(k[j] * xp[..., :, j:j + 2 * wo - 1:2] for j in range(5))
+    return sum(k[j] * t[..., j:j + 2 * ho - 1:2, :] for j in range(5))
+
+
+def _expand_axis(x: torch.Tensor, n: int, axis: int) -> torch.Tensor:
+    """Polyphase EXPAND along ``axis`` to length ``n``: zero insertion + ``2 w`` blur with reflect
+    borders, computed as even outputs ``(x[m-1] + 6 x[m] + x[m+1]) / 8`` and odd outputs
+    ``(x[m] + x[m+1]) / 2`` (the reflected zero-inserted signal extends x by x[1] on the left and
+    by x[h-1] (n even) or x[h-2] (n odd) on the right)."""
+    h = x.shape[axis]
+    left = x.narrow(axis, 1 if h > 1 else 0, 1)
+    right = x.narrow(axis, h - 1 if (n % 2 == 0 or h == 1) else h - 2, 1)
+    xe = torch.cat([left, x, right], dim=axis)
+    a, b, c = xe.narrow(axis, 0, h), xe.narrow(axis, 1, h), xe.narrow(axis, 2, h)
+    even = (a + 6.0 * b + c) * 0.125
+    odd = (b + c) * 0.5
+    ax = axis % x.ndim
+    out = torch.stack([even, odd], dim=ax + 1)
+    shape = list(x.shape)
+    shape[ax] = 2 * h
+    return out.reshape(shape).narrow(ax, 0, n)
 
 
 def _expand(x: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
-    h, w = size
-    u = x.new_zeros(x.shape[:-2] + (h, w))
-    u[..., ::2, ::2] = x
-    return sep_filter2d(u, 2 * _W5, 2 * _W5, "reflect")
+    return _expand_axis(_expand_axis(x, size[0], -2), size[1], -1)
 
 
 def _gaussian_pyramid(x: torch.Tensor, n_levels: int) -> list[torch.Tensor]:
