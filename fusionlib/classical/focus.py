@@ -8,7 +8,7 @@ import torch
 from .._checks import check_choice, check_int
 from .._convert import stack_sources
 from ..filters import pad
-from ._common import box_sum
+from ._common import argmax_sources, box_sum
 from ._registry import register_method
 
 __all__ = ["focus_measure", "focus_decision_map"]
@@ -34,10 +34,10 @@ def _focus(x: torch.Tensor, measure: str, window: int) -> torch.Tensor:
 def _decision(x: torch.Tensor, measure: str, window: int, consistency: int) -> torch.Tensor:
     """(B, N, H, W) -> index map (B, 1, H, W)."""
     fm = _focus(x, measure, window)
-    idx = fm.argmax(1, keepdim=True)
+    idx = argmax_sources(fm)
     if consistency > 1:
         onehot = torch.zeros_like(x).scatter_(1, idx, 1.0)
-        idx = box_sum(onehot, consistency // 2).argmax(1, keepdim=True)
+        idx = argmax_sources(box_sum(onehot, consistency // 2))
     return idx
 
 

@@ -9,7 +9,7 @@ from .._checks import check_int, check_positive
 from .._convert import as_tensor, restore, stack_sources
 from ..filters import box_filter, gaussian_blur
 from ._common import guided_filter as _gf
-from ._common import laplacian
+from ._common import argmax_sources, laplacian
 from ._registry import register_method
 
 __all__ = ["guided_filter", "gff_weights"]
@@ -55,7 +55,7 @@ def guided_filter(p: Any, guide: Any, *, radius: int = 8, eps: float = 0.01) -> 
 def _gff_weights(x: torch.Tensor, r1: int, eps1: float, r2: int, eps2: float,
                  lap_sigma: float, lap_size: int):
     sal = gaussian_blur(laplacian(x).abs(), lap_sigma, lap_size, border="replicate")
-    idx = sal.argmax(dim=1, keepdim=True)
+    idx = argmax_sources(sal)
     p = torch.zeros_like(x).scatter_(1, idx, 1.0)
     # clip to [0, 1] (the reference code's uint8 round trip), then normalise with a 1e-12 floor
     wb = _gf(p, x, r1, eps1).clamp(0.0, 1.0) + 1e-12
