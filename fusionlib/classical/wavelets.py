@@ -40,43 +40,64 @@ def _bank(wavelet: str, x: torch.Tensor):
 
 
 def _dwt_axis(x: torch.Tensor, lo: torch.Tensor, hi: torch.Tensor, axis: int) -> torch.Tensor:
-    """(M, 1, H, W) -> (M, 2, H', W'): analysis along ``axis`` (-1 = W, -2 = H)."""
+    """(M, 1, H, W) -> (M, 2, H', W'): analysis along ``axis`` (-1 = W, -2 = H).
+
+    ``c[n] = sum_j f[L-1-j] xe[2n + j - (L/2 - 1)]`` (circular), i.e. PyWavelets'
+    periodization; computed as L strided slices (no convolution call).
+    """
     n = x.shape[axis]
     if n % 2:
-        last = x.narrow(axis, n - 1, 1)
-        x = torch.cat([x, last], dim=axis)
+        x = torch.cat([x, x.narrow(axis, n - 1, 1)], dim=axis)
+        n += 1
     L = lo.numel()
-    pl, pr = L // 2 - 1, L // 2
-    wgt = torch.stack([lo.flip(0), hi.flip(0)])  # correlation with reversed filters = convolution
-    if axis == -1:
-        xp = _circ_pad(x, pl, pr, -1)
-        return F.conv2d(xp, wgt.reshape(2, 1, 1, L), stride=(1, 2))
-    xp = _circ_pad(x, pl, pr, -2)
-    return F.conv2d(xp, wgt.reshape(2, 1, L, 1), stride=(2, 1))
+    xp = _circ_pad(x, L // 2 - 1, L // 2, axis)
+    half = n // 2
+    flo, fhi = lo.flip(0).tolist(), hi.flip(0).tolist()
+    ax = axis % x.ndim
+    out_lo = out_hi = None
+    for j in range(L):
+        sl = [slice(None)] * x.ndim
+        sl[ax] = slice(j, j + 2 * half - 1, 2)
+        v = xp[tuple(sl)]
+        out_lo = v * flo[j] if out_lo is None else out_lo + v * flo[j]
+        out_hi = v * fhi[j] if out_hi is None else out_hi + v * fhi[j]
+    return torch.cat([out_lo, out_hi], dim=1)
 
 
 def _circ_pad(x: torch.Tensor, left: int, right: int, axis: int) -> torch.Tensor:
     n = x.shape[axis]
+    if left <= n and right <= n:       # concatenated slices: cheaper than a gather on the CPU
+        parts = [x.narrow(axis, n - left, left)] if left else []
+        parts.append(x)
+        if right:
+            parts.append(x.narrow(axis, 0, right))
+        return torch.cat(parts, dim=axis)
     idx = torch.arange(-left, n + right, device=x.device) % n
     return x.index_select(axis, idx)
 
 
 def _idwt_axis(c: torch.Tensor, lo: torch.Tensor, hi: torch.Tensor, axis: int) -> torch.Tensor:
-    """(M, 2, H, W) (low, high) -> (M, 1, H or 2H, W or 2W): synthesis along ``axis``."""
+    """(M, 2, H, W) (low, high) -> (M, 1, H or 2H, W or 2W): synthesis along ``axis``.
+
+    Zero insertion, circular padding by (L/2, L/2 - 1) and correlation with the reversed
+    synthesis filters, as L shifted slices (the adjoint of :func:`_dwt_axis` for orthogonal
+    banks; PyWavelets' ``idwt`` periodization in general).
+    """
     L = lo.numel()
+    ax = axis % c.ndim
+    h = c.shape[ax]
+    z = torch.stack([c, torch.zeros_like(c)], dim=ax + 1)
     shape = list(c.shape)
-    shape[axis] *= 2
-    u = c.new_zeros(shape)
-    if axis == -1:
-        u[..., ::2] = c
-    else:
-        u[..., ::2, :] = c
-    pl, pr = L // 2, L // 2 - 1
-    wgt = torch.stack([lo.flip(0), hi.flip(0)])
-    up = _circ_pad(u, pl, pr, axis)
-    if axis == -1:
-        return F.conv2d(up, wgt.reshape(1, 2, 1, L))
-    return F.conv2d(up, wgt.reshape(1, 2, L, 1))
+    shape[ax] = 2 * h
+    u = z.reshape(shape)
+    up = _circ_pad(u, L // 2, L // 2 - 1, axis)
+    flo, fhi = lo.flip(0).tolist(), hi.flip(0).tolist()
+    out = None
+    for j in range(L):
+        v = up.narrow(ax, j, 2 * h)
+        term = v[:, 0:1] * flo[j] + v[:, 1:2] * fhi[j]
+        out = term if out is None else out + term
+    return out
 
 
 def _dwt2(x: torch.Tensor, wavelet: str) -> tuple[torch.Tensor, torch.Tensor]:
