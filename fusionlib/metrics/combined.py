@@ -27,13 +27,14 @@ from ._common import quantize as to_levels
 from .gradient import _ag, _brenner
 from .information import _entropy, _mutual_information
 from .nss import _niqe, _to_gray
-from .perceptual import _vif
+from .perceptual import _vif, _viff
 from .structural import _psnr, _ssim
 
 __all__ = ["e2", "E2Result", "E2_METRICS"]
 
 #: Component metrics E2 knows, with their direction (True: higher is better).
-E2_METRICS = {"entropy": True, "average_gradient": True, "ssim": True, "vif": True, "niqe": False,
+E2_METRICS = {"entropy": True, "average_gradient": True, "ssim": True, "vif": True, "viff": True,
+              "niqe": False,
               "psnr": True, "mutual_information": True, "brenner": True}
 DEFAULT_E2 = ("entropy", "average_gradient", "ssim", "vif", "niqe", "psnr", "mutual_information")
 
@@ -75,6 +76,8 @@ def _component(name: str, f: torch.Tensor, s: torch.Tensor) -> torch.Tensor:
         return _ssim(f, s, "default")
     if name == "vif":
         return _vif(f, s, "mean")
+    if name == "viff":
+        return _viff(f, s)
     if name == "psnr":
         return _psnr(f, s, "default").clamp(max=100.0)  # identical images: inf -> 100 dB
     if name == "mutual_information":
@@ -203,7 +206,7 @@ def e2(candidates: Any, sources: Any, *, metrics: Sequence[str] = DEFAULT_E2,
     if "niqe" in metrics and (h < 192 or wd < 192):
         raise ShapeError(f"{where}: NIQE needs images of at least 192x192 (2 blocks of 96 per side); got "
                          f"{h}x{wd}; leave 'niqe' out of `metrics` for small images", actual=(h, wd))
-    if min(h, wd) < 41 and "vif" in metrics:
+    if min(h, wd) < 41 and ("vif" in metrics or "viff" in metrics):
         raise ShapeError(f"{where}: VIF needs images of at least 41x41; got {h}x{wd}", actual=(h, wd))
     scale = 255.0 / data_range
     dt = torch.float64 if c.dtype == torch.float64 else torch.float32
