@@ -155,15 +155,16 @@ class IAOAProblem:
         x, f = m.optimum(bounded)
         return x[j].numpy(), float(f[j])
 
-    def scores(self, i: int, X: np.ndarray) -> dict[str, np.ndarray]:
-        """The six IAOA indices of the fused images of decision vectors X (P, 4) of pair i."""
+    def scores(self, i: int, X: np.ndarray, bands: tuple[int, ...] | None = None) -> dict[str, np.ndarray]:
+        """The six IAOA indices of the fused images of decision vectors X (P, 4) of pair i
+        (restricted to ``bands`` when given)."""
         m, j = self.model(i)
         key = self._where[i][0]
         if key not in self._terms:
             self._terms[key] = m.score_terms(np.stack([self.pairs[k].ms for k in range(len(self.pairs))
                                                        if self._where[k][0] == key]))
         X = np.atleast_2d(np.asarray(X, dtype=np.float64))
-        s = m.scores(X, self._terms[key], j)
+        s = m.scores(X, self._terms[key], j, bands=bands)
         return {k: v.numpy() for k, v in s.items()}
 
 
@@ -187,6 +188,7 @@ class RunConfig:
     weights: str = "fixed_point"
     zero_sum: str = "nan"
     score: str = "all"
+    rgb_metrics: bool = False
 
     def validate(self) -> "RunConfig":
         where = "RunConfig"
@@ -272,6 +274,11 @@ def _run_one(problem: IAOAProblem, i: int, optimizer: str, cfg: RunConfig) -> li
         for k in METRIC_NAMES:
             r_[k] = float(sc[k][j]) if want_final else np.nan
             r_[f"sub_{k}"] = float(sc[k][n + j]) if want_sub else np.nan
+    if cfg.rgb_metrics and want_final:
+        rgb = problem.scores(i, np.stack([r_["x"] for r_ in rows]), bands=(0, 1, 2))
+        for j, r_ in enumerate(rows):
+            for k in METRIC_NAMES:
+                r_[f"{k}_rgb"] = float(rgb[k][j])
     return rows
 
 
@@ -288,6 +295,7 @@ def run_experiment(pairs: Sequence[IAOAPair] | IAOAProblem, config: RunConfig | 
         ``score`` chooses what is scored with the six metrics: ``'all'`` (final and iteration-2 bests
         of every run), ``'released'`` (only what :func:`released_table` needs: IAOA's final and
         iteration-2 bests, the others' iteration-2 bests), ``'final'``, or ``'none'`` (NaN columns).
+        ``rgb_metrics=True`` adds ``CC_rgb`` ... ``RASE_rgb``: the final bests scored on bands 1-3.
     cache_dir : path, optional
         Where per-(pair, optimiser) results are cached (content-addressed, atomic); reruns with the
         same data and configuration load them instead of recomputing.

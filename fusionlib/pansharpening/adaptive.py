@@ -261,19 +261,27 @@ class AdaptiveModel:
         G = self.target + c * self.spectral_weights * self.edge_ms * self.detail  # F at w = 0
         return ScoreTerms(reference=t, G=G, A=A)
 
-    def scores(self, x: Any, terms: "ScoreTerms", image: int = 0) -> dict[str, torch.Tensor]:
+    def scores(self, x: Any, terms: "ScoreTerms", image: int = 0,
+               bands: tuple[int, ...] | None = None) -> dict[str, torch.Tensor]:
         """The six IAOA indices (CC, RMSE, ERGAS, UIQI, SAM, RASE) of ``F(x)`` for a population (P, C).
 
         Exact and without forming the P fused images: ``F_k = G_k + w_k A_k`` is affine in ``w_k``, so
         the error, correlation and Q terms are quadratics in ``w`` from per-band inner products, and
         the per-pixel SAM terms are matrix products. Conventions of ``metrics`` ``preset='iaoa'``
         (tested against :func:`fusionlib.metrics.pansharpening.iaoa_scores` on the images).
+        ``bands`` restricts every index to those bands (e.g. ``(0, 1, 2)``: the visible bands, since
+        the binary NIR band of the IAOA data dominates ERGAS and RASE).
         """
         x = self._check_x(x, "AdaptiveModel.scores")
         w = self.to_weights(x)  # (P, C)
-        if image not in terms.cache:
-            terms.cache[image] = _score_coefficients(terms.reference[image], terms.G[image], terms.A[image])
-        k = terms.cache[image]
+        key = (image, None if bands is None else tuple(int(b) for b in bands))
+        if key not in terms.cache:
+            sel = slice(None) if bands is None else list(key[1])
+            terms.cache[key] = _score_coefficients(terms.reference[image][sel], terms.G[image][sel],
+                                                   terms.A[image][sel])
+        if bands is not None:
+            w = w[:, list(key[1])]
+        k = terms.cache[key]
         C, n = k["C"], k["n"]
         sse = (k["dd"] - 2 * w * k["da"] + w * w * k["aa"]).clamp_min(0.0)  # (P, C)
         out = {}

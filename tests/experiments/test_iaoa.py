@@ -192,3 +192,15 @@ class TestMannWhitney:
         u, p = mannwhitneyu(g[g.optimizer == "a"]["gap"], g[g.optimizer == "c"]["gap"])
         row = out[(out.pair == "p0") & (out.optimizer == "c")].iloc[0]
         assert row["U"] == u and row["p"] == pytest.approx(p)
+
+
+class TestRgbMetrics:
+    def test_bands_1_to_3(self, problem):
+        from fusionlib.metrics.pansharpening import iaoa_scores
+        df = E.run_experiment(problem, optimizers=("de",), n_runs=2, rgb_metrics=True)
+        r = df.iloc[0]
+        m, j = problem.model(0)
+        s = iaoa_scores(m.fuse(r["x"][None], j), torch.tensor(problem.pairs[0].ms)[None], bands=(0, 1, 2))
+        for k in E.METRIC_NAMES:
+            assert r[f"{k}_rgb"] == pytest.approx(float(s[k][0]), rel=1e-9)
+        assert r["CC_rgb"] == pytest.approx(r["CC"], rel=1e-12)  # the IAOA CC already uses bands 1-3
