@@ -67,33 +67,43 @@ def protocol_images(n_pairs: int, root=None, size: int = 400, seed: int = 0) -> 
     return pairs, source
 
 
-def time_model(fn, pairs, n_images: int, batch: int, max_seconds: float) -> dict:
-    """Per-image times of ``fn(a, b)`` on ``n_images`` images, excluding the first batch."""
-    times, cpu = [], []
-    done = 0
-    k = 0
+def time_models(fns: dict, pairs, n_images: int, batch: int, max_seconds: float) -> dict:
+    """Per-image times of every ``fn(a, b)`` in ``fns``, **interleaved**: image k is run by every model
+    (in a rotating order) before image k+1, so all models see the same background load of a shared
+    CPU. The first batch of every model is excluded. Stops after ``n_images`` images or when the
+    run has lasted ``max_seconds`` per model (at least 3 timed images each)."""
+    keys = list(fns)
+    times = {k: [] for k in keys}
+    cpu = {k: [] for k in keys}
     t_start = time.perf_counter()
+    done, rnd = 0, 0
     with torch.inference_mode():
         while done < n_images:
             bs = min(batch, n_images - done)
-            sel = [pairs[(k + i) % len(pairs)] for i in range(bs)]
-            k += bs
-            t0 = time.perf_counter()
-            c0 = _cpu()
-            a = torch.from_numpy(np.stack([p[0] for p in sel]))[:, None].float().div_(255.0)
-            b = torch.from_numpy(np.stack([p[1] for p in sel]))[:, None].float().div_(255.0)
-            fn(a, b)
-            dt = time.perf_counter() - t0
-            dc = _cpu() - c0
-            if done > 0:  # first batch excluded
-                times.extend([dt / bs] * bs)
-                cpu.extend([dc / bs] * bs)
+            sel = [pairs[(done + i) % len(pairs)] for i in range(bs)]
+            order = keys[rnd % len(keys):] + keys[:rnd % len(keys)]
+            for key in order:
+                t0 = time.perf_counter()
+                c0 = _cpu()
+                a = torch.from_numpy(np.stack([p[0] for p in sel]))[:, None].float().div_(255.0)
+                b = torch.from_numpy(np.stack([p[1] for p in sel]))[:, None].float().div_(255.0)
+                fns[key](a, b)
+                dt, dc = time.perf_counter() - t0, _cpu() - c0
+                if done > 0:  # first batch excluded (initialisation)
+                    times[key].extend([dt / bs] * bs)
+                    cpu[key].extend([dc / bs] * bs)
             done += bs
-            if done > batch and time.perf_counter() - t_start > max_seconds and len(times) >= 3:
+            rnd += 1
+            n_timed = min(len(v) for v in times.values())
+            if n_timed >= 3 and time.perf_counter() - t_start > max_seconds * len(keys):
                 break
-    t = np.asarray(times)
-    return {"n_timed": int(t.size), "mean_ms": float(t.mean() * 1e3), "median_ms": float(np.median(t) * 1e3),
-            "img_per_s": float(1.0 / t.mean()), "cpu_ms": float(np.mean(cpu) * 1e3)}
+    out = {}
+    for k in keys:
+        t = np.asarray(times[k])
+        out[k] = {"n_timed": int(t.size), "mean_ms": float(t.mean() * 1e3),
+                  "median_ms": float(np.median(t) * 1e3), "img_per_s": float(1.0 / t.mean()),
+                  "cpu_ms": float(np.mean(cpu[k]) * 1e3)}
+    return out
 
 
 def _cpu() -> float:
@@ -108,7 +118,7 @@ def main(argv=None) -> int:
     p.add_argument("--batch-size", type=int, default=1)
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--max-seconds", type=float, default=float("inf"),
-                   help="stop timing one model after this many seconds (at least 3 images timed)")
+                   help="stop after this many seconds per model (at least 3 images timed each)")
     p.add_argument("--data-root", default=None)
     p.add_argument("--models", default="all", help="comma-separated keys, or 'all'")
     p.add_argument("--out", default=str(HERE / "results" / "bench_nets.json"))
@@ -150,16 +160,16 @@ def main(argv=None) -> int:
     rows = []
     g = torch.Generator().manual_seed(args.seed)
     probe = [torch.rand(1, 1, 64, 64, generator=g), torch.rand(1, 1, 64, 64, generator=g)]
+    fns = {key: (peer_fn[key](model) if key in peer_fn else (lambda a, b, m=model: m(a, b)))
+           for key, label, model, ref in entries}
+    timed = time_models(fns, pairs, args.n_images, args.batch_size, args.max_seconds)
     for key, label, model, ref in entries:
-        fn = peer_fn[key](model) if key in peer_fn else (lambda a, b, m=model: m(a, b))
-        r = time_model(fn, pairs, args.n_images, args.batch_size, args.max_seconds)
+        r = timed[key]
         params = sum(p.numel() for p in ref.parameters())
         row = {"model": key, "label": label, "parameters": params, **r}
         if key.startswith("aenetv2_fused"):
             row["max_abs_diff_vs_model"] = max_abs_difference(ref, model, probe)
         rows.append(row)
-        print(f"  {label:34s} {r['median_ms']:9.1f} ms  {r['img_per_s']:7.2f} img/s  (n={r['n_timed']})",
-              flush=True)
     base = next(r for r in rows if r["model"] == "aenetv2")
     for r in rows:
         r["speedup_vs_aenetv2"] = base["mean_ms"] / r["mean_ms"]

@@ -176,7 +176,8 @@ def _decide(store: _Store, sources, methods, params, e2_options, device, mode: s
             best = methods.index(previous.method)  # the newcomer did not win: O stays
         meta = {"method": methods[best], "scores": dict(zip(methods, scores.tolist())), "e2_metrics": names}
         write_json_atomic(rpath, meta)
-    return LabelRecord(digest[:16], meta["method"], tuple(methods), meta["scores"], tuple(meta["e2_metrics"]),
+    scores = {m: float(meta["scores"][m]) for m in methods}  # library order, cached or not
+    return LabelRecord(digest[:16], meta["method"], tuple(methods), scores, tuple(meta["e2_metrics"]),
                        cands[list(methods).index(meta["method"])])
 
 

@@ -47,6 +47,7 @@ class TestLabelPairs:
         again = L.label_pairs(pairs, "infrared-visible", cache_dir=tmp_path, methods=LIB)
         assert again.n_computed == 0 and again.n_cached == 4
         assert [r.method for r in again.records] == [r.method for r in first.records]
+        assert [list(r.scores) for r in again.records] == [LIB, LIB]  # same order from the cache
         # one changed pixel is a different pair: its candidates are recomputed
         pairs[0][0] = pairs[0][0].copy()
         pairs[0][0][0, 0, 0] += 0.01
