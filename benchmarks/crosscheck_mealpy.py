@@ -66,7 +66,7 @@ def _pairs():
         "de": (dict(f_min=0.5, f_max=0.5, cr=0.9),
                lambda E, P: DE.OriginalDE(epoch=E, pop_size=P, wf=0.5, cr=0.9, strategy=0),
                "mealpy: no forced crossover dimension j0, the trial (not the mutant) is clipped, and the "
-               "replacement is in place (later individuals see it)"),
+               "replacement is in place (later individuals see it), as in our faithful mode (rows de/f)"),
         "ga": (dict(),
                lambda E, P: GA.BaseGA(epoch=E, pop_size=P, pc=0.8, pm=0.8, selection="roulette",
                                       crossover="uniform", mutation="flip"),
