@@ -5,9 +5,10 @@ Every public fusion metric goes through :func:`prepare_sources` (fused + sources
 scale** (float64 when given float64, else float32; histogram binning and NIQE always run in float64) (``x * 255 / data_range``): every benchmark the book reproduces (VIFB, MEFB, Z. Liu's toolbox,
 AE-Netv2's tables) reports its numbers on that scale, so gradient, contrast and error metrics do too.
 
-8-bit data stays exact: values within 1e-4 grey levels of an integer level (the float32 rounding of
-k/255) are snapped to that level, so uint8 images and their float32 /255 versions give identical
-scores, and benchmark quirks that test exact equality (VIFB's Q^{AB/F}) behave as in MATLAB.
+8-bit data stays exact where it matters: metrics that test exact equality (VIFB's Q^{AB/F} quirk) or
+bin after a min-max rescaling (VIFB's MI) ask for values within 1e-4 grey levels of an integer level
+(the float32 rounding of k/255) to be snapped to it, so that they behave as MATLAB on 8-bit data.
+Histogram metrics round to levels anyway; the others are insensitive at the 1e-7 level.
 
 Channel rule ("pc", VIFB): an RGB fused image is scored per channel against the matching source channel
 (a gray source is reused for every channel) and the per-channel scores are averaged. A gray fused image
@@ -37,7 +38,8 @@ def check_preset(where: str, preset: str, allowed: Sequence[str]) -> str:
     return preset
 
 
-def _scale(where: str, name: str, t: torch.Tensor, data_range: float, check: bool) -> torch.Tensor:
+def _scale(where: str, name: str, t: torch.Tensor, data_range: float, check: bool,
+           snap: bool = False) -> torch.Tensor:
     if t.numel():
         lo, hi = torch.aminmax(t)  # one pass: NaN/Inf show up in the extremes
         lo, hi = float(lo), float(hi)
@@ -48,6 +50,8 @@ def _scale(where: str, name: str, t: torch.Tensor, data_range: float, check: boo
     t = t if t.dtype == torch.float64 else t.to(torch.float32)
     if data_range != GRAY:
         t = t * (GRAY / data_range)
+    if not snap:
+        return t
     # undo the float32 rounding of k/255 (|error| <= 1.5e-5 grey levels) so that 8-bit data is exact
     r = torch.round(t)
     return torch.where((t - r).abs() < 1e-4, r, t)
@@ -63,8 +67,8 @@ def prepare_fused(fused: Any, *, where: str, data_range: float = 1.0, check_rang
 
 
 def prepare_sources(fused: Any, sources: Any, *, where: str, data_range: float = 1.0,
-                    min_size: int = 2, min_count: int = 2, max_count: int | None = None
-                    ) -> tuple[torch.Tensor, torch.Tensor, Origin]:
+                    min_size: int = 2, min_count: int = 2, max_count: int | None = None,
+                    snap: bool = False) -> tuple[torch.Tensor, torch.Tensor, Origin]:
     """Fused (B, C, H, W) and sources (B, N, C, H, W), matched in size and channels, 0..255 scale."""
     data_range = check_positive(where, "data_range", data_range)
     f, origin = as_tensor(fused, where=where, name="fused")
@@ -93,8 +97,8 @@ def prepare_sources(fused: Any, sources: Any, *, where: str, data_range: float =
             raise ShapeError(f"{where}: `fused` has {cf} channels but `sources` have {cs} "
                              "(only gray/RGB combinations are matched)", expected=cf, actual=cs)
     _check_size(where, "fused", f, min_size)
-    f = _scale(where, "fused", f, data_range, True)
-    s = _scale(where, "sources", s, data_range, True)
+    f = _scale(where, "fused", f, data_range, True, snap)
+    s = _scale(where, "sources", s, data_range, True, snap)
     return f, s, origin
 
 

@@ -306,7 +306,8 @@ def qabf(fused: Any, sources: Any, *, preset: str = "default", data_range: float
     """
     where = "qabf"
     check_preset(where, preset, ("default", "vifb", "mefb", "liu2020"))
-    f, s, origin = prepare_sources(fused, sources, where=where, data_range=data_range, min_size=3)
+    f, s, origin = prepare_sources(fused, sources, where=where, data_range=data_range, min_size=3,
+                                   snap=True)
     return finish(_qabf(f, s, preset), origin)
 
 

@@ -186,7 +186,8 @@ def mutual_information(fused: Any, sources: Any, *, preset: str = "default", dat
     """
     where = "mutual_information"
     check_preset(where, preset, ("default", "vifb", "mefb", "liu2020"))
-    f, s, origin = prepare_sources(fused, sources, where=where, data_range=data_range, min_size=1)
+    f, s, origin = prepare_sources(fused, sources, where=where, data_range=data_range, min_size=1,
+                                   snap=True)
     if preset == "default":
         qf = to_levels(where, "fused", f, quantize_flag(quantize))
         qs = to_levels(where, "sources", s, quantize)
