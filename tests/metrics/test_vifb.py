@@ -33,6 +33,7 @@ def test_vifb_table_reproduced(vifb, pair):
             assert float(vals[key][j]) == pytest.approx(pub, rel=1e-3), f"{col} {pair}/{m}"
 
 
+@pytest.mark.slow
 def test_source_order_irrelevant(vifb):
     """All 13 VIFB metrics treat VI and IR alike (means or sums over the two)."""
     sample = vifb["walking"]
