@@ -34,6 +34,12 @@ from ..utils import atomic_path, write_json_atomic
 __all__ = ["DEFAULT_LIBRARY", "library", "pair_digest", "LabelRecord", "LabelRun", "label_pairs",
            "evolve_labels", "candidate_images", "make_labeler"]
 
+
+def _library_version() -> str:
+    """``fusionlib.__version__`` (read from the loaded package, not imported upward)."""
+    import sys
+    return str(getattr(sys.modules.get(__name__.split(".")[0]), "__version__", "unknown"))
+
 #: Library per task (notes §6); DTCWT joins when ``fusionlib.classical`` registers it.
 DEFAULT_LIBRARY: dict[str, tuple[str, ...]] = {
     "multi-focus": ("lp", "dwt", "dtcwt", "gff", "msvd"),
@@ -67,7 +73,8 @@ def pair_digest(sources: Sequence[Any]) -> str:
 
 
 def _method_fingerprint(name: str, params: Mapping[str, Any]) -> str:
-    from .. import __version__, classical
+    from .. import classical
+    __version__ = _library_version()
     spec = classical.METHODS[name]
     try:
         src = inspect.getsource(spec.kernel)

@@ -30,6 +30,12 @@ from ..utils import atomic_path, progress, resolve_device
 __all__ = ["TABLE2", "TrainConfig", "TrainHistory", "FusionLoss", "fit", "save_checkpoint",
            "load_checkpoint"]
 
+
+def _library_version() -> str:
+    """``fusionlib.__version__`` (read from the loaded package, not imported upward)."""
+    import sys
+    return str(getattr(sys.modules.get(__name__.split(".")[0]), "__version__", "unknown"))
+
 #: Table II of the paper: (epochs, learning rate) of the two stages, batch 16, patches 128x128.
 TABLE2: tuple[tuple[int, float], ...] = ((10, 1e-3), (100, 1e-4))
 
@@ -200,7 +206,7 @@ def save_checkpoint(path: str | Path, model: nn.Module, optimizer: torch.optim.O
                     config: TrainConfig | None = None, *, epoch: int = 0, history: TrainHistory | None = None,
                     extra: dict | None = None) -> Path:
     """Write a checkpoint atomically: weights, optimiser state, config, epoch, history, versions."""
-    from .. import __version__
+    __version__ = _library_version()
     state = {"model": {k: v.detach().cpu() for k, v in model.state_dict().items()},
              "optimizer": optimizer.state_dict() if optimizer is not None else None,
              "config": config.as_dict() if config is not None else None, "epoch": int(epoch),
