@@ -39,7 +39,7 @@ def check_preset(where: str, preset: str, allowed: Sequence[str]) -> str:
 
 
 def _scale(where: str, name: str, t: torch.Tensor, data_range: float, check: bool,
-           snap: bool = False) -> torch.Tensor:
+           snap: bool = False, rescale: bool = True) -> torch.Tensor:
     if t.numel():
         lo, hi = torch.aminmax(t)  # one pass: NaN/Inf show up in the extremes
         lo, hi = float(lo), float(hi)
@@ -48,6 +48,8 @@ def _scale(where: str, name: str, t: torch.Tensor, data_range: float, check: boo
         if check and (lo < -1e-6 or hi > data_range + 1e-6):
             check_range(where, name, t, 0.0, data_range)  # raises with the hint
     t = t if t.dtype == torch.float64 else t.to(torch.float32)
+    if not rescale:  # the caller rescales its (linear) score instead of every pixel
+        return t
     if data_range != GRAY:
         t = t * (GRAY / data_range)
     if not snap:
@@ -58,17 +60,23 @@ def _scale(where: str, name: str, t: torch.Tensor, data_range: float, check: boo
 
 
 def prepare_fused(fused: Any, *, where: str, data_range: float = 1.0, check_range_: bool = True,
-                  min_size: int = 2, name: str = "fused") -> tuple[torch.Tensor, Origin]:
-    """``fused`` -> (B, C, H, W) on the 0..255 scale (float64 kept, else float32), plus its origin."""
+                  min_size: int = 2, name: str = "fused", rescale: bool = True
+                  ) -> tuple[torch.Tensor, Origin]:
+    """``fused`` -> (B, C, H, W) on the 0..255 scale (float64 kept, else float32), plus its origin.
+
+    ``rescale=False`` skips the multiplication by 255 / data_range (for metrics linear in the data,
+    which rescale their score instead).
+    """
     data_range = check_positive(where, "data_range", data_range)
     f, origin = as_tensor(fused, where=where, name=name)
     _check_size(where, name, f, min_size)
-    return _scale(where, name, f, data_range, check_range_), origin
+    return _scale(where, name, f, data_range, check_range_, rescale=rescale), origin
 
 
 def prepare_sources(fused: Any, sources: Any, *, where: str, data_range: float = 1.0,
                     min_size: int = 2, min_count: int = 2, max_count: int | None = None,
-                    snap: bool = False) -> tuple[torch.Tensor, torch.Tensor, Origin]:
+                    snap: bool = False, rescale: bool = True
+                    ) -> tuple[torch.Tensor, torch.Tensor, Origin]:
     """Fused (B, C, H, W) and sources (B, N, C, H, W), matched in size and channels, 0..255 scale."""
     data_range = check_positive(where, "data_range", data_range)
     f, origin = as_tensor(fused, where=where, name="fused")
@@ -97,8 +105,8 @@ def prepare_sources(fused: Any, sources: Any, *, where: str, data_range: float =
             raise ShapeError(f"{where}: `fused` has {cf} channels but `sources` have {cs} "
                              "(only gray/RGB combinations are matched)", expected=cf, actual=cs)
     _check_size(where, "fused", f, min_size)
-    f = _scale(where, "fused", f, data_range, True, snap)
-    s = _scale(where, "sources", s, data_range, True, snap)
+    f = _scale(where, "fused", f, data_range, True, snap, rescale)
+    s = _scale(where, "sources", s, data_range, True, snap, rescale)
     return f, s, origin
 
 

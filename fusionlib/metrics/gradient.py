@@ -58,8 +58,8 @@ def standard_deviation(fused: Any, *, preset: str = "default", data_range: float
     """
     where = "standard_deviation"
     check_preset(where, preset, ("default", "vifb", "mefb"))
-    f, origin = prepare_fused(fused, where=where, data_range=data_range, min_size=1)
-    return finish(_sd(f), origin)
+    f, origin = prepare_fused(fused, where=where, data_range=data_range, min_size=1, rescale=False)
+    return finish(_sd(f) * (255.0 / data_range), origin)
 
 
 # --------------------------------------------------------------------------- SF
@@ -100,8 +100,8 @@ def spatial_frequency(fused: Any, *, preset: str = "default", data_range: float 
     """
     where = "spatial_frequency"
     check_preset(where, preset, ("default", "vifb", "mefb"))
-    f, origin = prepare_fused(fused, where=where, data_range=data_range, min_size=2)
-    return finish(_sf(f, preset == "vifb"), origin)
+    f, origin = prepare_fused(fused, where=where, data_range=data_range, min_size=2, rescale=False)
+    return finish(_sf(f, preset == "vifb") * (255.0 / data_range), origin)
 
 
 # --------------------------------------------------------------------------- AG
@@ -138,8 +138,8 @@ def average_gradient(fused: Any, *, preset: str = "default", data_range: float =
     """
     where = "average_gradient"
     check_preset(where, preset, ("default", "vifb", "mefb"))
-    f, origin = prepare_fused(fused, where=where, data_range=data_range, min_size=2)
-    return finish(_ag(f), origin)
+    f, origin = prepare_fused(fused, where=where, data_range=data_range, min_size=2, rescale=False)
+    return finish(_ag(f) * (255.0 / data_range), origin)
 
 
 # --------------------------------------------------------------------------- EI
@@ -173,8 +173,8 @@ def edge_intensity(fused: Any, *, preset: str = "default", data_range: float = 1
     """
     where = "edge_intensity"
     check_preset(where, preset, ("default", "vifb", "mefb"))
-    f, origin = prepare_fused(fused, where=where, data_range=data_range, min_size=1)
-    return finish(_ei(f), origin)
+    f, origin = prepare_fused(fused, where=where, data_range=data_range, min_size=1, rescale=False)
+    return finish(_ei(f) * (255.0 / data_range), origin)
 
 
 # --------------------------------------------------------------------------- Brenner

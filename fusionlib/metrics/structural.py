@@ -65,7 +65,9 @@ def psnr(fused: Any, sources: Any, *, preset: str = "default", data_range: float
     where = "psnr"
     check_preset(where, preset, ("default", "vifb", "mefb"))
     f, s, origin = prepare_sources(fused, sources, where=where, data_range=data_range, min_size=1,
-                                   min_count=1)
+                                   min_count=1, rescale=preset != "default")
+    if preset == "default":  # 10 log10(255^2 / MSE_255) = 10 log10(data_range^2 / MSE)
+        return finish(_psnr(f, s, preset) - 20.0 * math.log10(255.0 / data_range), origin)
     return finish(_psnr(f, s, preset), origin)
 
 
