@@ -68,6 +68,7 @@ class TestFuseMain:
         assert fuse_main([str(pair[0]), str(tmp_path / "missing.png"), "-o", out]) == 1
         assert "not found" in capsys.readouterr().err
 
+    @pytest.mark.slow
     def test_module_dispatch(self, pair, tmp_path):
         out = tmp_path / "m.png"
         r = subprocess.run([sys.executable, "-m", "fusionlib", "fuse", str(pair[0]), str(pair[1]),

@@ -12,6 +12,7 @@ from fusionlib.filters import gaussian_blur
 
 
 class TestGTF:
+    @pytest.mark.slow
     def test_known_value_large_lambda(self, rng):
         """TV-L1 with a huge TV weight is a constant: the median of f (L1 fidelity)."""
         f = torch.from_numpy(rng.random((1, 1, 12, 10)))
