@@ -275,8 +275,34 @@ def focus_map(x, measure="sml", window=7, consistency=7):
     return np.take_along_axis(x, d[None], 0)[0]
 
 
+def _corr_small(x, d):
+    """Correlation with a small kernel anchored at its top-left-centre (MATLAB floor((k+1)/2)),
+    replicate borders: the convention of fusionlib.filters.filter2d."""
+    kh, kw = d.shape
+    t, l = (kh - 1) // 2, (kw - 1) // 2
+    xp = np.pad(x, ((0, 0), (t, kh - 1 - t), (l, kw - 1 - l)), mode="edge")
+    h, w = x.shape[1:]
+    return sum(d[a, b] * xp[:, a:a + h, b:b + w] for a in range(kh) for b in range(kw))
+
+
+def gradient_pyramid(x, n_levels=4):
+    s2 = 1 / np.sqrt(2)
+    filt = [np.array([[1.0, -1.0]]), np.array([[0, -s2], [s2, 0]]), np.array([[-1.0], [1.0]]),
+            np.array([[-s2, 0], [0, s2]])]
+    w3 = np.array([1, 2, 1]) / 4.0
+    g = _gauss(x, n_levels)
+    out = []
+    for k in range(n_levels - 1):
+        lap = g[k] - _expand(g[k + 1], g[k].shape[-2:])
+        gg = g[k] + _blur5(g[k], w3)
+        sal = sum(np.abs(_corr_small(gg, d)) for d in filt)
+        out.append(_pick(lap, sal))
+    out.append(g[-1].mean(0))
+    return _lap_rec(out)
+
+
 REFERENCES = {
     "average": average, "max": max_, "lp": lp, "rp": rp, "contrast_pyramid": contrast_pyramid,
-    "gradient_pyramid": None, "dwt": dwt, "msvd": msvd, "gff": gff, "mgff": mgff, "cbf": cbf,
+    "gradient_pyramid": gradient_pyramid, "dwt": dwt, "msvd": msvd, "gff": gff, "mgff": mgff, "cbf": cbf,
     "adf": adf, "gtf": gtf, "mertens": mertens, "focus_map": focus_map,
 }

@@ -266,8 +266,10 @@ def _contrast(x: torch.Tensor, *, n_levels: int = 4, eps: float = 1.0 / 255) -> 
 
 
 _S2 = 1.0 / math.sqrt(2.0)
-_GRAD_FILTERS = [torch.tensor([[1.0, -1.0]]), torch.tensor([[0.0, -_S2], [_S2, 0.0]]),
-                 torch.tensor([[-1.0], [1.0]]), torch.tensor([[-_S2, 0.0], [0.0, _S2]])]
+_GRAD_FILTERS = [torch.tensor([[1.0, -1.0]], dtype=torch.float64),
+                 torch.tensor([[0.0, -_S2], [_S2, 0.0]], dtype=torch.float64),
+                 torch.tensor([[-1.0], [1.0]], dtype=torch.float64),
+                 torch.tensor([[-_S2, 0.0], [0.0, _S2]], dtype=torch.float64)]
 _W3 = torch.tensor([1.0, 2.0, 1.0]) / 4.0
 
 
