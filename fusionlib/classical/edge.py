@@ -129,11 +129,15 @@ def anisotropic_diffusion(x: torch.Tensor, n_iter: int, delta_t: float, kappa: f
     for _ in range(n_iter):
         xp = pad(x, (1, 1, 1, 1), "replicate")
         upd = torch.zeros_like(x)
+        inv_k2 = 1.0 / (kappa * kappa)
         for dy, dx, wt in _PM_OFFSETS:
             g = xp[..., 1 + dy:1 + dy + h, 1 + dx:1 + dx + w] - x
-            q = (g / kappa).square()
-            c = torch.exp(-q) if option == 1 else 1.0 / (1.0 + q)
-            upd = upd + wt * c * g
+            q = g * g
+            if option == 1:
+                c = q.mul_(-inv_k2).exp_()
+            else:
+                c = q.mul_(inv_k2).add_(1.0).reciprocal_()
+            upd.addcmul_(c, g, value=wt)
         x = x + delta_t * upd
     return x
 
