@@ -64,6 +64,15 @@ def box_sum(x: torch.Tensor, r: int) -> torch.Tensor:
     return (c[..., 2 * r + 1:2 * r + 1 + w] - c[..., :w]).to(dt)
 
 
+def window_sum_small(x: torch.Tensor, r: int) -> torch.Tensor:
+    """Zero-padded ``(2r+1)^2`` window sum by shifted slices in the input dtype (for small r,
+    where cumulative sums and their float64 round trip cost more than they save)."""
+    h, w = x.shape[-2:]
+    xp = torch.nn.functional.pad(x, (r, r, r, r))
+    rows = sum(xp[..., j:j + h, :] for j in range(2 * r + 1))
+    return sum(rows[..., j:j + w] for j in range(2 * r + 1))
+
+
 def box_mean(x: torch.Tensor, r: int) -> torch.Tensor:
     """Mean over the window truncated at the image border (He et al.'s normalisation)."""
     h, w = x.shape[-2:]

@@ -277,10 +277,18 @@ def gradient_salience(level: torch.Tensor) -> torch.Tensor:
     """Sum over the 4 orientations of ``|d_l * (G + w' * G)|`` (Burt & Kolczynski's gradient pyramid).
 
     ``d_1 = [1, -1]``, ``d_2 = [[0, -1], [1, 0]] / sqrt 2``, ``d_3 = [-1, 1]^T``,
-    ``d_4 = [[-1, 0], [0, 1]] / sqrt 2``, ``w' = [1, 2, 1]^T [1, 2, 1] / 16``.
+    ``d_4 = [[-1, 0], [0, 1]] / sqrt 2`` (correlation, replicate border at the
+    bottom/right), ``w' = [1, 2, 1]^T [1, 2, 1] / 16`` (reflect border);
+    computed with shifted slices.
     """
-    g = level + sep_filter2d(level, _W3, _W3, "reflect")
-    return sum(filter2d(g, d, "replicate").abs() for d in _GRAD_FILTERS)
+    h, w = level.shape[-2:]
+    p = pad(level, (1, 1, 1, 1), "reflect")
+    t = 0.25 * p[..., :, 0:w] + 0.5 * p[..., :, 1:w + 1] + 0.25 * p[..., :, 2:w + 2]
+    g = level + (0.25 * t[..., 0:h, :] + 0.5 * t[..., 1:h + 1, :] + 0.25 * t[..., 2:h + 2, :])
+    q = pad(g, (0, 1, 0, 1), "replicate")
+    a, r = q[..., :h, :w], q[..., :h, 1:w + 1]
+    d, dr = q[..., 1:h + 1, :w], q[..., 1:h + 1, 1:w + 1]
+    return (a - r).abs() + (d - a).abs() + _S2 * ((d - r).abs() + (dr - a).abs())
 
 
 @register_method("gradient_pyramid", full_name="Gradient pyramid fusion",

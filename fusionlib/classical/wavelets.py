@@ -16,7 +16,7 @@ import torch.nn.functional as F
 
 from .._checks import ShapeError, check_int, check_type
 from .._convert import as_tensor, restore
-from ._common import box_sum, select_max_abs
+from ._common import select_max_abs, window_sum_small
 from ._registry import register_method
 
 __all__ = ["wavedec2", "waverec2"]
@@ -257,6 +257,6 @@ def _dwt_fuse(x: torch.Tensor, *, wavelet: str = "db2", n_levels: int = 3,
     fused = []
     r = window // 2
     for d in dets:
-        act = box_sum(d.abs(), r) if r else d.abs()
+        act = window_sum_small(d.abs(), r) if r else d.abs()
         fused.append(select_max_abs(d, 1, activity=act).unsqueeze(1))
     return _waverec2(ca.mean(1, keepdim=True), fused, shapes, wavelet)
