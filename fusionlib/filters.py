@@ -73,6 +73,19 @@ def _reflect_index(n: int, before: int, after: int, device) -> torch.Tensor:
     return torch.where(i >= n, period - i, i)
 
 
+def _depthwise(x: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
+    """Correlate each of the B*C planes with one 2-D ``weight`` as a grouped convolution.
+
+    A (1, B*C, H, W) grouped convolution is several times faster on CPU than the same work as a
+    (B*C, 1, H, W) batch (PyTorch's depthwise kernels), with identical results.
+    """
+    b, c, h, w = x.shape
+    n = b * c
+    wt = weight.to(dtype=x.dtype, device=x.device).reshape(1, 1, *weight.shape[-2:])
+    y = F.conv2d(x.reshape(1, n, h, w), wt.expand(n, 1, -1, -1), groups=n)
+    return y.reshape(b, c, y.shape[-2], y.shape[-1])
+
+
 def filter2d(x: torch.Tensor, kernel: torch.Tensor, border: str = "symmetric") -> torch.Tensor:
     """Correlate every channel of ``x`` (B, C, H, W) with a 2-D ``kernel`` (kh, kw).
 
@@ -80,32 +93,25 @@ def filter2d(x: torch.Tensor, kernel: torch.Tensor, border: str = "symmetric") -
     kernels the output is centred. Even kernels follow MATLAB's centre
     ``floor((k + 1) / 2)``.
     """
-    kernel = kernel.to(dtype=x.dtype, device=x.device)
     kh, kw = kernel.shape[-2:]
-    b, c, h, w = x.shape
     if border != "valid":
         top = (kh - 1) // 2
         left = (kw - 1) // 2
         x = pad(x, (left, kw - 1 - left, top, kh - 1 - top), border)
-    y = F.conv2d(x.reshape(b * c, 1, x.shape[-2], x.shape[-1]), kernel.reshape(1, 1, kh, kw))
-    return y.reshape(b, c, y.shape[-2], y.shape[-1])
+    return _depthwise(x, kernel)
 
 
 def sep_filter2d(x: torch.Tensor, kernel_y: torch.Tensor, kernel_x: torch.Tensor | None = None,
                  border: str = "symmetric") -> torch.Tensor:
     """Separable correlation: ``kernel_y`` along rows (H), then ``kernel_x`` along columns (W)."""
     kernel_x = kernel_y if kernel_x is None else kernel_x
-    ky = kernel_y.to(dtype=x.dtype, device=x.device).reshape(-1)
-    kx = kernel_x.to(dtype=x.dtype, device=x.device).reshape(-1)
-    b, c = x.shape[:2]
+    ky = kernel_y.reshape(-1)
+    kx = kernel_x.reshape(-1)
     n_y, n_x = ky.numel(), kx.numel()
     if border != "valid":
         top, left = (n_y - 1) // 2, (n_x - 1) // 2
         x = pad(x, (left, n_x - 1 - left, top, n_y - 1 - top), border)
-    z = x.reshape(b * c, 1, x.shape[-2], x.shape[-1])
-    z = F.conv2d(z, ky.reshape(1, 1, n_y, 1))
-    z = F.conv2d(z, kx.reshape(1, 1, 1, n_x))
-    return z.reshape(b, c, z.shape[-2], z.shape[-1])
+    return _depthwise(_depthwise(x, ky.reshape(n_y, 1)), kx.reshape(1, n_x))
 
 
 def gaussian_kernel1d(sigma: float, size: int | None = None, *, dtype=torch.float64,

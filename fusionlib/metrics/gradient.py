@@ -9,7 +9,7 @@ from typing import Any
 
 import torch
 
-from ._filt import filter2d
+from ..filters import filter2d
 from ._common import check_preset, finish, prepare_fused, prepare_sources
 from ._registry import register_metric
 

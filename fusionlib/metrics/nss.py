@@ -31,7 +31,7 @@ import torch
 
 from .._checks import ShapeError
 from ..filters import rgb_to_gray
-from ._filt import sep_filter2d
+from ..filters import sep_filter2d
 from ._common import check_preset, finish, prepare_fused
 from ._registry import register_metric
 

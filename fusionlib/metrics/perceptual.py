@@ -14,7 +14,7 @@ import torch
 import torch.nn.functional as F
 
 from ..filters import gaussian_kernel1d
-from ._filt import filter2d, sep_filter2d
+from ..filters import filter2d, sep_filter2d
 from ._common import check_preset, finish, normalize1, prepare_sources
 from ._registry import register_metric
 

@@ -11,7 +11,7 @@ from typing import Any
 import torch
 
 from ..filters import gaussian_kernel1d
-from ._filt import filter2d, sep_filter2d
+from ..filters import filter2d, sep_filter2d
 from ._common import check_preset, finish, prepare_sources
 from ._registry import register_metric
 
