@@ -191,13 +191,32 @@ def rgb_to_ycbcr(x: torch.Tensor) -> torch.Tensor:
     return torch.cat([y, cb, cr], dim=1)
 
 
-def ycbcr_to_rgb(x: torch.Tensor) -> torch.Tensor:
-    """Inverse of :func:`rgb_to_ycbcr`."""
+def ycbcr_to_rgb(x: torch.Tensor, *, exact: bool = False) -> torch.Tensor:
+    """Inverse of :func:`rgb_to_ycbcr`.
+
+    ``exact=False`` uses OpenCV's published inverse coefficients (1.403, 0.714, 0.344, 1.773),
+    the convention of networks whose pipelines go through ``cv2.cvtColor`` (IFCNN); they
+    invert the forward transform only to about 3e-4. ``exact=True`` applies the exact matrix
+    inverse, so ``ycbcr_to_rgb(rgb_to_ycbcr(x), exact=True) == x`` to rounding (what fusion
+    methods need for ``fuse(a, a) == a`` on colour images).
+    """
+    if exact:
+        m = _ycbcr_inverse().to(dtype=x.dtype, device=x.device)
+        centred = torch.cat([x[:, :1], x[:, 1:] - 0.5], dim=1)
+        return torch.einsum("ij,bjhw->bihw", m, centred)
     y, cb, cr = x[:, 0:1], x[:, 1:2] - 0.5, x[:, 2:3] - 0.5
     r = y + 1.403 * cr
     g = y - 0.714 * cr - 0.344 * cb
     b = y + 1.773 * cb
     return torch.cat([r, g, b], dim=1)
+
+
+def _ycbcr_inverse() -> torch.Tensor:
+    """Exact inverse of the matrix of :func:`rgb_to_ycbcr` (Y; Cb - 0.5; Cr - 0.5 from R, G, B)."""
+    fwd = torch.tensor([[0.299, 0.587, 0.114],
+                        [-0.564 * 0.299, -0.564 * 0.587, 0.564 * (1 - 0.114)],
+                        [0.713 * (1 - 0.299), -0.713 * 0.587, -0.713 * 0.114]], dtype=torch.float64)
+    return torch.linalg.inv(fwd)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -7,7 +7,7 @@ import torch
 
 from .._checks import ShapeError, check_finite, check_range, check_type
 from .._convert import Origin, restore, stack_sources
-from ..filters import rgb_to_ycbcr
+from ..filters import rgb_to_ycbcr, ycbcr_to_rgb
 from ..utils import resolve_device
 from ._registry import METHODS, MethodSpec
 
@@ -46,22 +46,6 @@ def fuse_chroma(chroma: torch.Tensor) -> torch.Tensor:
     den = w.sum(dim=1)
     half = torch.full_like(num, 0.5)
     return torch.where(den > 0, num / torch.where(den > 0, den, torch.ones_like(den)), half)
-
-
-# Forward matrix of fusionlib.filters.rgb_to_ycbcr (Y; Cb - 0.5; Cr - 0.5 from R, G, B).
-_FWD = torch.tensor([[0.299, 0.587, 0.114],
-                     [-0.564 * 0.299, -0.564 * 0.587, 0.564 * (1 - 0.114)],
-                     [0.713 * (1 - 0.299), -0.713 * 0.587, -0.713 * 0.114]], dtype=torch.float64)
-_INV = torch.linalg.inv(_FWD)
-
-
-def _ycbcr_to_rgb(x: torch.Tensor) -> torch.Tensor:
-    """Exact inverse of :func:`fusionlib.filters.rgb_to_ycbcr` (its own rounded
-    inverse ``ycbcr_to_rgb`` is off by ~3e-4, which would break the identity
-    ``fuse(a, a) == a`` on colour images)."""
-    m = _INV.to(dtype=x.dtype, device=x.device)
-    centred = torch.cat([x[:, :1], x[:, 1:] - 0.5], dim=1)
-    return torch.einsum("ij,bjhw->bihw", m, centred)
 
 
 def _validate_params(where: str, spec: MethodSpec, params: dict[str, Any]) -> dict[str, Any]:
@@ -164,4 +148,4 @@ def _fuse_kernel(spec: MethodSpec, x: torch.Tensor, params: dict[str, Any]) -> t
     ycc = rgb_to_ycbcr(x.reshape(b * n, 3, h, w)).reshape(b, n, 3, h, w)
     y = spec.kernel(ycc[:, :, 0], **params)
     chroma = fuse_chroma(ycc[:, :, 1:])
-    return _ycbcr_to_rgb(torch.cat([y, chroma], dim=1)).clamp(0.0, 1.0)
+    return ycbcr_to_rgb(torch.cat([y, chroma], dim=1), exact=True).clamp(0.0, 1.0)

@@ -60,6 +60,8 @@ class TestColour:
     def test_ycbcr_roundtrip(self, rng):
         x = torch.from_numpy(rng.random((2, 3, 5, 5)))
         np.testing.assert_allclose(filters.ycbcr_to_rgb(filters.rgb_to_ycbcr(x)).numpy(), x.numpy(), atol=2e-3)
+        exact = filters.ycbcr_to_rgb(filters.rgb_to_ycbcr(x), exact=True).numpy()
+        np.testing.assert_allclose(exact, x.numpy(), atol=1e-12)
 
     def test_gray_is_bt601_luma(self, rng):
         """MATLAB rgb2gray weights are BT.601 luma, the Y of skimage's YIQ (skimage's rgb2gray is BT.709)."""
