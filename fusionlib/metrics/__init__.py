@@ -19,6 +19,7 @@ from .structural import fusion_rmse, psnr, q_c, q_e, q_w, q_y, ssim  # noqa: F40
 from .perceptual import qcb, qcv, vif, viff  # noqa: F401
 from .nss import niqe  # noqa: F401
 from .feature_mi import fmi  # noqa: F401
+from .mef import mef_ssim  # noqa: F401
 from . import pansharpening  # noqa: F401  (registers the pansharpening metrics)
 from .api import PRESET_METRICS, VIFB_NAMES, evaluate, metric_table  # noqa: F401
 from .combined import E2Result, e2  # noqa: F401
@@ -29,5 +30,5 @@ __all__ = [
     "entropy", "cross_entropy", "mutual_information", "nmi", "q_ncie", "tsallis_entropy",
     "standard_deviation", "spatial_frequency", "average_gradient", "edge_intensity", "brenner", "qabf",
     "nabf", "psnr", "fusion_rmse", "ssim", "q_y", "q_c", "q_w", "q_e", "qcb", "qcv", "vif", "viff", "niqe",
-    "fmi",
+    "fmi", "mef_ssim",
 ]
