@@ -4,7 +4,7 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-from ..filters import filter2d, pad
+from ..filters import pad
 
 
 def select_max_abs(c: torch.Tensor, dim: int = 1, activity: torch.Tensor | None = None) -> torch.Tensor:
@@ -43,25 +43,61 @@ def _window_index(n: int, r: int, device) -> tuple[torch.Tensor, torch.Tensor, t
     return hi, lo, (hi - lo)
 
 
+def _window_sums(buf: torch.Tensor, h: int, w: int, size: int) -> torch.Tensor:
+    """Sums over ``size x size`` windows of a float buffer whose first row and column are zeros
+    (the cumulative sums are taken in place; the buffer is consumed)."""
+    buf = buf.cumsum_(-2)
+    z = buf[..., size:size + h, :] - buf[..., :h, :]
+    z = z.cumsum_(-1)
+    return z[..., size:size + w] - z[..., :w]
+
+
 def box_sum(x: torch.Tensor, r: int) -> torch.Tensor:
     """Sum over the ``(2r+1)^2`` window, zero outside the image (He's ``boxfilter``).
 
     Cumulative sums (O(1) per pixel for any r), accumulated in float64 on the
     CPU so the variance terms of the guided filter keep their precision with
-    float32 input.
+    float32 input. The image is written once into a zero buffer with ``r + 1``
+    leading and ``r`` trailing zeros, so the truncated windows need no
+    concatenation.
     """
     dt = x.dtype
     acc = torch.float64 if x.device.type == "cpu" else dt
     h, w = x.shape[-2:]
-    # window sums as differences of cumulative sums, the cumulative sums padded
-    # with r + 1 zeros before and r copies of the total after (truncated windows)
-    c = torch.cumsum(x.to(acc), dim=-2)
-    lead = c.shape[:-2]
-    c = torch.cat([c.new_zeros(*lead, r + 1, w), c, c[..., -1:, :].expand(*lead, r, w)], dim=-2)
-    z = c[..., 2 * r + 1:2 * r + 1 + h, :] - c[..., :h, :]
-    c = torch.cumsum(z, dim=-1)
-    c = torch.cat([c.new_zeros(*lead, h, r + 1), c, c[..., -1:].expand(*lead, h, r)], dim=-1)
-    return (c[..., 2 * r + 1:2 * r + 1 + w] - c[..., :w]).to(dt)
+    buf = x.new_zeros(*x.shape[:-2], h + 2 * r + 1, w + 2 * r + 1, dtype=acc)
+    buf[..., r + 1:r + 1 + h, r + 1:r + 1 + w] = x
+    return _window_sums(buf, h, w, 2 * r + 1).to(dt)
+
+
+def box_mean_border(x: torch.Tensor, r: int, border: str = "replicate") -> torch.Tensor:
+    """Mean over the ``(2r+1)^2`` window with ``border`` extension (MATLAB
+    ``imfilter(x, ones(2r+1)/(2r+1)^2, border)``), by cumulative sums in float64 on the CPU."""
+    dt = x.dtype
+    acc = torch.float64 if x.device.type == "cpu" else dt
+    h, w = x.shape[-2:]
+    xp = pad(x, (r, r, r, r), border)
+    buf = x.new_zeros(*x.shape[:-2], h + 2 * r + 1, w + 2 * r + 1, dtype=acc)
+    buf[..., 1:, 1:] = xp
+    return (_window_sums(buf, h, w, 2 * r + 1) / float((2 * r + 1) ** 2)).to(dt)
+
+
+def sep_correlate(x: torch.Tensor, k: torch.Tensor, border: str = "replicate") -> torch.Tensor:
+    """Separable correlation with the same odd 1-D kernel ``k`` along H then W, ``border``
+    extension, by shifted slices (for short kernels several times faster on the CPU than a
+    grouped convolution; equal to :func:`fusionlib.filters.sep_filter2d` up to float rounding)."""
+    n = k.numel()
+    r = (n - 1) // 2
+    h, w = x.shape[-2:]
+    kk = [float(v) for v in k.reshape(-1).tolist()]
+    xp = pad(x, (0, 0, r, n - 1 - r), border)
+    y = xp[..., 0:h, :] * kk[0]
+    for j in range(1, n):
+        y.add_(xp[..., j:j + h, :], alpha=kk[j])
+    yp = pad(y, (r, n - 1 - r, 0, 0), border)
+    z = yp[..., 0:w] * kk[0]
+    for j in range(1, n):
+        z.add_(yp[..., j:j + w], alpha=kk[j])
+    return z
 
 
 def window_sum_small(x: torch.Tensor, r: int) -> torch.Tensor:
@@ -101,8 +137,11 @@ LAPLACIAN_3x3 = torch.tensor([[0.0, 1.0, 0.0], [1.0, -4.0, 1.0], [0.0, 1.0, 0.0]
 
 
 def laplacian(x: torch.Tensor, border: str = "replicate") -> torch.Tensor:
-    """5-point Laplacian, MATLAB ``fspecial('laplacian', 0)``."""
-    return filter2d(x, LAPLACIAN_3x3, border)
+    """5-point Laplacian, MATLAB ``fspecial('laplacian', 0)`` (``LAPLACIAN_3x3``), by shifted slices."""
+    h, w = x.shape[-2:]
+    p = pad(x, (1, 1, 1, 1), border)
+    out = p[..., 0:h, 1:w + 1] + p[..., 2:h + 2, 1:w + 1]
+    return out.add_(p[..., 1:h + 1, 0:w]).add_(p[..., 1:h + 1, 2:w + 2]).sub_(x, alpha=4.0)
 
 
 def pad_to_multiple(x: torch.Tensor, m: int, border: str = "symmetric") -> torch.Tensor:

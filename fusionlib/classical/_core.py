@@ -1,6 +1,7 @@
 """``fuse``: the one entry point for every registered method, with the colour rule."""
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import torch
@@ -118,10 +119,10 @@ def fuse(name: str, sources: Any, *, device: str | torch.device | None = None,
     if x.shape[2] not in (1, 3):
         raise ShapeError(f"{where}: `sources` must have 1 (gray) or 3 (RGB) channels; got {x.shape[2]}",
                          expected=(1, 3), actual=x.shape[2])
-    lo, hi = torch.aminmax(x)                      # one pass; NaN/Inf show up in the extremes
-    if not (bool(torch.isfinite(lo)) and bool(torch.isfinite(hi))):
+    lo, hi = (float(v) for v in torch.aminmax(x))  # one pass; NaN/Inf show up in the extremes
+    if not (math.isfinite(lo) and math.isfinite(hi)):
         check_finite(where, "sources", x)
-    if float(lo) < -1e-6 or float(hi) > 1.0 + 1e-6:
+    if lo < -1e-6 or hi > 1.0 + 1e-6:
         check_range(where, "sources", x, 0.0, 1.0)
     min_side, why = spec.min_size(full)
     h, w = x.shape[-2:]
@@ -138,14 +139,21 @@ def fuse(name: str, sources: Any, *, device: str | torch.device | None = None,
     return restore(out, origin)
 
 
+def _clamp01(out: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+    """Clip to [0, 1], in place unless ``out`` shares memory with the sources ``x``."""
+    if out.untyped_storage().data_ptr() == x.untyped_storage().data_ptr():
+        return out.clamp(0.0, 1.0)
+    return out.clamp_(0.0, 1.0)
+
+
 def _fuse_kernel(spec: MethodSpec, x: torch.Tensor, params: dict[str, Any]) -> torch.Tensor:
     """Validated ``(B, N, C, H, W)`` in, ``(B, C, H, W)`` in [0, 1] out (no checks)."""
     b, n, c, h, w = x.shape
     if spec.colour == "native":
-        return spec.kernel(x, **params).clamp(0.0, 1.0)
+        return _clamp01(spec.kernel(x, **params), x)
     if c == 1:
-        return spec.kernel(x[:, :, 0], **params).clamp(0.0, 1.0)
+        return _clamp01(spec.kernel(x[:, :, 0], **params), x)
     ycc = rgb_to_ycbcr(x.reshape(b * n, 3, h, w)).reshape(b, n, 3, h, w)
     y = spec.kernel(ycc[:, :, 0], **params)
     chroma = fuse_chroma(ycc[:, :, 1:])
-    return ycbcr_to_rgb(torch.cat([y, chroma], dim=1), exact=True).clamp(0.0, 1.0)
+    return ycbcr_to_rgb(torch.cat([y, chroma], dim=1), exact=True).clamp_(0.0, 1.0)

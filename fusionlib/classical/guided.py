@@ -7,9 +7,9 @@ import torch
 
 from .._checks import check_int, check_positive
 from .._convert import as_tensor, restore, stack_sources
-from ..filters import box_filter, gaussian_blur
+from ..filters import gaussian_kernel1d
 from ._common import guided_filter as _gf
-from ._common import argmax_sources, laplacian
+from ._common import argmax_sources, box_mean_border, laplacian, sep_correlate
 from ._registry import register_method
 
 __all__ = ["guided_filter", "gff_weights"]
@@ -54,7 +54,8 @@ def guided_filter(p: Any, guide: Any, *, radius: int = 8, eps: float = 0.01) -> 
 
 def _gff_weights(x: torch.Tensor, r1: int, eps1: float, r2: int, eps2: float,
                  lap_sigma: float, lap_size: int):
-    sal = gaussian_blur(laplacian(x).abs(), lap_sigma, lap_size, border="replicate")
+    g = gaussian_kernel1d(lap_sigma, lap_size, dtype=x.dtype, device=x.device)
+    sal = sep_correlate(laplacian(x).abs_(), g, border="replicate")
     idx = argmax_sources(sal)
     p = torch.zeros_like(x).scatter_(1, idx, 1.0)
     # clip to [0, 1] (the reference code's uint8 round trip), then normalise with a 1e-12 floor
@@ -110,7 +111,7 @@ def _gff(x: torch.Tensor, *, r1: int = 45, eps1: float = 0.3, r2: int = 7, eps2:
     base_size = check_int("gff", "base_size", base_size, minimum=1)
     eps1 = check_positive("gff", "eps1", eps1)
     eps2 = check_positive("gff", "eps2", eps2)
-    base = box_filter(x, base_size // 2, border="replicate")
+    base = box_mean_border(x, base_size // 2, border="replicate")
     detail = x - base
     _, wb, wd = _gff_weights(x, r1, eps1, r2, eps2, float(lap_sigma), int(lap_size))
     return (wb * base + wd * detail).sum(1, keepdim=True)

@@ -18,7 +18,10 @@ def _average(x: torch.Tensor) -> torch.Tensor:
     Conventions: any number of sources; luminance only (chroma by the weighted
     rule of :func:`fuse_chroma`).
     """
-    return x.mean(dim=1, keepdim=True)
+    out = x[:, :1].clone() if x.shape[1] == 1 else torch.add(x[:, :1], x[:, 1:2])
+    for i in range(2, x.shape[1]):      # source by source: faster on the CPU than mean(dim=1)
+        out.add_(x[:, i:i + 1])
+    return out.div_(x.shape[1])
 
 
 @register_method("max", full_name="Pixel-wise choose-max", tasks=_ALL,
@@ -26,4 +29,7 @@ def _average(x: torch.Tensor) -> torch.Tensor:
                            "doi:10.1016/S1566-2535(03)00046-0")
 def _max(x: torch.Tensor) -> torch.Tensor:
     """Choose-max fusion: ``F = max_i I_i`` (pixel-wise maximum of the luminance)."""
-    return x.amax(dim=1, keepdim=True)
+    out = x[:, :1].clone() if x.shape[1] == 1 else torch.maximum(x[:, :1], x[:, 1:2])
+    for i in range(2, x.shape[1]):      # source by source: faster on the CPU than amax(dim=1)
+        torch.maximum(out, x[:, i:i + 1], out=out)
+    return out

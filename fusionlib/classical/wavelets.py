@@ -59,8 +59,11 @@ def _dwt_axis(x: torch.Tensor, lo: torch.Tensor, hi: torch.Tensor, axis: int) ->
         sl = [slice(None)] * x.ndim
         sl[ax] = slice(j, j + 2 * half - 1, 2)
         v = xp[tuple(sl)]
-        out_lo = v * flo[j] if out_lo is None else out_lo + v * flo[j]
-        out_hi = v * fhi[j] if out_hi is None else out_hi + v * fhi[j]
+        if out_lo is None:
+            out_lo, out_hi = v * flo[j], v * fhi[j]
+        else:                                        # in place: no temporary per tap
+            out_lo.add_(v, alpha=flo[j])
+            out_hi.add_(v, alpha=fhi[j])
     return torch.cat([out_lo, out_hi], dim=1)
 
 
@@ -80,24 +83,35 @@ def _idwt_axis(c: torch.Tensor, lo: torch.Tensor, hi: torch.Tensor, axis: int) -
     """(M, 2, H, W) (low, high) -> (M, 1, H or 2H, W or 2W): synthesis along ``axis``.
 
     Zero insertion, circular padding by (L/2, L/2 - 1) and correlation with the reversed
-    synthesis filters, as L shifted slices (the adjoint of :func:`_dwt_axis` for orthogonal
-    banks; PyWavelets' ``idwt`` periodization in general).
+    synthesis filters (the adjoint of :func:`_dwt_axis` for orthogonal banks; PyWavelets'
+    ``idwt`` periodization in general), computed in polyphase form: output sample ``2n + p``
+    only meets the taps ``j`` with ``j + p - L/2`` even, which read ``c[n + (j + p - L/2) / 2]``
+    (circular), so no zeros are multiplied.
     """
     L = lo.numel()
     ax = axis % c.ndim
     h = c.shape[ax]
-    z = torch.stack([c, torch.zeros_like(c)], dim=ax + 1)
-    shape = list(c.shape)
-    shape[ax] = 2 * h
-    u = z.reshape(shape)
-    up = _circ_pad(u, L // 2, L // 2 - 1, axis)
     flo, fhi = lo.flip(0).tolist(), hi.flip(0).tolist()
-    out = None
-    for j in range(L):
-        v = up.narrow(ax, j, 2 * h)
-        term = v[:, 0:1] * flo[j] + v[:, 1:2] * fhi[j]
-        out = term if out is None else out + term
-    return out
+    offs = [(j + p - L // 2) // 2 for p in (0, 1) for j in range(L) if (j + p - L // 2) % 2 == 0]
+    left, right = max(0, -min(offs)), max(0, max(offs))
+    cp = _circ_pad(c, left, right, axis)
+    phases = []
+    for p in (0, 1):
+        out = None
+        for j in range(L):
+            if (j + p - L // 2) % 2:
+                continue
+            v = cp.narrow(ax, left + (j + p - L // 2) // 2, h)
+            if out is None:
+                out = v[:, 0:1] * flo[j]
+            else:
+                out.add_(v[:, 0:1], alpha=flo[j])
+            out.add_(v[:, 1:2], alpha=fhi[j])
+        phases.append(out)
+    z = torch.stack(phases, dim=ax + 1)
+    shape = list(z.shape)
+    shape[ax:ax + 2] = [2 * h]
+    return z.reshape(shape)
 
 
 def _dwt2(x: torch.Tensor, wavelet: str) -> tuple[torch.Tensor, torch.Tensor]:
