@@ -361,7 +361,8 @@ class Trained:
 
 
 def cache_entry(cache_dir: str | os.PathLike, experiment: str, variant: str, seed: int) -> Path:
-    """The cache folder of one (experiment, variant, seed)."""
+    """The cache folder of one (experiment, variant, seed); :func:`train_or_load` keeps one sub-folder
+    per configuration in it."""
     for n, v in (("experiment", experiment), ("variant", variant)):
         if not isinstance(v, str) or not v or "/" in v or v.startswith("."):
             raise ValueError(f"cache_entry: `{n}` must be a plain non-empty name; got {v!r}")
@@ -402,6 +403,23 @@ def default_labeler(cache_dir: str | os.PathLike, *, profile: str = "smoke", dev
     return nets.make_labeler(Path(cache_dir) / "labels", methods=methods, device=device)
 
 
+def _adopt_legacy(base: Path, entry: Path, want: Mapping[str, Any]) -> None:
+    """Move an entry of the earlier layout (files directly in ``base``) into ``entry`` when it was
+    trained for the same request ``want``, so that a warm cache survives the layout change."""
+    meta_path = base / "meta.json"
+    if not (meta_path.is_file() and (base / "model.pt").is_file()):
+        return
+    try:
+        meta = json.loads(meta_path.read_text())
+    except ValueError:
+        return
+    if not all(meta.get(k) == v for k, v in want.items()):
+        return
+    entry.mkdir(parents=True, exist_ok=True)
+    for f in ["model.pt", *[q.name for q in base.glob("scores_*.csv")], "meta.json"]:  # meta last
+        os.replace(base / f, entry / f)
+
+
 def train_or_load(experiment: str, variant: str, seed: int, train: TrainSet | Callable[[], TrainSet],
                   config: StudyConfig, *, cache_dir: str | os.PathLike, device: str = "auto",
                   build: Callable[[str], torch.nn.Module] | None = None,
@@ -419,7 +437,11 @@ def train_or_load(experiment: str, variant: str, seed: int, train: TrainSet | Ca
         A callable is only called when training is needed (labels can be expensive).
     config : StudyConfig
     cache_dir : path
-        Entries live in ``cache_dir/experiment/variant/seed<k>/`` (``model.pt``, ``meta.json``).
+        Entries live in ``cache_dir/experiment/variant/seed<k>/<fingerprint>/`` (``model.pt``,
+        ``meta.json``), one folder per request (experiment, variant, seed, config, data key): the
+        smoke, standard and full profiles keep their networks side by side, so refreshing one never
+        retrains another. An entry of the earlier layout (files directly in ``seed<k>/``) that
+        matches the request is moved into its folder.
     build : callable, optional
         ``build(variant) -> nn.Module`` (default: ``fusionlib.nets.build``).
     trainer : callable, optional
@@ -435,24 +457,27 @@ def train_or_load(experiment: str, variant: str, seed: int, train: TrainSet | Ca
     Returns
     -------
     Trained
-        ``cached`` tells whether the weights came from disk. An entry whose fingerprint (variant,
-        seed, config, training data) differs from the request is retrained.
+        ``cached`` tells whether the weights came from disk. An entry whose training data
+        fingerprint differs from the given ``TrainSet`` is retrained in place.
     """
     where = "train_or_load"
     seed = check_int(where, "seed", seed, minimum=0)
     if not isinstance(config, StudyConfig):
         raise TypeError(f"{where}: `config` must be a StudyConfig; got {type(config).__name__}")
-    entry = cache_entry(cache_dir, experiment, variant, seed)
+    base = cache_entry(cache_dir, experiment, variant, seed)
     dev = resolve_device(device)
     if build is None:
         from .. import nets
         build = nets.build
     torch.manual_seed(seed)
     model = build(variant)
-    meta_path, weights = entry / "meta.json", entry / "model.pt"
     want = {"experiment": experiment, "variant": variant, "seed": seed, "config": config.as_dict(),
             "data_key": data_key}
     want = json.loads(json.dumps(want, default=str))  # tuples -> lists, as stored
+    entry = base / fingerprint(want)  # one folder per configuration: profiles never evict each other
+    meta_path, weights = entry / "meta.json", entry / "model.pt"
+    if not meta_path.is_file():
+        _adopt_legacy(base, entry, want)
     if not retrain and meta_path.is_file() and weights.is_file():
         meta = json.loads(meta_path.read_text())
         data_fp = meta.get("data")

@@ -138,20 +138,43 @@ class TestTrainOrLoad:
         kw = dict(cache_dir=tmp_path, device="cpu", build=lambda v: _Tiny(), trainer=_trainer(calls))
         r1 = st.train_or_load("exp", "tiny", 0, ts, cfg, **kw)
         assert not r1.cached and calls == [0]
-        assert (tmp_path / "exp" / "tiny" / "seed0" / "model.pt").is_file()
+        assert r1.path.parent == tmp_path / "exp" / "tiny" / "seed0" and (r1.path / "model.pt").is_file()
         # second call: loaded, no training, same weights; the lazy data callable is not called
         r2 = st.train_or_load("exp", "tiny", 0, lambda: pytest.fail("data rebuilt"), cfg, **kw)
         assert r2.cached and calls == [0]
         for k, v in r1.model.state_dict().items():
             assert torch.equal(v, r2.model.state_dict()[k])
         assert r2.history["loss"] == r1.history["loss"]
-        # another seed trains; a changed config retrains (stale entry)
+        # another seed trains; a changed config trains its own entry and leaves the first one alone
         st.train_or_load("exp", "tiny", 1, ts, cfg, **kw)
         assert calls == [0, 1]
-        st.train_or_load("exp", "tiny", 0, ts, st.StudyConfig(epochs=2, batch_size=4, lr=1e-2), **kw)
-        assert calls == [0, 1, 0]
-        meta = json.loads((tmp_path / "exp" / "tiny" / "seed0" / "meta.json").read_text())
+        r3 = st.train_or_load("exp", "tiny", 0, ts, st.StudyConfig(epochs=2, batch_size=4, lr=1e-2), **kw)
+        assert calls == [0, 1, 0] and r3.path != r1.path
+        meta = json.loads((r3.path / "meta.json").read_text())
         assert meta["config"]["epochs"] == 2 and meta["data"] == ts.fingerprint
+        assert st.train_or_load("exp", "tiny", 0, ts, cfg, **kw).cached and calls == [0, 1, 0]
+        # a different training set under the same request retrains in place
+        r4 = st.train_or_load("exp", "tiny", 0, _tiny_trainset(seed=1), cfg, **kw)
+        assert not r4.cached and r4.path == r1.path and calls == [0, 1, 0, 0]
+
+    def test_adopts_legacy_layout(self, tmp_path):
+        """An entry written by the earlier layout (files directly in seed<k>/) is moved and loaded."""
+        calls = []
+        cfg = st.StudyConfig(epochs=1, batch_size=4, lr=1e-2, patch=16, n_patches=8)
+        ts = _tiny_trainset()
+        kw = dict(cache_dir=tmp_path, device="cpu", build=lambda v: _Tiny(), trainer=_trainer(calls))
+        r1 = st.train_or_load("exp", "tiny", 0, ts, cfg, **kw)
+        (r1.path / "scores_x.csv").write_text("a\n1\n")
+        legacy = r1.path.parent
+        for f in list(r1.path.iterdir()):
+            f.rename(legacy / f.name)
+        r1.path.rmdir()
+        other = st.StudyConfig(epochs=3, batch_size=4, lr=1e-2, patch=16, n_patches=8)
+        assert not st.train_or_load("exp", "tiny", 0, ts, other, **kw).cached  # not the legacy request
+        assert (legacy / "model.pt").is_file() and calls == [0, 0]
+        r2 = st.train_or_load("exp", "tiny", 0, ts, cfg, **kw)
+        assert r2.cached and r2.path == r1.path and calls == [0, 0]
+        assert (r2.path / "scores_x.csv").is_file() and not (legacy / "model.pt").exists()
 
     def test_deterministic_training(self, tmp_path):
         cfg = st.StudyConfig(epochs=1, batch_size=4, lr=1e-2)
