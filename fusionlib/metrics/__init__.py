@@ -20,6 +20,7 @@ from .perceptual import qcb, qcv, vif, viff  # noqa: F401
 from .nss import niqe  # noqa: F401
 from .feature_mi import fmi  # noqa: F401
 from .mef import mef_ssim  # noqa: F401
+from .phase import PhaseCongruency, phase_congruency, q_p  # noqa: F401
 from . import pansharpening  # noqa: F401  (registers the pansharpening metrics)
 from .api import PRESET_METRICS, VIFB_NAMES, evaluate, metric_table  # noqa: F401
 from .combined import E2Result, e2  # noqa: F401
@@ -30,5 +31,5 @@ __all__ = [
     "entropy", "cross_entropy", "mutual_information", "nmi", "q_ncie", "tsallis_entropy",
     "standard_deviation", "spatial_frequency", "average_gradient", "edge_intensity", "brenner", "qabf",
     "nabf", "psnr", "fusion_rmse", "ssim", "q_y", "q_c", "q_w", "q_e", "qcb", "qcv", "vif", "viff", "niqe",
-    "fmi", "mef_ssim",
+    "fmi", "mef_ssim", "q_p", "phase_congruency", "PhaseCongruency",
 ]

@@ -25,8 +25,8 @@ PRESET_METRICS: dict[str, tuple[str, ...]] = {
     "vifb": tuple(VIFB_NAMES.values()),
     "mefb": ("cross_entropy", "entropy", "mutual_information", "nmi", "tsallis_entropy", "psnr",
              "average_gradient", "edge_intensity", "standard_deviation", "spatial_frequency", "qabf",
-             "qcb", "qcv", "q_c", "viff", "fmi", "mef_ssim"),
-    "liu2020": ("nmi", "q_ncie", "qabf", "q_y", "q_w", "q_e", "qcb", "qcv"),
+             "qcb", "qcv", "q_c", "viff", "fmi", "mef_ssim", "q_p"),
+    "liu2020": ("nmi", "q_ncie", "qabf", "q_p", "q_y", "q_w", "q_e", "qcb", "qcv"),
     "tang": ("vif", "fmi"),
 }
 

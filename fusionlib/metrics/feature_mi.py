@@ -15,9 +15,11 @@ also calls; read, not copied):
 * identical windows score 1; a constant window becomes all ones before normalising;
 * per position (FMI_AF + FMI_BF) / 2, then the mean over positions.
 
-No independent implementation exists in a library we could install; correctness rests on the
-authors' algorithm (reimplemented here vectorised), on a literal per-window transcription of its loops
-in the tests, on ``scipy.ndimage.sobel`` for the edge gradients, and on closed-form properties.
+Correctness: a literal per-window transcription of the authors' loops in the tests (all features, both
+presets, 1e-10), ``scipy.ndimage.sobel`` for the edge gradients, closed-form window values, and one
+independent implementation: the PyTorch port in cslib 0.1.0 (PyPI, C. Shan; float32, 'pixel' feature
+only, its 'edge' lacks the thinning) agrees with ``feature='none'`` to 7e-8 on 24 x 24 noise images
+(checked by hand, not in the test suite: cslib is not a dependency).
 """
 from __future__ import annotations
 
