@@ -28,7 +28,7 @@ def test_surface(module, names):
 
 
 def test_registries_are_keyed_by_literature_names():
-    for key in ("psnr", "ssim", "entropy", "qabf", "niqe", "ergas", "sam", "qnr"):
+    for key in ("psnr", "ssim", "entropy", "qabf", "niqe", "ergas", "sam", "qnr", "fmi", "mef_ssim", "q_p"):
         assert key in fl.metrics.METRICS
     for key in ("iaoa", "aoa", "pso"):
         assert key in fl.optim.OPTIMIZERS

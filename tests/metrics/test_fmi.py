@@ -261,3 +261,13 @@ class TestFmi:
             M.fmi(a[:4, :4], [a[:4, :4], a[:4, :4]], window=5)
         with pytest.raises(ValueError, match="sources"):
             M.fmi(a, [a])
+
+
+def test_device_matches_cpu(device):
+    a, b = _img(1, 20), _img(2, 20)
+    f = np.round(np.maximum(a, b) * 255) / 255
+    t = [torch.from_numpy(x)[None, None].to(device) for x in (f, a, b)]
+    for feature in ("edge", "none"):
+        v = M.fmi(t[0], t[1:], feature=feature)
+        assert v.device.type == device.type
+        assert float(v[0]) == pytest.approx(M.fmi(f, [a, b], feature=feature), rel=1e-9)

@@ -176,3 +176,12 @@ class TestMefSsim:
     def test_weights(self):
         w = np.array(M.mef.SCALE_WEIGHTS)
         assert w.sum() == pytest.approx(0.6305) and math.isclose(w[0], 0.0448)
+
+
+def test_device_matches_cpu(device):
+    a, b = _img(1), _img(2)
+    f = np.round((a + b) / 2 * 255) / 255
+    t = [torch.from_numpy(x)[None, None].to(device) for x in (f, a, b)]
+    v = M.mef_ssim(t[0], t[1:])
+    assert v.device.type == device.type
+    assert float(v[0]) == pytest.approx(M.mef_ssim(f, [a, b]), rel=1e-9)

@@ -281,3 +281,14 @@ class TestQP:
             M.q_p(a[:8, :8], [a[:8, :8], a[:8, :8]])
         with pytest.raises(ValueError, match="preset"):
             M.q_p(a, [a, a], preset="vifb")
+
+
+def test_device_matches_cpu(device):
+    a, b = _img(1, (40, 40)), _img(2, (40, 40))
+    f = np.round((a + b) / 2 * 255) / 255
+    t = [torch.from_numpy(x)[None, None].to(device) for x in (f, a, b)]
+    v = M.q_p(t[0], t[1:])
+    assert v.device.type == device.type
+    assert float(v[0]) == pytest.approx(M.q_p(f, [a, b]), rel=1e-9)
+    r = M.phase_congruency(t[1])
+    assert r.pc.device.type == device.type
