@@ -13,7 +13,7 @@ largest absolute difference between the two outputs (agreement check). ``torch_k
 times the kernel alone on the already stacked tensor (what the NumPy reference is given),
 without ``fuse``'s conversion and validation passes (stacking copy, one min/max pass).
 
-VIFB comparison (methods in both libraries: ADF, CBF, GFF, GTF, MGFF, MSVD): our colour
+VIFB comparison (methods in both libraries: ADF, CBF, GFF, GTF, MGFF, MSVD, VSMWLS): our colour
 fusion (IR gray + VI RGB, luminance fused, chroma by the |C - 0.5| rule) quantised to
 8 bits against VIFB's JPEG: PSNR/SSIM between the two, and VIFB-preset metrics of both.
 
@@ -41,7 +41,8 @@ from fusionlib.classical._core import _fuse_kernel  # noqa: E402
 from fusionlib.filters import rgb_to_ycbcr  # noqa: E402
 from fusionlib.utils import write_json_atomic  # noqa: E402
 
-VIFB_SAME = {"ADF": "adf", "CBF": "cbf", "GFF": "gff", "GTF": "gtf", "MGFF": "mgff", "MSVD": "msvd"}
+VIFB_SAME = {"ADF": "adf", "CBF": "cbf", "GFF": "gff", "GTF": "gtf", "MGFF": "mgff", "MSVD": "msvd",
+             "VSMWLS": "vsmwls"}
 QUALITY = ("entropy", "mutual_information", "qabf", "spatial_frequency", "standard_deviation", "ssim")
 
 

@@ -13,14 +13,16 @@ from __future__ import annotations
 
 from ._core import fuse, fuse_chroma
 from ._registry import METHODS, TASKS, MethodSpec, list_methods, register_method
-from . import simple, guided, msvd, edge, gtf, exposure, focus, complex_wavelets  # noqa: F401  (registration)
+from . import simple, guided, msvd, edge, gtf, exposure, focus, complex_wavelets, wls  # noqa: F401  (registration)
 from .pyramids import (gaussian_pyramid, laplacian_pyramid, laplacian_reconstruct, ratio_pyramid,
                        ratio_reconstruct)
 from .wavelets import wavedec2, waverec2
 from .complex_wavelets import dtcwt_filters, dtcwt_forward, dtcwt_inverse
+from .wls import visual_saliency_map, wls_decompose
 
 __all__ = [
     "METHODS", "TASKS", "MethodSpec", "fuse", "fuse_chroma", "list_methods", "register_method",
     "gaussian_pyramid", "laplacian_pyramid", "laplacian_reconstruct", "ratio_pyramid",
     "ratio_reconstruct", "wavedec2", "waverec2", "dtcwt_forward", "dtcwt_inverse", "dtcwt_filters",
+    "visual_saliency_map", "wls_decompose",
 ]

@@ -43,13 +43,18 @@ def _window_index(n: int, r: int, device) -> tuple[torch.Tensor, torch.Tensor, t
     return hi, lo, (hi - lo)
 
 
-def _window_sums(buf: torch.Tensor, h: int, w: int, size: int) -> torch.Tensor:
-    """Sums over ``size x size`` windows of a float buffer whose first row and column are zeros
-    (the cumulative sums are taken in place; the buffer is consumed)."""
-    buf = buf.cumsum_(-2)
-    z = buf[..., size:size + h, :] - buf[..., :h, :]
+def _window_sums(buf: torch.Tensor, h: int, w: int, size: int, dtype: torch.dtype) -> torch.Tensor:
+    """Sums over ``size x size`` windows of a float buffer ``(..., h + size, w + size)`` whose
+    first row and column are zeros (the buffer is consumed), as a contiguous ``dtype`` tensor.
+
+    Both cumulative sums run along the last axis (several times faster on the CPU than along
+    rows): the second one on the transposed differences, transposed back while converting.
+    """
+    c = buf.cumsum_(-1)
+    z = (c[..., size:size + w] - c[..., :w]).transpose(-1, -2).contiguous()
     z = z.cumsum_(-1)
-    return z[..., size:size + w] - z[..., :w]
+    d = (z[..., size:size + h] - z[..., :h]).transpose(-1, -2)
+    return torch.empty(d.shape, dtype=dtype, device=d.device).copy_(d)
 
 
 def box_sum(x: torch.Tensor, r: int) -> torch.Tensor:
@@ -66,7 +71,7 @@ def box_sum(x: torch.Tensor, r: int) -> torch.Tensor:
     h, w = x.shape[-2:]
     buf = x.new_zeros(*x.shape[:-2], h + 2 * r + 1, w + 2 * r + 1, dtype=acc)
     buf[..., r + 1:r + 1 + h, r + 1:r + 1 + w] = x
-    return _window_sums(buf, h, w, 2 * r + 1).to(dt)
+    return _window_sums(buf, h, w, 2 * r + 1, dt)
 
 
 def box_mean_border(x: torch.Tensor, r: int, border: str = "replicate") -> torch.Tensor:
@@ -78,7 +83,7 @@ def box_mean_border(x: torch.Tensor, r: int, border: str = "replicate") -> torch
     xp = pad(x, (r, r, r, r), border)
     buf = x.new_zeros(*x.shape[:-2], h + 2 * r + 1, w + 2 * r + 1, dtype=acc)
     buf[..., 1:, 1:] = xp
-    return (_window_sums(buf, h, w, 2 * r + 1) / float((2 * r + 1) ** 2)).to(dt)
+    return _window_sums(buf, h, w, 2 * r + 1, dt).div_(float((2 * r + 1) ** 2))
 
 
 def sep_correlate(x: torch.Tensor, k: torch.Tensor, border: str = "replicate") -> torch.Tensor:
