@@ -6,6 +6,7 @@ which never re-validate. Messages follow the pattern
 """
 from __future__ import annotations
 
+import math
 from typing import Any, Iterable, Sequence
 
 import numpy as np
@@ -71,11 +72,51 @@ def check_same_shape(where: str, names: Sequence[str], tensors: Sequence[torch.T
                          expected=shapes[0], actual=shapes)
 
 
+def _extremes(x: torch.Tensor) -> tuple[float, float]:
+    """``(min, max)`` of a non-empty tensor in one pass; a NaN anywhere makes both NaN."""
+    if x.dtype == torch.bool:
+        x = x.to(torch.uint8)
+    lo, hi = torch.aminmax(x)
+    return float(lo), float(hi)
+
+
+_UINT_VIEW = {torch.float32: (np.uint32, np.float32), torch.float64: (np.uint64, np.float64)}
+
+
+def _all_in_nonneg_range(x: torch.Tensor, high: float) -> bool | None:
+    """One-pass test that every value of ``x`` is a number in [+0, ``high``] (``high`` >= 0).
+
+    IEEE-754 floats of the same sign are ordered like their bit patterns read as unsigned integers,
+    and every negative number, ``-0.0``, NaN (of either sign) and +Inf has a pattern above that of any
+    ``high`` in [0, +Inf). So the largest pattern is <= pattern(high) exactly when all values are finite
+    and in [+0, high]: a single integer max instead of separate min, max and isfinite passes.
+    Returns None when the test does not apply (not a CPU float32/float64 tensor with unit stride on
+    its last axis); False is not an error by itself (``-0.0`` fails it), the caller then runs the exact
+    checks.
+    """
+    kinds = _UINT_VIEW.get(x.dtype)
+    if kinds is None or x.device.type != "cpu" or x.ndim == 0 or x.stride(-1) != 1 or high < 0:
+        return None
+    uint, flt = kinds
+    bound = flt(high)
+    if float(bound) > high:  # the float nearest to `high` is above it: take the one below
+        bound = np.nextafter(bound, flt(0))
+    try:
+        a = x.detach().numpy().view(uint)
+    except (RuntimeError, ValueError):  # conjugate/negative views, odd layouts
+        return None
+    return bool(a.max() <= np.asarray(bound).view(uint))
+
+
 def check_finite(where: str, name: str, x: torch.Tensor) -> None:
-    if x.is_floating_point() and not bool(torch.isfinite(x).all()):
-        n_nan = int(torch.isnan(x).sum())
-        n_inf = int(torch.isinf(x).sum())
-        raise ValueError(f"{where}: `{name}` contains {n_nan} NaN and {n_inf} Inf values")
+    if not x.is_floating_point() or x.numel() == 0:
+        return
+    lo, hi = _extremes(x)  # NaN propagates into both extremes, +-Inf shows up in one of them
+    if math.isfinite(lo) and math.isfinite(hi):
+        return
+    n_nan = int(torch.isnan(x).sum())
+    n_inf = int(torch.isinf(x).sum())
+    raise ValueError(f"{where}: `{name}` contains {n_nan} NaN and {n_inf} Inf values")
 
 
 def check_range(where: str, name: str, x: torch.Tensor, low: float, high: float,
@@ -83,13 +124,35 @@ def check_range(where: str, name: str, x: torch.Tensor, low: float, high: float,
     """Refuse values outside ``[low, high]`` (e.g. 0-255 data declared as [0, 1])."""
     if x.numel() == 0:
         return
-    lo, hi = float(x.min()), float(x.max())
+    if low == 0.0 and _all_in_nonneg_range(x, high + tol):
+        return
+    _raise_outside(where, name, *_extremes(x), low, high, tol)
+
+
+def _raise_outside(where: str, name: str, lo: float, hi: float, low: float, high: float,
+                   tol: float) -> None:
     if lo < low - tol or hi > high + tol:
         hint = ""
         if high <= 1.0 and hi > 1.0 + tol and hi <= 255.0 + tol:
             hint = " (looks like 0-255 data: divide by 255 or pass data_range=255)"
         raise ValueError(
             f"{where}: `{name}` values must lie in [{low:g}, {high:g}]; got [{lo:.6g}, {hi:.6g}]{hint}")
+
+
+def check_finite_range(where: str, name: str, x: torch.Tensor, low: float, high: float,
+                       *, tol: float = 1e-6) -> None:
+    """:func:`check_finite` and :func:`check_range` together, in one pass over ``x`` when possible.
+
+    The messages are those of the two checks (NaN/Inf counts first, then the range with its hint).
+    """
+    if x.numel() == 0:
+        return
+    if low == 0.0 and _all_in_nonneg_range(x, high + tol):
+        return
+    lo, hi = _extremes(x)
+    if x.is_floating_point() and not (math.isfinite(lo) and math.isfinite(hi)):
+        check_finite(where, name, x)  # raises with the counts
+    _raise_outside(where, name, lo, hi, low, high, tol)
 
 
 def check_min_size(where: str, name: str, x: torch.Tensor, min_h: int, min_w: int | None = None,

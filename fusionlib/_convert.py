@@ -146,6 +146,8 @@ def stack_sources(sources: Any, *, where: str = "fusionlib", name: str = "source
         else:
             raise ShapeError(f"{where}: sources have incompatible channel counts "
                              f"{[t.shape[1] for t in ts]} (only gray and RGB may mix)")
+    if len(ts) == 1:  # one source: a view, no copy
+        return ts[0].unsqueeze(1), origins[0]
     dt = ts[0].dtype
     for t in ts[1:]:
         dt = torch.promote_types(dt, t.dtype)

@@ -10,7 +10,7 @@ from typing import Any
 import torch
 
 from ..filters import filter2d
-from ._common import check_preset, finish, prepare_fused, prepare_sources
+from ._common import batch_step, check_preset, finish, plane_var, prepare_fused, prepare_sources
 from ._registry import register_metric
 
 __all__ = ["standard_deviation", "spatial_frequency", "average_gradient", "edge_intensity", "brenner",
@@ -26,7 +26,7 @@ _SOBEL = torch.tensor([[1.0, 2.0, 1.0], [0.0, 0.0, 0.0], [-1.0, -2.0, -1.0]])  #
 
 # --------------------------------------------------------------------------- SD
 def _sd(f: torch.Tensor) -> torch.Tensor:
-    return f.flatten(2).std(dim=2, unbiased=False).mean(dim=1)
+    return plane_var(f).sqrt_().mean(dim=1)
 
 
 @register_metric("standard_deviation", full_name="Standard deviation (SD)", higher_is_better=True,
@@ -105,11 +105,27 @@ def spatial_frequency(fused: Any, *, preset: str = "default", data_range: float 
 
 
 # --------------------------------------------------------------------------- AG
+def _grad2(x: torch.Tensor, out: torch.Tensor, dim: int) -> torch.Tensor:
+    """Twice MATLAB's ``gradient`` along ``dim`` (-1 or -2): x[k+1] - x[k-1] inside, 2 (x[1] - x[0]) and
+    2 (x[-1] - x[-2]) at the ends, written into ``out`` by slicing (no convolution, no division)."""
+    n = x.shape[dim]
+    torch.sub(x.narrow(dim, 2, n - 2), x.narrow(dim, 0, n - 2), out=out.narrow(dim, 1, n - 2))
+    torch.sub(x.narrow(dim, 1, 1), x.narrow(dim, 0, 1), out=out.narrow(dim, 0, 1)).mul_(2.0)
+    torch.sub(x.narrow(dim, n - 1, 1), x.narrow(dim, n - 2, 1), out=out.narrow(dim, n - 1, 1)).mul_(2.0)
+    return out
+
+
 def _ag(f: torch.Tensor) -> torch.Tensor:
-    h, w = f.shape[-2:]
-    gy, gx = torch.gradient(f, dim=(-2, -1))  # = numpy.gradient = MATLAB gradient
-    s = torch.sqrt((gx * gx + gy * gy) / 2.0).sum(dim=(-2, -1)) / ((h - 1) * (w - 1))
-    return s.mean(dim=1)
+    b, c, h, w = f.shape
+    # with G = 2 * gradient: sqrt((gx^2 + gy^2) / 2) = sqrt(Gx^2 + Gy^2) / sqrt(8)
+    sums = torch.empty(b, c, dtype=f.dtype, device=f.device)
+    step = batch_step(f)
+    for i in range(0, b, step):
+        x = f[i:i + step]
+        gx = _grad2(x, torch.empty_like(x, memory_format=torch.contiguous_format), -1)
+        gy = _grad2(x, torch.empty_like(gx), -2)
+        sums[i:i + step] = gx.mul_(gx).addcmul_(gy, gy).sqrt_().sum(dim=(-2, -1))
+    return (sums / (math.sqrt(8.0) * (h - 1) * (w - 1))).mean(dim=1)
 
 
 @register_metric("average_gradient", full_name="Average gradient (AG)", higher_is_better=True,

@@ -12,7 +12,7 @@ import torch
 
 from ..filters import gaussian_kernel1d
 from ..filters import filter2d, sep_filter2d
-from ._common import check_preset, finish, prepare_sources
+from ._common import CHUNK, check_preset, finish, moment_maps, prepare_sources, sq_diff_sum
 from ._registry import register_metric
 
 __all__ = ["psnr", "fusion_rmse", "ssim", "q_y", "q_c", "q_w", "q_e"]
@@ -33,7 +33,7 @@ def _psnr(f: torch.Tensor, s: torch.Tensor, preset: str) -> torch.Tensor:
     if preset in ("vifb", "mefb"):
         m = _pseudo_mse(f, s)
         return (20.0 * torch.log10(255.0 / torch.sqrt(m))).mean(dim=1)
-    mse = (s - f.unsqueeze(1)).pow(2).mean(dim=(2, 3, 4)).mean(dim=1)
+    mse = sq_diff_sum(f, s).mean(dim=1) / f[0].numel()
     return 10.0 * torch.log10(255.0 ** 2 / mse)
 
 
@@ -114,8 +114,10 @@ def fusion_rmse(fused: Any, sources: Any, *, preset: str = "default", data_range
 # --------------------------------------------------------------------------- SSIM
 def _local_moments(x: torch.Tensor, y: torch.Tensor, k1d: torch.Tensor, border: str):
     """Local means, variances and covariance with a separable window (B, C, H, W)."""
-    stack = torch.cat([x, y, x * x, y * y, x * y], dim=1)
-    m = sep_filter2d(stack, k1d, k1d, border)
+    if x.device.type == "cpu" and not (torch.is_grad_enabled() and (x.requires_grad or y.requires_grad)):
+        m = moment_maps(x, y, k1d, border)  # channels-last buffer, oneDNN depthwise convolution
+    else:  # differentiable (training losses) and accelerators
+        m = sep_filter2d(torch.cat([x, y, x * x, y * y, x * y], dim=1), k1d, k1d, border)
     c = x.shape[1]
     mx, my, mxx, myy, mxy = m.split(c, dim=1)
     return mx, my, mxx - mx * mx, myy - my * my, mxy - mx * my
@@ -134,8 +136,12 @@ def ssim_map(x: torch.Tensor, y: torch.Tensor, *, sigma: float = 1.5, size: int 
 def _ssim(f: torch.Tensor, s: torch.Tensor, preset: str) -> torch.Tensor:
     b, n, c, h, w = s.shape
     ff = f.unsqueeze(1).expand(b, n, c, h, w).reshape(b * n, c, h, w)
-    m = ssim_map(s.reshape(b * n, c, h, w), ff).mean(dim=(-2, -1)).reshape(b, n, c)
-    per_source = m.mean(dim=2)  # channel mean
+    ss = s.reshape(b * n, c, h, w)
+    m = torch.empty(b * n, c, dtype=f.dtype, device=f.device)
+    step = max(1, CHUNK // (c * h * w)) if f.device.type == "cpu" else b * n  # in-cache chunks
+    for i in range(0, b * n, step):
+        m[i:i + step] = ssim_map(ss[i:i + step], ff[i:i + step]).mean(dim=(-2, -1))
+    per_source = m.reshape(b, n, c).mean(dim=2)  # channel mean
     return per_source.sum(dim=1) if preset == "vifb" else per_source.mean(dim=1)
 
 
