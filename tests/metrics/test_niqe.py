@@ -12,10 +12,20 @@ from fusionlib.io import read_image
 from fusionlib.metrics import niqe
 from fusionlib.metrics.nss import aggd_fit, imresize_half
 
-#: NIQE of the official MATLAB release on five TID images, as published in chaofengc/IQA-PyTorch
-#: ResultsCalibra/results_compare/niqe_org_result.txt (commit 76eae10).
-MATLAB_NIQE = {"I03": 15.797808864012882, "I04": 3.776407855120957, "I06": 3.179424950663961,
-               "I08": 3.170371193193479, "I19": 8.757396864667149}
+#: NIQE of the official MATLAB release (``computequality.m``: ``rgb2gray`` of the 8-bit image) on five TID
+#: images, as published in chaofengc/IQA-PyTorch ResultsCalibra/results_original.csv (commit 13792e4).
+MATLAB_NIQE = {"I03": 15.7536293917814, "I04": 3.65492152353770, "I06": 3.23547743716998,
+               "I08": 3.18403333858339, "I19": 8.63519663862637}
+#: Relative tolerance per image, measured worst x ~1.5. Where the image has flat regions, the MSCN
+#: coefficients there are rounding noise of the 7 x 7 filter sums (|value| < 1e-8), whose signs depend on
+#: the summation order, so the AGGD fits of those blocks cannot be reproduced outside MATLAB: I04 (no flat
+#: pixel) agrees to 1e-13, the others in the order of their flat fraction (I06 0.7 %, I03 1.8 %, I08 2.2 %,
+#: I19 30 % of the MSCN values below 1e-8); changing only our summation order moves them by as much.
+RTOL = {"I03": 3e-3, "I04": 1e-10, "I06": 2e-4, "I08": 1e-2, "I19": 4e-2}
+#: The values published earlier (ResultsCalibra/results_compare/niqe_org_result.txt, commit 76eae10) were
+#: computed on another grey image, the unrounded ``rgb2ycbcr`` luma 16 + (65.481 R + 128.553 G + 24.966 B) / 255:
+#: on it I04 agrees to 1e-14 (3.776407855120957); on ``rgb2gray`` they are 0.2-3.2 % away.
+MATLAB_NIQE_YCBCR_UNROUNDED_I04 = 3.776407855120957
 
 
 class TestAggdFit:
@@ -56,13 +66,19 @@ class TestImresize:
 
 class TestNiqe:
     def test_matlab_calibration(self, data_root):
-        """Within 3.5 % of the MATLAB values (measured worst: 3.2 % on I04; see the chapter), and the
-        same ranking of the five images. One batched call (the images share a size)."""
+        """The official MATLAB values within the per-image tolerances above (the flat-region noise), and
+        the same ranking of the five images. One batched call (the images share a size)."""
         imgs = np.stack([read_image(data_root / "iqa_calibration" / f"{k}.png") for k in MATLAB_NIQE])
         vals = dict(zip(MATLAB_NIQE, niqe(imgs)))
         for name, ref in MATLAB_NIQE.items():
-            assert vals[name] == pytest.approx(ref, rel=0.035), name
+            assert vals[name] == pytest.approx(ref, rel=RTOL[name]), name
         assert sorted(vals, key=vals.get) == sorted(MATLAB_NIQE, key=MATLAB_NIQE.get)
+
+    def test_matlab_calibration_other_grey(self, data_root):
+        """The earlier published I04 value is NIQE of the unrounded YCbCr luma (explains its 3.2 %)."""
+        x = np.round(read_image(data_root / "iqa_calibration" / "I04.png").astype(np.float64) * 255) / 255
+        y = (16.0 + 65.481 * x[0] + 128.553 * x[1] + 24.966 * x[2]) / 255.0
+        assert niqe(y) == pytest.approx(MATLAB_NIQE_YCBCR_UNROUNDED_I04, rel=1e-10)
 
     def test_blur_increases(self, data_root):
         x = read_image(data_root / "iqa_calibration" / "I04.png")[:, :192, :288]
