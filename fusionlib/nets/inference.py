@@ -12,14 +12,21 @@ function with fewer operations and less memory traffic:
 3. **Shuffle absorbed.** ``C2(h + S g) = conv(h, W2) + conv(g, W2 S)`` with ``S`` the
    channel-shuffle permutation. Because of the identity skip the shuffle is *not*
    removable outright here; it is absorbable into C2's weights.
-4. **Composition** (``mode="composed"``; default ``"exact"``, which was faster here). Between C1's ReLU and C2's BN+ReLU
+4. **Composition** (``mode="composed"``; default ``"exact"``). Between C1's ReLU and C2's BN+ReLU
    everything is linear: ``h -> h + S GC(h) -> conv(., W2)``. Two stacked 3x3 convs
    compose into one 5x5 conv (kernel = true convolution of the two kernels), so
    ``R`` + skip + shuffle + C2 become a single 5x5 conv 64->1. This is exact except on
-   the outermost 1-pixel ring, where zero padding of the intermediate feature differs;
-   that ring is recomputed with the exact path on 4-pixel border crops.
-5. On CPU (float32) the composed path runs C1 and the 5x5 conv as two BLAS matrix products
-   per block of pixels (``_composed_gemm``), keeping the 64-channel feature in cache.
+   the outermost 1-pixel ring, where zero padding of the intermediate feature differs.
+   On CPU the ring is corrected exactly in closed form: the surplus is ``conv3(g_out, W2s)``
+   with ``g_out`` the group-conv feature on the positions just outside the image, a function
+   of the feature ``h`` on the image's four border lines only (1-D convs,
+   :meth:`FusedAENetV2._ring_correction`); elsewhere the ring is recomputed with the exact path
+   on 4-pixel border crops.
+5. On CPU (float32) the composed path runs C1 (bias folded in as a row of ones) and the 5x5
+   conv as two BLAS matrix products per strip of rows (``_composed_gemm``) in a channels-first
+   pixel layout, so the 25 tap planes are written in place and summed by shifted slices
+   (no transpose, no padding of the planes), and the 64-channel feature only exists for one
+   strip, in cache.
 6. C1+ReLU (and C2+ReLU) run as one oneDNN call with a fused post-op when the CPU
    build has ``torch.ops.mkldnn._convolution_pointwise`` (channels-last activations);
    otherwise plain ``conv2d``.
@@ -138,7 +145,9 @@ class FusedAENetV2(nn.Module):
             if len({(s.shape[0], s.shape[2], s.shape[3]) for s in srcs}) > 1:
                 x = prepare_sources("FusedAENetV2", srcs, self.n_sources, self.source_channels)
                 return x, self.w1
-            if self.check_inputs and not bool(torch.isfinite(x).all()):
+            # one reduction instead of an elementwise isfinite pass: a NaN/Inf makes the sum
+            # non-finite; only then (or on float overflow) is the exact test run
+            if self.check_inputs and not bool(torch.isfinite(x.sum())) and not bool(torch.isfinite(x).all()):
                 raise ValueError("FusedAENetV2: input contains NaN or Inf values")
             return x, self.w1_gray
         return prepare_sources("FusedAENetV2", srcs, self.n_sources, self.source_channels,
@@ -161,52 +170,94 @@ class FusedAENetV2(nn.Module):
             y = y + F.conv2d(h, self.w2, padding=1)
         return y.relu_().clamp_(max=1.0)
 
-    def _composed_gemm(self, x: torch.Tensor, w1: torch.Tensor, chunk: int = 1 << 16) -> torch.Tensor:
-        """C1 + ReLU + the composed 5x5 conv as two matrix products per pixel block (CPU).
+    def _composed_gemm(self, x: torch.Tensor, w1: torch.Tensor, chunk: int = 2048) -> torch.Tensor:
+        """C1 + ReLU + the composed 5x5 conv as two matrix products per strip of rows (CPU).
 
-        ``h = relu(cols(x) @ W1 + b1)`` with ``cols`` the 3x3 neighbourhoods ((P, C*9), built from
-        9 shifted views), then ``z = h @ K`` with ``K`` (64, O*25) the 25 taps of the 5x5 kernel,
-        and the output is the sum of the 25 tap planes shifted into place (zero padding 2, as the
-        5x5 conv). The 64-channel feature lives only per block of ``chunk`` pixels, in cache, and
-        both products run as BLAS GEMMs, which on CPU is ~2.5x faster than the two convolutions.
+        Pixel-major (channels-first) layout throughout, so that no large transpose is needed:
+        ``cols`` (C*9, P) stacks the 9 shifted views of each padded source (contiguous row copies),
+        then per strip of ``~chunk`` pixels ``h = relu(W1 @ cols + b1)`` (64, n) and
+        ``z = K^T @ h`` (25*O, n), written straight into the tap planes ``z`` (25*O, H, W). The
+        output is the sum of the 25 tap planes shifted into place; out-of-image taps are left out,
+        which is exactly the zero padding 2 of the 5x5 conv. The 64-channel feature exists only for
+        one strip (in cache) and both products are BLAS GEMMs.
         """
         b, c, hh, ww = x.shape
-        n_out = self.k5.shape[0]
-        w1m = w1.reshape(w1.shape[0], -1).t().contiguous()                      # (C*9, 64)
-        k = self.k5.permute(1, 0, 2, 3).reshape(self.k5.shape[1], n_out * 25).contiguous()  # (64, O*25)
+        n_out, width = self.k5.shape[:2]
+        p = hh * ww
+        # C1's bias folded into the product: a row of ones under the neighbourhoods
+        w1m = torch.cat([w1.reshape(w1.shape[0], -1), self.b1.view(-1, 1)], 1)  # (64, C*9 + 1)
+        kt = self.k5.permute(0, 2, 3, 1).reshape(n_out * 25, width)             # (O*25, 64)
         xp = F.pad(x, (1, 1, 1, 1))
+        cols = x.new_empty(c * 9 + 1, hh, ww)
+        cols[c * 9].fill_(1.0)
+        colsf = cols.view(c * 9 + 1, p)
         out = x.new_empty(b, n_out, hh, ww)
+        z = x.new_empty(n_out, 25, hh, ww)
+        zf = z.view(n_out * 25, p)
+        rows = max(1, chunk // ww)
         for i in range(b):
-            cols = torch.stack([xp[i, ci, dy:dy + hh, dx:dx + ww] for ci in range(c)
-                                for dy in range(3) for dx in range(3)], dim=-1).reshape(hh * ww, c * 9)
-            z = x.new_empty(hh * ww, n_out * 25)
-            for s in range(0, hh * ww, chunk):
-                h = torch.addmm(self.b1, cols[s:s + chunk], w1m).relu_()
-                torch.mm(h, k, out=z[s:s + chunk])
-            zp = F.pad(z.t().reshape(n_out, 25, hh, ww), (2, 2, 2, 2))
-            acc = zp[:, 0, 0:hh, 0:ww] + self.b2.view(-1, 1, 1)
-            for t in range(1, 25):
-                dy, dx = divmod(t, 5)
-                acc += zp[:, t, dy:dy + hh, dx:dx + ww]
-            out[i] = acc
+            torch.stack([xp[i, ci, dy:dy + hh, dx:dx + ww] for ci in range(c)
+                         for dy in range(3) for dx in range(3)], 0, out=cols[:c * 9])
+            for r0 in range(0, hh, rows):
+                s, e = r0 * ww, min(hh, r0 + rows) * ww
+                h = torch.mm(w1m, colsf[:, s:e]).relu_()
+                torch.mm(kt, h, out=zf[:, s:e])
+            acc = out[i]
+            torch.add(z[:, 12], self.b2.view(-1, 1, 1), out=acc)
+            for t in range(25):
+                if t == 12:
+                    continue
+                dy, dx = t // 5 - 2, t % 5 - 2       # out[y, x] += z[t, y + dy, x + dx]
+                acc[:, max(0, -dy):hh - max(0, dy), max(0, -dx):ww - max(0, dx)] += \
+                    z[:, t, max(0, dy):hh - max(0, -dy), max(0, dx):ww - max(0, -dx)]
+            self._ring_correction(acc, colsf, w1m, hh, ww)
         return out
+
+    def _ring_correction(self, acc: torch.Tensor, cols: torch.Tensor, w1m: torch.Tensor, hh: int,
+                         ww: int) -> None:
+        """Make the outermost ring of the composed output ``acc`` (O, H, W) exact, in place.
+
+        The composed 5x5 kernel evaluates the group-conv feature ``g = GC(h)`` also on the ring of
+        positions just outside the image, where the exact network pads ``h + S g`` with zeros. The
+        surplus is ``conv3(g_out, W2s)`` with ``g_out`` = ``g`` on that outer ring; ``g_out`` depends on
+        the feature ``h`` of the image's outermost rows/columns only. The outer ring is split into
+        the top and bottom rows (corners included) and the left and right columns (corners
+        excluded), so each position is subtracted once; every piece is a 1-D grouped conv of one
+        border line of ``h`` followed by a 1-D conv with one row/column of ``W2s``.
+        """
+        wg, w2s, groups = self.wg, self.w2s, self.groups
+
+        def feat(idx):                      # h on one border line: (1, 64, n)
+            return torch.mm(w1m, cols[:, idx]).relu_()[None]
+
+        top, bottom = feat(slice(0, ww)), feat(slice((hh - 1) * ww, hh * ww))
+        left, right = feat(slice(0, hh * ww, ww)), feat(slice(ww - 1, hh * ww, ww))
+        # rows -1 and H, columns -1..W (length W + 2)
+        g = F.conv1d(top, wg[:, :, 2, :], padding=2, groups=groups)
+        acc[:, 0, :] -= F.conv1d(g, w2s[:, :, 0, :])[0]
+        g = F.conv1d(bottom, wg[:, :, 0, :], padding=2, groups=groups)
+        acc[:, hh - 1, :] -= F.conv1d(g, w2s[:, :, 2, :])[0]
+        # columns -1 and W, rows 0..H-1 (length H; the corners belong to the rows above)
+        g = F.conv1d(left, wg[:, :, :, 2], padding=1, groups=groups)
+        acc[:, :, 0] -= F.conv1d(g, w2s[:, :, :, 0], padding=1)[0]
+        g = F.conv1d(right, wg[:, :, :, 0], padding=1, groups=groups)
+        acc[:, :, ww - 1] -= F.conv1d(g, w2s[:, :, :, 2], padding=1)[0]
 
     def _composed(self, x: torch.Tensor, w1: torch.Tensor) -> torch.Tensor:
         hh, ww = x.shape[-2:]
         if hh < 8 or ww < 8:
             return self._exact(x, w1)
         if x.device.type == "cpu" and x.dtype == torch.float32:
-            y = self._composed_gemm(x, w1).relu_().clamp_(max=1.0)
-        else:
-            h = self._conv_relu(x, w1, self.b1, 1)
-            y = self._conv_relu(h, self.k5, self.b2, 2).clamp_(max=1.0)
-        y = y.contiguous()
-        # exact outermost ring from 4-pixel border crops (only the ring depends on the
-        # zero padding of the intermediate feature)
-        y[..., 0:1, :] = self._exact(x[..., 0:4, :], w1)[..., 0:1, :]
-        y[..., hh - 1:, :] = self._exact(x[..., hh - 4:, :], w1)[..., 3:4, :]
-        y[..., :, 0:1] = self._exact(x[..., :, 0:4], w1)[..., :, 0:1]
-        y[..., :, ww - 1:] = self._exact(x[..., :, ww - 4:], w1)[..., :, 3:4]
+            return self._composed_gemm(x, w1).relu_().clamp_(max=1.0)     # ring made exact inside
+        h = self._conv_relu(x, w1, self.b1, 1)
+        y = self._conv_relu(h, self.k5, self.b2, 2).clamp_(max=1.0).contiguous()
+        # exact outermost ring from 4-pixel border crops (only the ring depends on the zero padding
+        # of the intermediate feature); top and bottom crops in one batch, left and right in another
+        nb = x.shape[0]
+        r = self._exact(torch.cat([x[..., 0:4, :], x[..., hh - 4:, :]]), w1)
+        y[..., 0:1, :], y[..., hh - 1:, :] = r[:nb, :, 0:1], r[nb:, :, 3:4]
+        r = self._exact(torch.cat([x[..., :, 0:4], x[..., :, ww - 4:]]), w1)
+        y[..., :, 0:1], y[..., :, ww - 1:] = r[:nb, ..., 0:1], r[nb:, ..., 3:4]
         return y
 
     @torch.no_grad()

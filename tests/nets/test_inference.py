@@ -32,6 +32,23 @@ class TestFuseForInference:
         # RGB sources take the 6-channel path
         assert max_abs_difference(m, f, [a.expand(-1, 3, -1, -1), b]) < 1e-5
 
+    @pytest.mark.parametrize("shuffle,skip", [(True, True), (False, False)])
+    def test_many_strips(self, shuffle, skip):
+        # wide images: the CPU path runs several row strips (the last one partial); the ring
+        # correction must match the exact network on all four borders and the corners
+        m = _trained_like(seed=2, shuffle=shuffle, skip=skip)
+        f = nets.fuse_for_inference(m, mode="composed")
+        g = torch.Generator().manual_seed(3)
+        a, b = torch.rand(2, 1, 13, 700, generator=g), torch.rand(2, 1, 13, 700, generator=g)
+        with torch.no_grad():
+            ref = m([a, b]).clamp(0, 1)
+            out = f(a, b)
+        assert out.shape == ref.shape
+        assert float((out - ref).abs().max()) < 1e-5
+        for border in (out[..., 0, :] - ref[..., 0, :], out[..., -1, :] - ref[..., -1, :],
+                       out[..., :, 0] - ref[..., :, 0], out[..., :, -1] - ref[..., :, -1]):
+            assert float(border.abs().max()) < 1e-5
+
     def test_small_images(self):
         m = _trained_like()
         f = nets.fuse_for_inference(m)
