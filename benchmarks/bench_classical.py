@@ -100,9 +100,11 @@ def bench_speed(ds, methods, n_pairs):
     return rows
 
 
-def compare_vifb(ds, n_pairs):
+def compare_vifb(ds, n_pairs, methods=None):
     rows = []
     for vifb_name, ours_name in VIFB_SAME.items():
+        if methods is not None and ours_name not in methods:
+            continue
         for i in range(min(n_pairs, len(ds))):
             s = ds[i]
             ours = fl.classical.fuse(ours_name, s.sources)
@@ -146,7 +148,7 @@ def main(argv=None) -> int:
           f"{a.threads} threads, CPU {platform.processor() or platform.machine()}, "
           f"load {os.getloadavg()[0]:.1f}")
     speed = bench_speed(ds, methods, a.pairs)
-    compare = [] if a.skip_compare else compare_vifb(ds, a.compare_pairs)
+    compare = [] if a.skip_compare else compare_vifb(ds, a.compare_pairs, methods if a.methods else None)
     write_json_atomic(a.out, {
         "benchmark": "classical", "device": "cpu", "threads": a.threads, "torch": torch.__version__,
         "numpy": np.__version__, "machine": platform.machine(), "load_average": os.getloadavg()[0],

@@ -8,7 +8,7 @@ import numpy as np
 
 from .core import figure_grid, to_display
 
-__all__ = ["plot_pyramid", "plot_subbands", "plot_weight_maps", "plot_classical_grid"]
+__all__ = ["plot_pyramid", "plot_subbands", "plot_dtcwt_subbands", "plot_weight_maps", "plot_classical_grid"]
 
 
 def _arr(x: Any) -> np.ndarray:
@@ -53,6 +53,34 @@ def plot_subbands(coeffs: Sequence[Any], *, title: str = "DWT subbands", size: f
             a = _arr(band)
             ax.imshow(a if col == 0 else np.abs(a), cmap="gray" if col == 0 else "magma")
             ax.set_title(f"level {n_lev - row}: {name}", fontsize=8)
+    fig.suptitle(title)
+    fig.tight_layout()
+    return fig
+
+
+DTCWT_ANGLES = (15, 45, 75, 105, 135, 165)
+
+
+def plot_dtcwt_subbands(highpasses: Sequence[Any], *, levels: Sequence[int] | None = None,
+                        title: str = "DT-CWT subbands (|coefficients|)", size: float = 1.9):
+    """The six oriented complex subbands of each DT-CWT level: one row per level, ``|w|``.
+
+    ``highpasses`` as :func:`fusionlib.classical.dtcwt_forward` returns them for NumPy input
+    (level l: ``(h, w, 6)``, finest first); columns at about 15 ... 165 degrees.
+    """
+    levels = list(range(len(highpasses))) if levels is None else list(levels)
+    fig, axes = plt.subplots(len(levels), 6, figsize=(6 * size, len(levels) * size), squeeze=False)
+    for row, lev in enumerate(levels):
+        hp = np.asarray(highpasses[lev])
+        while hp.ndim > 3:
+            hp = hp[0]
+        mag = np.abs(hp)
+        top = float(mag.max()) or 1.0
+        for k in range(6):
+            ax = axes[row, k]
+            ax.imshow(mag[..., k] / top, cmap="magma", vmin=0, vmax=1)
+            ax.set_title(f"level {lev + 1}: {DTCWT_ANGLES[k]}\N{DEGREE SIGN}", fontsize=8)
+            ax.set_xticks([]); ax.set_yticks([])
     fig.suptitle(title)
     fig.tight_layout()
     return fig
