@@ -17,7 +17,6 @@ Modes
 """
 from __future__ import annotations
 
-import dataclasses
 import math
 from dataclasses import dataclass, field
 from typing import Any, Callable, ClassVar
@@ -65,13 +64,22 @@ class State:
     extras: dict = field(default_factory=dict)
 
     def replace(self, **changes) -> "State":
-        return dataclasses.replace(self, **changes)
+        """A shallow copy with ``changes`` (``dataclasses.replace`` without re-running ``__init__``:
+        steps call this once per iteration, so it is kept cheap)."""
+        unknown = changes.keys() - self.__dict__.keys()
+        if unknown:
+            raise TypeError(f"State.replace: unknown field(s) {sorted(unknown)}; valid: {list(self.__dict__)}")
+        new = object.__new__(State)
+        d = self.__dict__.copy()
+        d.update(changes)
+        new.__dict__ = d
+        return new
 
 
 def best_of(X: np.ndarray, f: np.ndarray, best_x: np.ndarray | None, best_f: float):
     """Best-so-far after seeing candidates ``X`` with fitness ``f`` (ties keep the old best)."""
     if f.size:
-        i = int(np.argmin(f))
+        i = int(f.argmin())
         if best_x is None or f[i] < best_f:
             return X[i].copy(), float(f[i])
     return best_x, best_f

@@ -14,6 +14,11 @@ import numpy as np
 
 from .._checks import ShapeError, check_choice, check_int
 
+try:  # the clip ufunc itself: one call, the same values as np.minimum(np.maximum(x, lo), hi)
+    from numpy._core.umath import clip as _uclip  # NumPy >= 2
+except ImportError:  # pragma: no cover - NumPy 1.x
+    from numpy.core.umath import clip as _uclip
+
 __all__ = ["Problem", "elementwise", "repair_bounds", "BOUND_POLICIES"]
 
 #: Bound-handling policies understood by :func:`repair_bounds`.
@@ -48,7 +53,7 @@ def repair_bounds(x: np.ndarray, lower: np.ndarray, upper: np.ndarray, policy: s
     ndarray like ``x`` (a new array), inside the box.
     """
     if policy == "clip":
-        return np.minimum(np.maximum(x, lower), upper)
+        return _uclip(x, lower, upper)
     if policy == "random":
         if u is None:
             raise ValueError("repair_bounds: `u` (uniform numbers) is required for policy 'random'")
@@ -187,23 +192,27 @@ class Problem:
     # -- evaluation -----------------------------------------------------------------------------
     def evaluate(self, X: np.ndarray) -> np.ndarray:
         """Fitness of the rows of ``X`` ``(k, D)``; rows beyond the budget come back as ``+inf``."""
-        X = np.asarray(X, dtype=np.float64)
+        if type(X) is not np.ndarray or X.dtype != np.float64:
+            X = np.asarray(X, dtype=np.float64)
         if X.ndim != 2 or X.shape[1] != self.dim:
             raise ShapeError(f"Problem.evaluate: `X` must have shape (k, {self.dim}); got {X.shape}",
                              expected=("k", self.dim), actual=X.shape)
         k = X.shape[0]
-        n = k if self.max_evals is None else int(max(0, min(k, self.max_evals - self.n_evals)))
-        if n == k:
+        if self.max_evals is None or self.n_evals + k <= self.max_evals:
+            n = k
             f = self._call(X)
+            if self.record:
+                self._trace.append(f.copy())
         else:
+            n = max(0, self.max_evals - self.n_evals)
             f = np.full(k, np.inf)
             if n == 0:
                 return f
             f[:n] = self._call(X[:n])
+            if self.record:
+                self._trace.append(f[:n].copy())
         self.n_evals += n
         self.n_calls += 1
-        if self.record:
-            self._trace.append(f[:n].copy())
         return f
 
     def _call(self, X: np.ndarray) -> np.ndarray:

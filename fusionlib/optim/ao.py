@@ -12,6 +12,7 @@ with QF = t^{(2r - 1)/(1 - T)²}, G1 = 2(1 - t/T), G2 = 2r - 1, the spiral r_k =
 """
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from math import gamma, pi, sin
 
@@ -19,7 +20,7 @@ import numpy as np
 
 from .._checks import check_positive
 from ._base import Optimizer, State, best_of, greedy, register
-from ._problem import Problem, repair_bounds
+from ._problem import Problem, _uclip, repair_bounds
 
 __all__ = ["AO", "ao_update", "levy"]
 
@@ -28,6 +29,18 @@ def levy(u: np.ndarray, v: np.ndarray, beta: float = 1.5) -> np.ndarray:
     """Lévy flight steps 0.01 u σ / |v|^{1/β} from standard normals ``u``, ``v`` (Eq. 6)."""
     sigma = (gamma(1 + beta) * sin(pi * beta / 2) / (gamma((1 + beta) / 2) * beta * 2 ** ((beta - 1) / 2))) ** (1 / beta)
     return 0.01 * u * sigma / np.abs(v) ** (1.0 / beta)
+
+
+@functools.lru_cache(maxsize=64)
+def _spiral(D: int, r0: float, u: float, omega: float) -> tuple[np.ndarray, np.ndarray]:
+    """The narrowed-exploration spiral x_k = r_k sin θ_k, y_k = r_k cos θ_k, k = 1..D (read-only)."""
+    k = np.arange(1, D + 1)
+    rad = r0 + u * k
+    theta = -omega * k + 3 * pi / 2
+    x, y = rad * np.sin(theta), rad * np.cos(theta)
+    x.setflags(write=False)
+    y.setflags(write=False)
+    return x, y
 
 
 def ao_update(X: np.ndarray, best: np.ndarray, XM: np.ndarray, XR: np.ndarray, t: int, T: int,
@@ -41,11 +54,7 @@ def ao_update(X: np.ndarray, best: np.ndarray, XM: np.ndarray, XR: np.ndarray, t
     (< 0.5 picks the expanded move); ``r`` (P, 4) uniform scalars per candidate; ``L`` (P, D) Lévy
     steps; ``qf_u``, ``g2_u`` uniform numbers drawn once per iteration.
     """
-    D = X.shape[1]
-    k = np.arange(1, D + 1)
-    rad = r0 + u * k
-    theta = -omega * k + 3 * pi / 2
-    x, y = rad * np.sin(theta), rad * np.cos(theta)                             # Eqs. 9-10
+    x, y = _spiral(X.shape[1], r0, u, omega)                                   # Eqs. 9-10
     G2 = 2 * g2_u - 1                                                           # Eq. 16
     G1 = 2 * (1 - t / T)                                                        # Eq. 17
     QF = t ** ((2 * qf_u - 1) / (1 - T) ** 2) if T > 1 else 1.0                 # Eq. 15
@@ -104,7 +113,7 @@ class AO(Optimizer):
         t = state.iteration + 1
         T = state.n_iter
         tt = min(t, T)
-        X, f = state.positions.copy(), state.fitness.copy()
+        X, f = state.positions, state.fitness  # new arrays below; copied before any in-place update
         bx, bf = state.best_x, state.best_f
         n, d = X.shape
         if self.mode == "faithful" and t > 1:
@@ -119,11 +128,12 @@ class AO(Optimizer):
         if self.mode == "corrected":
             Y = ao_update(X, bx, X.mean(axis=0), np.take(X, kr, axis=0), tt, T, lo, hi, branch, r, L, qf_u, g2_u,
                           self.alpha, self.delta)
-            Y = repair_bounds(Y, lo, hi, "clip")
+            Y = _uclip(Y, lo, hi, out=Y)
             fy = problem.evaluate(Y)
             X, f = greedy(X, f, Y, fy)
             bx, bf = best_of(X, f, bx, bf)
         else:
+            X, f = X.copy(), f.copy()
             for i in range(n):
                 xm = X[i:i + 1].mean(axis=1, keepdims=True) if tt <= 2 * T / 3 else X.mean(axis=0)
                 y = ao_update(X[i:i + 1], bx, xm, X[kr[i]][None], tt, T, lo, hi, branch[i:i + 1], r[i:i + 1],

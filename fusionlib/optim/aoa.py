@@ -15,7 +15,7 @@ import numpy as np
 
 from .._checks import check_int, check_positive
 from ._base import Optimizer, State, best_of, greedy, register
-from ._problem import Problem, repair_bounds
+from ._problem import Problem, _uclip, repair_bounds
 from .acor import acor_sample, acor_weights, acor_widths
 
 __all__ = ["AOA", "IAOA", "aoa_schedules", "aoa_update", "opposite"]
@@ -132,16 +132,18 @@ class AOA(Optimizer):
         t = state.iteration + 1
         mop, moa = aoa_schedules(min(t, state.n_iter), state.n_iter, self.alpha, self.moa_min, self.moa_max)
         lo, hi = problem.lower, problem.upper
-        X, f = state.positions.copy(), state.fitness.copy()
+        X, f = state.positions, state.fitness
         bx, bf = state.best_x, state.best_f
         n, d = X.shape
         if self.mode == "corrected":
             r = rng.random((3, n, d))
-            Y = repair_bounds(aoa_update(bx, r[0], r[1], r[2], mop, moa, lo, hi, self.mu), lo, hi, "clip")
+            Y = aoa_update(bx, r[0], r[1], r[2], mop, moa, lo, hi, self.mu)
+            Y = _uclip(Y, lo, hi, out=Y)
             fy = problem.evaluate(Y)
             X, f = greedy(X, f, Y, fy)
             bx, bf = best_of(X, f, bx, bf)
         else:
+            X, f = X.copy(), f.copy()  # updated in place, individual by individual
             for i in range(n):
                 r = rng.random((3, 1, d))
                 y = repair_bounds(aoa_update(bx, r[0], r[1], r[2], mop, moa, lo, hi, self.mu), lo, hi, "clip")

@@ -14,7 +14,7 @@ import numpy as np
 from .._checks import check_positive
 from ._base import Optimizer, State, greedy, register
 from ._leaders import empty_leaders, leaders_chain, leaders_topk
-from ._problem import Problem, repair_bounds
+from ._problem import Problem, _uclip
 
 __all__ = ["EO", "eo_update"]
 
@@ -24,10 +24,26 @@ def eo_update(C: np.ndarray, pool: np.ndarray, k: np.ndarray, lam: np.ndarray, r
     """Eqs. 11-16 for all particles. ``pool`` (5, D) equilibrium candidates; ``k`` (P,) their
     indices; ``lam``, ``r`` (P, D) uniform; ``r1``, ``r2`` (P,) uniform. Unclipped."""
     Ceq = pool[k]
-    F = a1 * np.sign(r - 0.5) * (np.exp(-lam * t) - 1.0)                 # Eq. 11
+    F = np.subtract(r, 0.5)                                              # Eq. 11
+    np.sign(F, out=F)
+    F *= a1
+    E = np.multiply(lam, -t)             # -lam t, exactly
+    np.exp(E, out=E)
+    E -= 1.0
+    F *= E
     gcp = (0.5 * r1 * (r2 >= gp))[:, None]                               # Eq. 15
-    G = gcp * (Ceq - lam * C) * F                                        # Eqs. 13-14
-    return Ceq + (C - Ceq) * F + (G / (lam * V)) * (1.0 - F)             # Eq. 16
+    G = np.multiply(lam, C)                                              # Eqs. 13-14
+    np.subtract(Ceq, G, out=G)
+    G *= gcp
+    G *= F
+    G /= lam if V == 1.0 else lam * V    # lam * 1.0 == lam exactly
+    np.subtract(1.0, F, out=E)                                           # Eq. 16
+    G *= E
+    out = np.subtract(C, Ceq)
+    out *= F
+    out += Ceq
+    out += G
+    return out
 
 
 @register("eo", full_name="Equilibrium Optimizer", year=2020, doi="10.1016/j.knosys.2019.105190",
@@ -88,7 +104,7 @@ class EO(Optimizer):
         lam, r = rng.random((2, n, d))
         r1, r2 = rng.random((2, n))
         Xn = eo_update(X, pool, rng.integers(0, 5, n), lam, r, r1, r2, t, self.a1, self.gp, self.V)
-        Xn = repair_bounds(Xn, problem.lower, problem.upper, "clip")
+        Xn = _uclip(Xn, problem.lower, problem.upper, out=Xn)
         fn = problem.evaluate(Xn)
         LX, Lf = self._update_pool(LX, Lf, Xn, fn)
         Xm, fm = greedy(X, f, Xn, fn)                                        # memory saving

@@ -22,9 +22,12 @@ def selection_probabilities(f: np.ndarray, mode: str) -> np.ndarray:
     ``faithful``: p_i = f_i / Σ f (∝ **cost**, GA.m's quirk: bad individuals are favoured in a
     minimisation; needs f >= 0). ``corrected``: p_i ∝ max f - f_i (uniform when all are equal).
     """
-    f = np.where(np.isfinite(f), f, np.nan)
-    fmax = np.nanmax(f) if np.isfinite(f).any() else 0.0
-    f = np.nan_to_num(f, nan=fmax)
+    if np.isfinite(f).all():  # the usual case, without the NaN round trip below
+        fmax = f.max()
+    else:
+        f = np.where(np.isfinite(f), f, np.nan)
+        fmax = np.nanmax(f) if np.isfinite(f).any() else 0.0
+        f = np.nan_to_num(f, nan=fmax)
     if mode == "faithful":
         if np.any(f < 0):
             raise ValueError("GA: faithful mode selects with probability proportional to the cost and "

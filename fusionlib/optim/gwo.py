@@ -12,18 +12,24 @@ import numpy as np
 
 from ._base import Optimizer, State, register
 from ._leaders import empty_leaders, leaders_chain, leaders_topk
-from ._problem import Problem, repair_bounds
+from ._problem import Problem, _uclip
 
 __all__ = ["GWO", "gwo_update"]
 
 
 def gwo_update(X: np.ndarray, leaders: np.ndarray, a: float, r1: np.ndarray, r2: np.ndarray) -> np.ndarray:
     """Eqs. 3.3-3.7 for all wolves; ``leaders`` (3, D); ``r1``, ``r2`` (3, P, D) uniform. Unclipped."""
-    A = 2.0 * a * r1 - a
-    C = 2.0 * r2
+    A = 2.0 * a * r1
+    A -= a
     L = leaders[:, None, :]
-    Dk = np.abs(C * L - X[None])
-    return (L - A * Dk).mean(axis=0)
+    Dk = np.multiply(2.0, r2)
+    Dk *= L
+    Dk -= X
+    np.abs(Dk, out=Dk)
+    Dk *= A
+    np.subtract(L, Dk, out=Dk)
+    # the mean over the three leaders as np.mean computes it (a sum, then one division)
+    return np.true_divide(np.add.reduce(Dk, axis=0), 3.0)
 
 
 @register("gwo", full_name="Grey Wolf Optimizer", year=2014, doi="10.1016/j.advengsoft.2013.12.007",
@@ -69,8 +75,8 @@ class GWO(Optimizer):
         n, d = X.shape
         a = 2.0 - 2.0 * min(state.iteration, state.n_iter - 1) / state.n_iter
         LX, Lf = state.extras["leaders_x"], state.extras["leaders_f"]
-        Xn = repair_bounds(gwo_update(X, LX, a, rng.random((3, n, d)), rng.random((3, n, d))),
-                           problem.lower, problem.upper, "clip")
+        Xn = gwo_update(X, LX, a, rng.random((3, n, d)), rng.random((3, n, d)))
+        Xn = _uclip(Xn, problem.lower, problem.upper, out=Xn)
         fn = problem.evaluate(Xn)
         LX, Lf = self._update_leaders(LX, Lf, Xn, fn)
         return state.replace(positions=Xn, fitness=fn, best_x=LX[0].copy(), best_f=float(Lf[0]),

@@ -6,13 +6,14 @@ sqrt(φ² - 4φ)), φ = φ1 + φ2, w = χ, c_k = χ φ_k (Clerc & Kennedy 2002, 
 """
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 import numpy as np
 
 from .._checks import check_positive
 from ._base import Optimizer, State, best_of, register
-from ._problem import Problem, repair_bounds
+from ._problem import Problem, _uclip, repair_bounds
 
 __all__ = ["PSO", "pso_update", "constriction"]
 
@@ -36,11 +37,10 @@ def pso_update(X, V, pbest, gbest, r1, r2, w, c1, c2, vmax, lower, upper):
     ``r1``, ``r2`` (P, D) are injected uniform numbers. Returns (X, V).
     """
     V = w * V + c1 * r1 * (pbest - X) + c2 * r2 * (gbest - X)
-    V = np.minimum(np.maximum(V, -vmax), vmax)
+    V = _uclip(V, -vmax, vmax, out=V)
     Xn = X + V
     Xc = repair_bounds(Xn, lower, upper, "clip")
-    out = Xc != Xn                      # the coordinates that left the box
-    V = np.where(out, -V, V)
+    np.negative(V, out=V, where=Xc != Xn)  # mirror the coordinates that left the box
     return Xc, V
 
 
@@ -94,7 +94,7 @@ class PSO(Optimizer):
                 check_positive("PSO", name, getattr(self, name), strict=False)
         check_positive("PSO", "vmax_frac", self.vmax_frac)
 
-    @property
+    @functools.cached_property
     def coefficients(self) -> tuple[float, float, float]:
         w, c1, c2 = constriction(self.phi1, self.phi2) if self.phi1 + self.phi2 > 4 else (0.0, 0.0, 0.0)
         return (self.w if self.w is not None else w, self.c1 if self.c1 is not None else c1,
@@ -118,19 +118,21 @@ class PSO(Optimizer):
         lo, hi = problem.lower, problem.upper
         w, c1, c2 = self.coefficients
         vmax = self.vmax_frac * (hi - lo)
-        X, V = state.positions.copy(), state.extras["velocity"].copy()
-        f = state.fitness.copy()
-        px, pf = state.extras["pbest_x"].copy(), state.extras["pbest_f"].copy()
         bx, bf = state.best_x, state.best_f
-        n, d = X.shape
-        if self.mode == "corrected":
+        n, d = state.positions.shape
+        if self.mode == "corrected":  # new arrays throughout: the state's arrays are never written
+            px, pf = state.extras["pbest_x"], state.extras["pbest_f"]
             r = rng.random((2, n, d))
-            X, V = pso_update(X, V, px, bx, r[0], r[1], w, c1, c2, vmax, lo, hi)
+            X, V = pso_update(state.positions, state.extras["velocity"], px, bx, r[0], r[1], w, c1, c2, vmax,
+                              lo, hi)
             f = problem.evaluate(X)
             better = f < pf
-            px[better], pf[better] = X[better], f[better]
+            px, pf = np.where(better[:, None], X, px), np.where(better, f, pf)
             bx, bf = best_of(px, pf, bx, bf)
         else:
+            X, V = state.positions.copy(), state.extras["velocity"].copy()
+            f = state.fitness.copy()
+            px, pf = state.extras["pbest_x"].copy(), state.extras["pbest_f"].copy()
             for i in range(n):
                 r = rng.random((2, 1, d))
                 xi, vi = pso_update(X[i:i + 1], V[i:i + 1], px[i], bx, r[0], r[1], w, c1, c2, vmax, lo, hi)

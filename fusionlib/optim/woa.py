@@ -13,7 +13,7 @@ import numpy as np
 
 from .._checks import check_positive
 from ._base import Optimizer, State, best_of, register
-from ._problem import Problem, repair_bounds
+from ._problem import Problem, _uclip
 
 __all__ = ["WOA", "woa_update"]
 
@@ -25,12 +25,26 @@ def woa_update(X: np.ndarray, Xsrc: np.ndarray, leader: np.ndarray, A: np.ndarra
     ``A``, ``C``, ``l``, ``p`` are (P,) per-whale numbers; ``k`` (P, D) int indices of the random
     whales in ``Xsrc`` (one per dimension). Unclipped.
     """
-    A, C, l, p = A[:, None], C[:, None], l[:, None], p[:, None]
-    Xr = Xsrc[k, np.arange(X.shape[1])[None, :]]
-    search = Xr - A * np.abs(C * Xr - X)
-    encircle = leader - A * np.abs(C * leader - X)
-    spiral = np.abs(leader - X) * np.exp(b * l) * np.cos(2.0 * np.pi * l) + leader
-    return np.where(p < 0.5, np.where(np.abs(A) >= 1.0, search, encircle), spiral)
+    # Every move has the form X' = B + K |M B - X| with a per-whale base B, factor K and multiplier M:
+    # search B = X_rand, K = -A, M = C; encircling B = X*, K = -A, M = C; spiral B = X*, K = e^{bl} cos 2πl,
+    # M = 1 (x - y = x + (-y) and 1·y = y exactly, so the values are those of the three separate forms).
+    shrink = p < 0.5
+    search = shrink & (np.abs(A) >= 1.0)
+    K1 = np.where(shrink, -A, np.exp(b * l))[:, None]          # spiral: (|X* - X| e^{bl}) cos 2πl, in
+    K2 = np.where(shrink, 1.0, np.cos(2.0 * np.pi * l))[:, None]  # that order (rounding as in Eq. 2.5)
+    M = np.where(shrink, C, 1.0)[:, None]
+    if search.any():
+        Xr = Xsrc[k, np.arange(X.shape[1])[None, :]]
+        B = np.where(search[:, None], Xr, leader)
+    else:
+        B = np.broadcast_to(leader, X.shape)
+    D = np.multiply(M, B)
+    D -= X
+    np.abs(D, out=D)
+    D *= K1
+    D *= K2
+    D += B
+    return D
 
 
 @register("woa", full_name="Whale Optimization Algorithm", year=2016, doi="10.1016/j.advengsoft.2016.01.008",
@@ -64,7 +78,7 @@ class WOA(Optimizer):
         check_positive("WOA", "b", self.b)
 
     def step(self, state: State, problem: Problem, rng: np.random.Generator) -> State:
-        X = state.positions.copy()
+        X = state.positions
         n, d = X.shape
         it = min(state.iteration, state.n_iter - 1)
         a = 2.0 - it * 2.0 / state.n_iter
@@ -75,10 +89,11 @@ class WOA(Optimizer):
         if self.mode == "corrected":
             X = woa_update(X, X, state.best_x, A, C, l, p, k, self.b)
         else:
+            X = X.copy()  # moved in place, whale by whale
             for i in range(n):
                 X[i] = woa_update(X[i:i + 1], X, state.best_x, A[i:i + 1], C[i:i + 1], l[i:i + 1],
                                   p[i:i + 1], k[i:i + 1], self.b)[0]
-        X = repair_bounds(X, problem.lower, problem.upper, "clip")
+        X = _uclip(X, problem.lower, problem.upper, out=X)  # X is a new array in both modes
         f = problem.evaluate(X)
         bx, bf = best_of(X, f, state.best_x, state.best_f)
         return state.replace(positions=X, fitness=f, best_x=bx, best_f=bf, n_evals=problem.n_evals,

@@ -49,6 +49,23 @@ class TestDeUpdate:
         for i, row in enumerate(d):
             assert len(set(row)) == 3 and i not in row
 
+    @pytest.mark.parametrize("n", [6, 48, 49, 120])
+    def test_distinct_donors_reference(self, n):
+        """Both paths (sort for small, repeated argmin for large populations) give the three smallest
+        keys of each row other than its own, in increasing key order, as a full sort does."""
+        keys = np.random.default_rng(n).random((n, n))
+        ref = np.argsort(np.where(np.eye(n, dtype=bool), np.inf, keys), axis=1, kind="stable")[:, :3]
+        np.testing.assert_array_equal(fo.distinct_donors(keys), ref)
+        assert np.isfinite(keys).all()  # the caller's keys are not modified
+
+    def test_trial_leaves_inputs(self):
+        rng = np.random.default_rng(1)
+        X = rng.random((5, 3))
+        X0 = X.copy()
+        fo.de_update(X, X, np.array([[1, 2, 3]] * 5), np.full((5, 3), 0.5), rng.random((5, 3)),
+                     np.zeros(5, dtype=int), 0.5, np.zeros(3), np.ones(3))
+        np.testing.assert_array_equal(X, X0)
+
 
 class TestGwoUpdate:
     def test_known_value(self):
@@ -79,6 +96,22 @@ class TestWoaUpdate:
         Y = fo.woa_update(X, Xsrc, leader, A, C, l, p, k)
         # encircle: L - .5|L - 0| = [2, -3]; search: Xr - 1.5|Xr| = [-1, -1.5]; spiral l=0: |L| + L
         np.testing.assert_allclose(Y, [[2.0, -3.0], [-1.0, -1.5], [8.0, 0.0]])
+
+    def test_reference_three_forms(self):
+        """The fused form equals the three separate moves of Eqs. 2.1-2.8 (computed here directly),
+        bit for bit, for random whales in every branch."""
+        rng = np.random.default_rng(3)
+        n, d = 40, 6
+        X, Xsrc, leader = rng.normal(size=(n, d)), rng.normal(size=(n, d)), rng.normal(size=d)
+        A, C, l, p = rng.uniform(-2, 2, n), rng.uniform(0, 2, n), rng.uniform(-2, 1, n), rng.random(n)
+        k = rng.integers(0, n, (n, d))
+        Y = fo.woa_update(X, Xsrc, leader, A, C, l, p, k)
+        Xr = Xsrc[k, np.arange(d)]
+        a_, c_, l_ = A[:, None], C[:, None], l[:, None]
+        ref = np.where((p < 0.5)[:, None],
+                       np.where(np.abs(a_) >= 1, Xr - a_ * np.abs(c_ * Xr - X), leader - a_ * np.abs(c_ * leader - X)),
+                       np.abs(leader - X) * np.exp(l_) * np.cos(2 * np.pi * l_) + leader)
+        np.testing.assert_array_equal(Y, ref)
 
 
 class TestEoUpdate:
