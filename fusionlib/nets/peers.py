@@ -36,7 +36,7 @@ from ..filters import rgb_to_ycbcr, ycbcr_to_rgb
 from ..utils import sha256_file
 
 __all__ = ["IFCNN", "DenseFuse", "DeepFuse", "PEER_FILES", "WeightsUnavailable", "weights_path",
-           "load_peer", "fuse_peer", "pil_gray"]
+           "load_peer", "fuse_peer", "pil_gray", "ifcnn_multi_exposure"]
 
 #: peer name -> variant -> path relative to ``<data root>/weights``
 PEER_FILES = {
@@ -366,3 +366,92 @@ def fuse_peer(name: str, sources: Any, *, model: nn.Module | None = None, normal
     if chroma is not None:
         y = ycbcr_to_rgb(torch.cat([y, _fuse_chroma(chroma[0]), _fuse_chroma(chroma[1])], 1)).clamp(0, 1)
     return restore(y, origin)
+
+
+def _cv_gray_u8(rgb: torch.Tensor) -> torch.Tensor:
+    """OpenCV's ``COLOR_RGB2GRAY`` on uint8-valued RGB: ``(4899 R + 9617 G + 1868 B + 2**13) >> 14``."""
+    r, g, b = (rgb[:, i:i + 1].long() for i in range(3))
+    return (r * 4899 + g * 9617 + b * 1868 + 8192) >> 14
+
+
+def _cv_ycrcb_to_rgb_u8(y: torch.Tensor, cr: torch.Tensor, cb: torch.Tensor) -> torch.Tensor:
+    """OpenCV's ``COLOR_YCrCb2RGB`` on uint8 values (14-bit fixed point, coefficients 1.403,
+    -0.714, -0.344, 1.773 times 2**14), saturated to 0..255."""
+    y, cr, cb = y.long(), cr.long() - 128, cb.long() - 128
+    r = y + ((22987 * cr + 8192) >> 14)
+    g = y + ((-11698 * cr - 5636 * cb + 8192) >> 14)
+    b = y + ((29049 * cb + 8192) >> 14)
+    return torch.cat([r, g, b], 1).clamp_(0, 255)
+
+
+@torch.no_grad()
+def ifcnn_multi_exposure(sources: Any, *, model: nn.Module | None = None, input_space: str = "rgb",
+                         enhance: bool = True, root: str | os.PathLike | None = None,
+                         device: str | torch.device = "cpu") -> Any:
+    """IFCNN's published multi-exposure pipeline (IFCNN-MEAN on Y, Y enhanced with CLAHE, weighted chroma).
+
+    The steps of uzeful/IFCNN @ 8fe59c2 (``Code/IFCNN_Main.py``, section 6; notes ``peers.md``):
+
+    1. every exposure in YCbCr (8-bit, full range); its Y in [0, 1], repeated to 3 channels,
+       without normalisation;
+    2. IFCNN with the MEAN rule over all exposures; output clamped to [0, 1], times 255 and
+       truncated to uint8, then OpenCV's RGB -> gray (the fused Y);
+    3. ``y = uint8(16 + 219 y / 255)`` (truncation), then OpenCV CLAHE, clip 2.0, 8 x 8 tiles
+       (:func:`fusionlib.nets.clahe.clahe`);
+    4. Cb and Cr fused with weights ``|C - 128|`` (128 where all weights vanish), truncated to uint8;
+    5. OpenCV's YCrCb -> RGB (fixed point).
+
+    Parameters
+    ----------
+    sources : list of N >= 2 images (C, H, W) or (B, C, H, W), uint8 or float in [0, 1]
+        The exposures. RGB (``input_space='rgb'``) or already YCbCr (``'ycbcr'``, e.g. PIL's
+        ``convert('YCbCr')``, which IFCNN used; its integer conversion can differ from ours by 1
+        level). Gray sources skip the chroma: the result is the enhanced Y.
+    model : IFCNN, optional
+        Default: ``load_peer('ifcnn', 'mean')``.
+    input_space : {'rgb', 'ycbcr'}
+    enhance : bool
+        Steps 3 (``False``: the fused Y as is; the behaviour of :func:`fuse_peer`).
+
+    Returns
+    -------
+    RGB (or gray) image in [0, 1], multiples of 1/255 (IFCNN saved 8-bit PNGs).
+    """
+    from .clahe import clahe
+    check_choice("ifcnn_multi_exposure", "input_space", input_space, ("rgb", "ycbcr"))
+    x, origin = stack_sources(sources, where="ifcnn_multi_exposure", name="sources", dtype=torch.float32,
+                              device=device)
+    if not bool(torch.isfinite(x).all()):
+        raise ValueError("ifcnn_multi_exposure: `sources` contains NaN or Inf values")
+    if x.shape[1] < 2:
+        raise ValueError(f"ifcnn_multi_exposure: `sources` expected at least 2 exposures; got {x.shape[1]}")
+    if x.shape[2] not in (1, 3):
+        raise ValueError(f"ifcnn_multi_exposure: sources must have 1 or 3 channels; got {x.shape[2]}")
+    if model is None:
+        model = load_peer("ifcnn", "mean", root=root, device=device)
+    gray = x.shape[2] == 1
+    u8 = torch.round(x.clamp(0, 1) * 255.0)                         # (B, N, C, H, W) 0..255
+    if gray:
+        ycc = u8
+    elif input_space == "ycbcr":
+        ycc = u8
+    else:   # JPEG full-range YCbCr (ITU-T T.871), rounded to 8 bits
+        ycc = torch.round(rgb_to_ycbcr(u8.flatten(0, 1) / 255.0).clamp(0, 1) * 255.0).view_as(u8)
+    ys = [ycc[:, i, :1] / 255.0 for i in range(ycc.shape[1])]
+    out = model([t.expand(-1, 3, -1, -1) for t in ys])
+    out = torch.floor(out.clamp(0, 1) * 255.0)                      # uint8 cast (truncation)
+    y = _cv_gray_u8(out).float()
+    if enhance:
+        y = torch.floor((y / 255.0) * 235.0 + (1.0 - y / 255.0) * 16.0)
+        y = torch.round(clahe(y / 255.0) * 255.0)
+    if gray:
+        return restore(y / 255.0, origin)
+    fused = []
+    for ch in (1, 2):
+        c = ycc[:, :, ch:ch + 1]
+        w = (c - 128.0).abs()
+        den = w.sum(1)
+        v = (c * w / den.unsqueeze(1)).sum(1)
+        fused.append(torch.floor(torch.where(den > 0, v, torch.full_like(v, 128.0))))
+    rgb = _cv_ycrcb_to_rgb_u8(y, fused[1], fused[0]).float()
+    return restore(rgb / 255.0, origin)
