@@ -83,7 +83,7 @@ def _extremes(x: torch.Tensor) -> tuple[float, float]:
 _UINT_VIEW = {torch.float32: (np.uint32, np.float32), torch.float64: (np.uint64, np.float64)}
 
 
-def _all_in_nonneg_range(x: torch.Tensor, high: float) -> bool | None:
+def all_in_nonneg_range(x: torch.Tensor, high: float) -> bool | None:
     """One-pass test that every value of ``x`` is a number in [+0, ``high``] (``high`` >= 0).
 
     IEEE-754 floats of the same sign are ordered like their bit patterns read as unsigned integers,
@@ -101,6 +101,8 @@ def _all_in_nonneg_range(x: torch.Tensor, high: float) -> bool | None:
     bound = flt(high)
     if float(bound) > high:  # the float nearest to `high` is above it: take the one below
         bound = np.nextafter(bound, flt(0))
+    if x.is_contiguous():  # flat: numpy's fast path (odd strides of size-1 axes would defeat it)
+        x = x.view(-1)
     try:
         a = x.detach().numpy().view(uint)
     except (RuntimeError, ValueError):  # conjugate/negative views, odd layouts
@@ -124,7 +126,7 @@ def check_range(where: str, name: str, x: torch.Tensor, low: float, high: float,
     """Refuse values outside ``[low, high]`` (e.g. 0-255 data declared as [0, 1])."""
     if x.numel() == 0:
         return
-    if low == 0.0 and _all_in_nonneg_range(x, high + tol):
+    if low == 0.0 and all_in_nonneg_range(x, high + tol):
         return
     _raise_outside(where, name, *_extremes(x), low, high, tol)
 
@@ -147,7 +149,7 @@ def check_finite_range(where: str, name: str, x: torch.Tensor, low: float, high:
     """
     if x.numel() == 0:
         return
-    if low == 0.0 and _all_in_nonneg_range(x, high + tol):
+    if low == 0.0 and all_in_nonneg_range(x, high + tol):
         return
     lo, hi = _extremes(x)
     if x.is_floating_point() and not (math.isfinite(lo) and math.isfinite(hi)):

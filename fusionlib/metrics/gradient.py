@@ -120,10 +120,11 @@ def _ag(f: torch.Tensor) -> torch.Tensor:
     # with G = 2 * gradient: sqrt((gx^2 + gy^2) / 2) = sqrt(Gx^2 + Gy^2) / sqrt(8)
     sums = torch.empty(b, c, dtype=f.dtype, device=f.device)
     step = batch_step(f)
+    bufs = torch.empty((2, min(step, b), c, h, w), dtype=f.dtype, device=f.device)  # reused, in cache
     for i in range(0, b, step):
         x = f[i:i + step]
-        gx = _grad2(x, torch.empty_like(x, memory_format=torch.contiguous_format), -1)
-        gy = _grad2(x, torch.empty_like(gx), -2)
+        gx = _grad2(x, bufs[0, :x.shape[0]], -1)
+        gy = _grad2(x, bufs[1, :x.shape[0]], -2)
         sums[i:i + step] = gx.mul_(gx).addcmul_(gy, gy).sqrt_().sum(dim=(-2, -1))
     return (sums / (math.sqrt(8.0) * (h - 1) * (w - 1))).mean(dim=1)
 
