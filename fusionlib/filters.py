@@ -343,5 +343,21 @@ def mtf_filter(x: torch.Tensor, gains, ratio: int = 4, size: int = 41) -> torch.
     p = (size - 1) // 2
     xp = pad(x, (p, p, p, p), "replicate")
     b, c = x.shape[:2]
+    if x.dtype == torch.float64 and x.device.type == "cpu":
+        # PyTorch has no fast float64 convolution on CPU (im2col of a 41x41 kernel: ~2 s per 256x256x4
+        # image); the same valid correlation by FFT is exact to rounding (~1e-15 relative) and ~100x faster.
+        return _fft_correlate_valid(xp, ks)
     y = F.conv2d(xp.reshape(b, c, *xp.shape[-2:]), ks[:, None], groups=c)
     return y
+
+
+def _fft_correlate_valid(xp: torch.Tensor, ks: torch.Tensor) -> torch.Tensor:
+    """'valid' correlation of each band of (B, C, H, W) with its kernel (C, kh, kw), by FFT.
+
+    A circular convolution of size H x W with the flipped kernel equals the linear one on the
+    (H - kh + 1) x (W - kw + 1) samples that do not wrap around."""
+    H, W = xp.shape[-2:]
+    kh, kw = ks.shape[-2:]
+    K = torch.fft.rfft2(torch.flip(ks, (-2, -1)), s=(H, W))
+    y = torch.fft.irfft2(torch.fft.rfft2(xp) * K, s=(H, W))
+    return y[..., kh - 1:, kw - 1:].contiguous()

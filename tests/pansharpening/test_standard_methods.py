@@ -93,6 +93,23 @@ class TestFiltersForProtocols:
         win = np.where(r2 <= 1, np.interp(r2, grid, kaiser(n, 0.5)), 0.0)
         np.testing.assert_allclose(mtf_kernel(g, r).numpy(), h * win, atol=1e-12)
 
+    def test_mtf_filter_float64_equals_direct_correlation(self):
+        """float64 on CPU goes through the FFT path: it must equal the plain 'valid' correlation of the
+        replicate-padded image (scipy, independent) and the float32 convolution path."""
+        from scipy.signal import correlate2d
+        from fusionlib.filters import mtf_filter
+        rng = np.random.default_rng(0)
+        x = torch.tensor(rng.uniform(0, 255, (2, 3, 37, 50)))
+        gains = (0.3, 0.34, 0.22)
+        y = mtf_filter(x, gains)
+        assert y.shape == x.shape and y.dtype == torch.float64
+        for b in range(2):
+            for c, g in enumerate(gains):
+                xp = np.pad(x[b, c].numpy(), 20, mode="edge")
+                ref = correlate2d(xp, mtf_kernel(g).numpy(), mode="valid")
+                np.testing.assert_allclose(y[b, c].numpy(), ref, rtol=0, atol=1e-9)
+        np.testing.assert_allclose(mtf_filter(x.float(), gains).double().numpy(), y.numpy(), rtol=0, atol=1e-3)
+
 
 class TestProtocols:
     def test_dim_cut(self):
