@@ -41,7 +41,8 @@ from ..utils import atomic_path
 __all__ = ["PAPER_OPTIMIZERS", "METRIC_NAMES", "HIGHER_IS_BETTER", "IAOAPair", "IAOAProblem", "RunConfig",
            "load_pairs", "build_problem", "run_experiment", "released_table", "win_counts",
            "summarize", "gap_summary", "wilcoxon_holm", "friedman_nemenyi", "anova_by_pair", "mannwhitney_by_pair",
-           "context_rows", "run_seed"]
+           "context_rows", "run_seed", "STANDARD_METHODS", "RR_METRICS", "FR_METRICS", "ASSESSMENTS",
+           "protocol_comparison"]
 
 #: The eleven algorithms of the paper, in its table order.
 PAPER_OPTIMIZERS = ("pso", "acor", "ga", "de", "gwo", "woa", "eo", "aha", "ao", "aoa", "iaoa")
@@ -541,3 +542,163 @@ def context_rows(problem: IAOAProblem, i: int) -> "Any":
     s = iaoa_scores(m.target[j:j + 1], ref)
     rows.append(dict(point="MS_up (no detail)", fitness=0.0, **{k: float(v[0]) for k, v in s.items()}))
     return pd.DataFrame(rows)
+
+
+# ------------------------------------------------------------------------------------------------
+# the same methods under three assessments: IAOA protocol, Wald reduced resolution, full resolution
+# ------------------------------------------------------------------------------------------------
+
+#: The standard methods of :mod:`fusionlib.pansharpening.methods` compared with the adaptive model.
+STANDARD_METHODS = ("gihs", "brovey", "pca", "gs", "gsa", "aihs", "hpf", "sfim", "mtf_glp", "mtf_glp_hpm")
+#: Wald reduced-resolution indices (Vivone's toolbox conventions, after the border cut) and whether higher
+#: is better; ``Q2n`` is the hypercomplex UIQI (Q4 for four bands, 32x32 blocks).
+RR_METRICS = {"CC": True, "RMSE": False, "ERGAS": False, "Q2n": True, "SAM": False, "RASE": False}
+#: Full-resolution (no reference) indices and whether higher is better.
+FR_METRICS = {"D_lambda": False, "D_s": False, "QNR": True, "HQNR": True}
+ASSESSMENTS = ("iaoa", "wald_rr", "full_res")
+
+
+def _sensor_of(pair: IAOAPair) -> str:
+    return str(pair.meta.get("sensor") or pair.meta.get("satellite") or "generic")
+
+
+def protocol_comparison(pairs: Sequence[IAOAPair], *, optimizers: Sequence[str] = ("iaoa", "pso", "aoa"),
+                        methods: Sequence[str] = STANDARD_METHODS, max_evals: int = 505, pop_size: int = 5,
+                        mode: str = "faithful", seed: int = 0, weights: str = "fixed_point",
+                        zero_sum: str = "nan", ratio: int = 4, cut: int = 21, block_size: int = 32,
+                        th_values: tuple[float, float] | None = (0.0, 255.0), device: Any = None):
+    """Score the standard methods and the adaptive model under three assessments, on the same pairs.
+
+    For each pair (MS reference ``ms`` and PAN of the MS size, as in the IAOA data):
+
+    ``"iaoa"``
+        The IAOA protocol (:func:`fusionlib.pansharpening.prepare_protocol` ``'iaoa'``): inputs
+        ``MS_up = imresize(imresize(MS, 1/r), r)`` and the PAN; the six IAOA indices
+        (:data:`METRIC_NAMES`, IAOA conventions, whole image) against the MS.
+    ``"wald_rr"``
+        Wald's reduced-resolution protocol as in Vivone's toolbox (``'vivone_rr'``): ``MS_LR`` = the
+        MS filtered with the sensor's MTF (Nyquist gains of ``pair.meta['sensor']`` or
+        ``['satellite']``, bands R, G, B, NIR) and decimated by ``ratio``; ``EXP = interp23tap(MS_LR)``;
+        the PAN is already at the MS scale and is used as is. Indices :data:`RR_METRICS` against the MS
+        after the toolbox's ``dim_cut`` border (``cut``), data in DN.
+    ``"full_res"``
+        The no-reference indices :data:`FR_METRICS` (D_lambda, D_s, QNR = (1 - D_lambda)(1 - D_s), i.e.
+        p = q = alpha = beta = 1, HQNR with the same MTF gains; ``block_size`` blocks; Vivone et al. 2015,
+        Khan et al. 2009) of the **same products as** ``wald_rr`` (clipped likewise),
+        judged against the inputs they were made from (``MS_LR`` and the PAN). Neither data set has a
+        PAN finer than its MS, so this pair is the only full-resolution pair available; scoring the same
+        images with and without the reference shows whether the no-reference indices rank like the
+        reference ones.
+
+    Every product is clipped to ``th_values`` before it is scored, in all three assessments (the
+    toolbox's optional ``th_values`` step; 8-bit DN by default; None: no clipping): ratio methods (Brovey,
+    SFIM, MTF-GLP-HPM) can leave any range where their low-pass is near 0, and one such pixel would
+    otherwise dominate ERGAS. The IAOA release does not clip its own model's output, so the IAOA rows of
+    the adaptive model can differ slightly from unclipped scores.
+
+    Products per assessment: ``EXP`` (the upsampled MS: bicubic ``MS_up`` or ``interp23tap``), every
+    method of ``methods`` (MTF-GLP gains from the sensor), and the adaptive model built on that
+    assessment's inputs (``adaptive_model(EXP, PAN, degrade=False)``: its ERGAS fitness is measured
+    against the upsampled MS it is given) at its closed-form optimum (``adaptive x*``) and tuned by each
+    of ``optimizers`` (one run of ``max_evals`` evaluations, population ``pop_size``, ``mode``, seed
+    :func:`run_seed` ``(seed, pair, 'wald:' + optimizer, 0)`` under Wald, ``(seed, pair, optimizer, 0)``
+    under the IAOA protocol).
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per (assessment, pair, method): ``assessment``, ``pair``, ``method``, ``family``
+        (``'baseline'``, ``'standard'``, ``'adaptive'``), ``fitness`` and ``gap`` (the adaptive
+        model's own fitness and its excess over the bounded optimum; NaN for the others), ``x`` (the
+        decision vector or None) and one column per index of that assessment (NaN elsewhere).
+    """
+    import pandas as pd
+    from .. import optim
+    from ..metrics import pansharpening as mp
+    from ..pansharpening import methods as pm
+    from ..filters import imresize_bicubic, interp23tap
+    from ..pansharpening import protocols as pr
+
+    where = "protocol_comparison"
+    if not pairs:
+        raise ValueError(f"{where}: `pairs` is empty")
+    for o in optimizers:
+        optim.OPTIMIZERS[o]
+    for m in methods:
+        pm.METHODS[m]
+    max_evals = check_int(where, "max_evals", max_evals, minimum=pop_size)
+    cut = check_int(where, "cut", cut, minimum=0)
+    inputs = []  # (assessment, pair index, ProtocolData, gains)
+    for i, p in enumerate(pairs):
+        gains, _ = pr.sensor_gains(_sensor_of(p), "RGBN")
+        gains = gains[:p.ms.shape[0]] if len(gains) >= p.ms.shape[0] else (gains[0],) * p.ms.shape[0]
+        inputs.append(("iaoa", i, pr.prepare_protocol("iaoa", p.ms, p.pan, ratio=ratio), gains))
+        inputs.append(("wald_rr", i, pr.prepare_protocol("vivone_rr", p.ms, p.pan, ratio=ratio,
+                                                         sensor=_sensor_of(p), band_order="RGBN", cut=cut),
+                       gains))
+    # every adaptive model in one batch when the sizes agree (the AIHS weights iterate jointly)
+    exps = [d.exp[0] for _, _, d, _ in inputs]
+    pans = [d.pan[0] for _, _, d, _ in inputs]
+    if len({tuple(e.shape) for e in exps}) == 1 and len({tuple(q.shape) for q in pans}) == 1:
+        model = adaptive_model(torch.stack(exps), torch.stack(pans), ratio=ratio, weights=weights,
+                               degrade=False, zero_sum=zero_sum, device=device)
+        models = [(model, k) for k in range(len(inputs))]
+    else:
+        models = [(adaptive_model(e, q, ratio=ratio, weights=weights, degrade=False, zero_sum=zero_sum,
+                                  device=device), 0) for e, q in zip(exps, pans)]
+    rows = []
+    for (assess, i, d, gains), (model, k) in zip(inputs, models):
+        p = pairs[i]
+        ref = torch.as_tensor(p.ms, dtype=torch.float64)[None]
+        exp, pan = d.exp.to(torch.float64), d.pan.to(torch.float64)
+        if assess == "wald_rr":  # the toolbox's PAN_LR of D_s: interp23tap(imresize(PAN, 1/r))
+            pan_lr = interp23tap(imresize_bicubic(pan, 1.0 / ratio), ratio)
+        products: dict[str, tuple[str, torch.Tensor, float, Any]] = {"EXP": ("baseline", exp, np.nan, None)}
+        for m in methods:
+            products[m] = ("standard", pm.pansharpen(exp, pan, m, ratio=ratio, gains=gains).to(torch.float64),
+                           np.nan, None)
+        fit = model.fitness_numpy(k)
+        x_star, f_star = model.optimum()
+        x_star, f_star = x_star[k].cpu().numpy(), float(f_star[k])
+        lo, hi = np.full(model.n_bands, model.lower), np.full(model.n_bands, model.upper)
+        cand = {"adaptive x*": x_star}
+        for o in optimizers:
+            key = o if assess == "iaoa" else f"wald:{o}"
+            res = optim.minimize(o, fit, lo, hi, pop_size, None, max_evals=max_evals,
+                                 seed=run_seed(seed, p.id, key, 0), mode=mode)
+            cand[f"adaptive {o}"] = np.asarray(res.best_x, dtype=np.float64)
+        for name, x in cand.items():
+            fx = float(fit(x[None])[0])
+            fused = model.fuse(x[None], k).to(torch.float64)
+            products[name] = ("adaptive", fused, fx, x)
+        for name, (family, fused, fx, x) in products.items():
+            row = dict(assessment=assess, pair=p.id, method=name, family=family, fitness=fx,
+                       gap=fx - f_star if np.isfinite(fx) else np.nan, x=x)
+            if th_values is not None:
+                fused = fused.clamp(float(th_values[0]), float(th_values[1]))
+            if assess == "iaoa":
+                s = mp.iaoa_scores(fused, ref, ratio=float(ratio))
+                row.update({m_: float(v[0]) for m_, v in s.items()})
+                rows.append(row)
+                continue
+            fc, rc = pr.dim_cut(fused, cut), pr.dim_cut(ref, cut)
+            kw = dict(preset="vivone")
+            row.update(CC=float(mp.cc(fc, rc, **kw)[0]), RMSE=float(mp.rmse(fc, rc, **kw)[0]),
+                       ERGAS=float(mp.ergas(fc, rc, ratio=ratio, **kw)[0]),
+                       Q2n=float(mp.q2n(fc, rc, block_size=block_size, **kw)[0]),
+                       SAM=float(mp.sam(fc, rc, **kw)[0]), RASE=float(mp.rase(fc, rc, **kw)[0]))
+            rows.append(row)
+            fr = dict(row, assessment="full_res")
+            for m_ in RR_METRICS:
+                fr.pop(m_)
+            ms_lr = d.ms.to(torch.float64)  # upsampled by interp23tap inside the indices (= EXP)
+            dl = float(mp.d_lambda(fused, ms_lr, ratio=ratio, block_size=block_size, **kw)[0])
+            ds = float(mp.d_s(fused, ms_lr, pan, pan_lr=pan_lr, ratio=ratio, block_size=block_size, **kw)[0])
+            fr.update(D_lambda=dl, D_s=ds, QNR=(1.0 - dl) * (1.0 - ds),   # QNR, alpha = beta = 1
+                      HQNR=float(mp.hqnr(fused, ms_lr, pan, ratio=ratio, block_size=block_size, gains=gains,
+                                         **kw)[0]))
+            rows.append(fr)
+    df = pd.DataFrame(rows)
+    order = {a: n for n, a in enumerate(ASSESSMENTS)}
+    return df.sort_values("assessment", key=lambda s: s.map(order), kind="stable").reset_index(drop=True)
+

@@ -204,3 +204,67 @@ class TestRgbMetrics:
         for k in E.METRIC_NAMES:
             assert r[f"{k}_rgb"] == pytest.approx(float(s[k][0]), rel=1e-9)
         assert r["CC_rgb"] == pytest.approx(r["CC"], rel=1e-12)  # the IAOA CC already uses bands 1-3
+
+
+@pytest.fixture(scope="module")
+def cmp():
+    pairs = [_pair(0, n=96), _pair(1, n=96)]  # 96 - 41 (border cut) >= one 32x32 Q2n block
+    df = E.protocol_comparison(pairs, optimizers=("pso",), methods=("gsa", "mtf_glp"), max_evals=30,
+                               weights="nnls", seed=0)
+    return pairs, df
+
+
+class TestProtocolComparison:
+    @pytest.mark.slow
+    def test_smoke_rows(self, cmp):
+        pairs, df = cmp
+        methods = ["EXP", "gsa", "mtf_glp", "adaptive x*", "adaptive pso"]
+        assert len(df) == 3 * len(pairs) * len(methods)
+        for a in E.ASSESSMENTS:
+            g = df[df.assessment == a]
+            assert sorted(g.method.unique()) == sorted(methods)
+        cols = {"iaoa": E.METRIC_NAMES, "wald_rr": E.RR_METRICS, "full_res": E.FR_METRICS}
+        for a, names in cols.items():
+            assert np.isfinite(df.loc[df.assessment == a, list(names)].to_numpy()).all()
+        ad = df[df.family == "adaptive"]
+        assert (ad["gap"] >= -1e-9).all()  # PSO clips to the box: the bounded optimum is never beaten
+
+    @pytest.mark.slow
+    def test_iaoa_rows_are_the_iaoa_problem(self, cmp):
+        """Under the IAOA protocol the adaptive model and its optimum are those of IAOAProblem."""
+        pairs, df = cmp
+        problem = E.IAOAProblem(pairs, weights="nnls")
+        for i, p in enumerate(pairs):
+            row = df[(df.assessment == "iaoa") & (df.pair == p.id) & (df.method == "adaptive x*")].iloc[0]
+            x, f = problem.optimum(i)
+            np.testing.assert_allclose(row["x"], x, rtol=1e-12)
+            assert row["fitness"] == pytest.approx(f, rel=1e-12)
+
+    @pytest.mark.slow
+    def test_reference_wald_and_qnr(self, cmp):
+        """EXP under Wald: ERGAS and RMSE by hand (NumPy) on the toolbox-cut images; QNR of the
+        composition equals the library's qnr."""
+        from fusionlib.metrics import pansharpening as mp
+        from fusionlib.pansharpening import protocols as pr
+        pairs, df = cmp
+        p = pairs[0]
+        d = pr.prepare_protocol("vivone_rr", p.ms, p.pan, sensor="generic", band_order="RGBN")
+        f = d.exp[0].clamp(0, 255).numpy()[:, 20:-21, 20:-21]   # MATLAB I(21:end-21, 21:end-21)
+        r = p.ms[:, 20:-21, 20:-21]
+        mse = ((f - r) ** 2).mean(axis=(1, 2))
+        ergas = 100 / 4 * np.sqrt(np.mean(mse / r.mean(axis=(1, 2)) ** 2))
+        row = df[(df.assessment == "wald_rr") & (df.pair == p.id) & (df.method == "EXP")].iloc[0]
+        assert row["ERGAS"] == pytest.approx(ergas, rel=1e-10)
+        assert row["RMSE"] == pytest.approx(np.sqrt(mse.mean()), rel=1e-10)
+        fr = df[(df.assessment == "full_res") & (df.pair == p.id) & (df.method == "EXP")].iloc[0]
+        q = float(mp.qnr(d.exp.clamp(0, 255), d.ms, d.pan, preset="vivone")[0])
+        assert fr["QNR"] == pytest.approx(q, rel=1e-10)
+        assert fr["D_lambda"] == pytest.approx(0.0, abs=1e-9)  # EXP keeps the inter-band Q of MS_LR
+
+    def test_exception(self):
+        with pytest.raises(ValueError, match="empty"):
+            E.protocol_comparison([])
+        with pytest.raises(KeyError):
+            E.protocol_comparison([_pair(0, n=64)], methods=("nope",))
+        with pytest.raises(KeyError):
+            E.protocol_comparison([_pair(0, n=64)], optimizers=("nope",))
