@@ -1,9 +1,10 @@
 """Running an optimiser: termination by iterations or an exact evaluation budget."""
 from __future__ import annotations
 
+import functools
 import math
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Callable
 
 import numpy as np
@@ -39,11 +40,23 @@ class History:
         against evaluations; unlike ``best`` it is never worse than a point already evaluated).
     """
     best: np.ndarray
-    mean: np.ndarray
-    diversity: np.ndarray
     n_evals: np.ndarray
     evals_per_iter: np.ndarray
     best_per_eval: np.ndarray
+    # the recorded populations, summarised on first access (most runs never look at them)
+    _fitnesses: list = field(default_factory=list, repr=False, compare=False)
+    _positions: list = field(default_factory=list, repr=False, compare=False)
+    _width: np.ndarray | None = field(default=None, repr=False, compare=False)
+
+    @functools.cached_property
+    def mean(self) -> np.ndarray:
+        """(K+1,) mean fitness of the evaluated members of each recorded population."""
+        return _means(self._fitnesses)
+
+    @functools.cached_property
+    def diversity(self) -> np.ndarray:
+        """(K+1,) mean over dimensions of the population std divided by ``upper - lower``."""
+        return _diversities(self._positions, self._width)
 
 
 @dataclass(frozen=True)
@@ -156,9 +169,9 @@ def run(problem: Problem, optimizer: Optimizer, n_iter: int | None = None, max_e
     wall = time.perf_counter() - t0
     ev = np.asarray(rec_ev, dtype=np.int64)
     trace = p.trace
-    hist = History(best=np.asarray(rec_best), mean=_means(rec_f), diversity=_diversities(rec_x, width),
-                   n_evals=ev, evals_per_iter=np.diff(ev, prepend=0),
-                   best_per_eval=np.minimum.accumulate(trace) if trace.size else trace)
+    hist = History(best=np.asarray(rec_best), n_evals=ev, evals_per_iter=np.diff(ev, prepend=0),
+                   best_per_eval=np.minimum.accumulate(trace) if trace.size else trace,
+                   _fitnesses=rec_f, _positions=rec_x, _width=width)
     return Result(best_x=state.best_x.copy(), best_f=float(state.best_f), history=hist, n_evals=p.n_evals,
                   wall_time=wall, n_iter=state.iteration, n_calls=p.n_calls, optimizer=optimizer.key, mode=optimizer.mode,
                   seed=seed, state=state)

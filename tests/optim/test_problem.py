@@ -92,6 +92,21 @@ class TestMinimize:
         assert h.best_per_eval[-1] == pytest.approx(r.best_f)
         assert np.all(h.diversity >= 0) and r.wall_time > 0
 
+    @pytest.mark.parametrize("name", ["pso", "de", "woa", "iaoa"])
+    def test_reference_history_summaries(self, name):
+        """mean and diversity (computed on first access) equal the definitions applied to the states
+        the callback saw, copied at the time."""
+        seen = []
+        r = fo.minimize(name, sphere, LO, HI, 6, 5, seed=1,
+                        callback=lambda s: seen.append((s.positions.copy(), s.fitness.copy())))
+        h = r.history
+        width = HI - LO
+        div = [float(np.mean(x.std(axis=0) / width)) for x, _ in seen]
+        mean = [float(f[np.isfinite(f)].mean()) for _, f in seen]
+        np.testing.assert_allclose(h.diversity, div, rtol=1e-12)
+        np.testing.assert_allclose(h.mean, mean, rtol=1e-12)
+        assert h.diversity is h.diversity  # computed once
+
     def test_exception(self):
         with pytest.raises(KeyError, match="valid keys"):
             fo.minimize("nope", sphere, LO, HI, 5, 10)
