@@ -211,20 +211,29 @@ def moment_maps(x: torch.Tensor, y: torch.Tensor, k1d: torch.Tensor, border: str
     return F.conv2d(F.conv2d(st, wv, groups=5 * c), wh, groups=5 * c)
 
 
-def quantize(where: str, name: str, x: torch.Tensor, allow_float: bool) -> torch.Tensor:
-    """Grey levels 0..255 as int64, exactly as the image would be saved (round, clip).
+def quantize(where: str, name: str, x: torch.Tensor, allow_float: bool, *, scale: float = 1.0,
+             dtype: torch.dtype = torch.int64) -> torch.Tensor:
+    """Grey levels 0..255 of ``x * scale`` as ``dtype`` (int64, or uint8 for bincount), exactly as the
+    image would be saved (round, clip).
 
     Unless ``allow_float``, refuse data that is not on the 1/255 grid (a histogram of unquantised floats
-    depends on an arbitrary binning rule). Chunked over the leading axis (no whole-batch temporaries).
+    depends on an arbitrary binning rule). Chunked over the leading axis into reused buffers.
     """
-    out = torch.empty(x.shape, dtype=torch.int64, device=x.device)
+    out = torch.empty(x.shape, dtype=dtype, device=x.device)
     err = 0.0
     step = batch_step(x)
-    for i in range(0, x.shape[0], step):  # x is (B, ...)
+    n0 = x.shape[0]
+    r_buf = torch.empty((min(step, n0), *x.shape[1:]), dtype=x.dtype, device=x.device)
+    d_buf = torch.empty_like(r_buf) if not allow_float else None
+    s_buf = torch.empty_like(r_buf) if scale != 1.0 else None
+    for i in range(0, n0, step):  # x is (B, ...)
         xi = x[i:i + step]
-        r = torch.round(xi)
-        if not allow_float and xi.numel():
-            err = max(err, float((xi - r).abs_().max()))
+        k = xi.shape[0]
+        if s_buf is not None:
+            xi = torch.mul(xi, scale, out=s_buf[:k])
+        r = torch.round(xi, out=r_buf[:k])
+        if d_buf is not None and xi.numel():
+            err = max(err, float(torch.sub(xi, r, out=d_buf[:k]).abs_().max()))
         out[i:i + step] = r.clamp_(0, 255)
     if err > 1e-3:
         raise ValueError(f"{where}: `{name}` is not quantised to 256 grey levels (max distance "

@@ -30,9 +30,19 @@ def _flat(x: torch.Tensor) -> torch.Tensor:
 
 # --------------------------------------------------------------------------- EN
 def _entropy(f: torch.Tensor) -> torch.Tensor:
-    """Kernel: ``f`` (B, C, H, W) int64 levels -> (B,) bits, mean over channels."""
+    """Kernel: ``f`` (B, C, H, W) int64 or uint8 levels -> (B,) bits, mean over channels.
+
+    uint8 levels are counted plane by plane (``bincount`` on bytes is several times faster than on
+    int64 indices with plane offsets).
+    """
     b, c = f.shape[:2]
-    return entropy_of(hist(_flat(f)), 2.0).reshape(b, c).mean(dim=1)
+    if f.dtype == torch.uint8:
+        flat = _flat(f)
+        counts = torch.stack([torch.bincount(row, minlength=LEVELS) for row in flat])
+        p = counts.to(torch.float64) / flat.shape[1]
+    else:
+        p = hist(_flat(f))
+    return entropy_of(p, 2.0).reshape(b, c).mean(dim=1)
 
 
 @register_metric("entropy", full_name="Entropy (EN)", higher_is_better=True, inputs="none",
@@ -79,8 +89,10 @@ def entropy(fused: Any, *, preset: str = "default", data_range: float = 1.0,
     """
     where = "entropy"
     check_preset(where, preset, ("default", "vifb", "mefb", "liu2020"))
-    f, origin = prepare_fused(fused, where=where, data_range=data_range, min_size=1)
-    return finish(_entropy(to_levels(where, "fused", f, quantize_flag(quantize))), origin)
+    f, origin = prepare_fused(fused, where=where, data_range=data_range, min_size=1, rescale=False)
+    levels = to_levels(where, "fused", f, quantize_flag(quantize), scale=255.0 / data_range,
+                       dtype=torch.uint8)
+    return finish(_entropy(levels), origin)
 
 
 def quantize_flag(q: Any) -> bool:
