@@ -156,6 +156,7 @@ def main(argv=None) -> int:
     ap.add_argument("--seeds", type=int, default=3)
     ap.add_argument("--repeats", type=int, default=2)
     ap.add_argument("--quick", action="store_true", help="20 iterations, 1 seed, 1 repeat")
+    ap.add_argument("--algos", nargs="+", default=None, help="only these optimisers (default: all)")
     ap.add_argument("--out", default=str(Path(__file__).parent / "results" / "bench_optim.json"))
     a = ap.parse_args(argv)
     if a.quick:
@@ -181,6 +182,8 @@ def main(argv=None) -> int:
         print(hdr)
         print("-" * len(hdr))
         for name in fo.OPTIMIZERS:
+            if a.algos and name not in a.algos:
+                continue
             hyper, factory, _ = pairs.get(name, ({}, None, ""))
             for fname, (vec, scalar) in funcs.items():
                 wall, cpu = measure(name, vec, scalar, factory, lo, hi, a.pop, a.epochs, seeds, a.repeats, hyper)
@@ -229,6 +232,7 @@ def main(argv=None) -> int:
                       "seed, summed over seeds; speedup = mealpy CPU / ours CPU (robust on a shared machine), "
                       "speedup_wall from wall times",
                load_average_start=load0, load_average_end=os.getloadavg(),
+               command="benchmarks/bench_optim.py " + " ".join(sys.argv[1:] if argv is None else argv),
                wall_time_s=time.perf_counter() - t0, rows=rows, summary=summary,
                min_speedup=min(sps), median_speedup=float(np.median(sps)))
     write_json_atomic(a.out, out)
