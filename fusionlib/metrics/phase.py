@@ -309,9 +309,19 @@ def _corr_term(f1, f2, fmax, ff, m1, m2, m3, win, c=1e-4):
 def _q_p(f: torch.Tensor, s: torch.Tensor, threshold: float = 0.1) -> torch.Tensor:
     """Kernel: f (B, C, H, W), s (B, 2, C, H, W) on 0..255 -> (B,) (channel mean)."""
     b, n, c, h, w = s.shape
-    planes = torch.cat([s[:, 0].reshape(b * c, h, w), s[:, 1].reshape(b * c, h, w), f.reshape(b * c, h, w)])
+    # candidates scored against the same sources (a broadcast batch): the sources' maps once
+    shared = b > 1 and s.stride(0) == 0
+    sb = 1 if shared else b
+    planes = torch.cat([s[:sb, 0].reshape(sb * c, h, w), s[:sb, 1].reshape(sb * c, h, w),
+                        f.reshape(b * c, h, w)])
     pc, big, small, _ = _phasecong(planes.to(torch.float64), variant="liu")
-    pc, big, small = (t.reshape(3, b * c, 1, h, w) for t in (pc, big, small))
+
+    def split(t):
+        ta, tb, tf = t.split([sb * c, sb * c, b * c])
+        ta, tb = (x.expand(b, c, h, w) if shared else x for x in (ta.reshape(sb, c, h, w), tb.reshape(sb, c, h, w)))
+        return torch.stack([ta.reshape(b * c, h, w), tb.reshape(b * c, h, w), tf]).reshape(3, b * c, 1, h, w)
+
+    pc, big, small = split(pc), split(big), split(small)
     mask = pc[0] > pc[1]
 
     def pick(t):
@@ -386,5 +396,9 @@ def q_p(fused: Any, sources: Any, *, preset: str = "default", data_range: float 
     f, s, origin = prepare_sources(fused, sources, where=where, data_range=data_range, min_size=11,
                                    max_count=2, snap=True)
     if preset == "liu2020":
-        f, s = _gray_rounded(f, s)
+        if s.shape[0] > 1 and s.stride(0) == 0:  # keep a broadcast batch of sources broadcast
+            g, gs = _gray_rounded(f, s[:1])
+            f, s = g, gs.expand(f.shape[0], *gs.shape[1:])
+        else:
+            f, s = _gray_rounded(f, s)
     return finish(_q_p(f, s), origin)

@@ -292,3 +292,13 @@ def test_device_matches_cpu(device):
     assert float(v[0]) == pytest.approx(M.q_p(f, [a, b]), rel=1e-9)
     r = M.phase_congruency(t[1])
     assert r.pc.device.type == device.type
+
+
+def test_q_p_shared_sources_batch_equals_loop():
+    """Candidates scored against one pair (broadcast sources: the sources' maps computed once)."""
+    a, b = _img(1, (40, 40)), _img(2, (40, 40))
+    cands = np.stack([np.round(c * 255)[None] / 255 for c in ((a + b) / 2, np.maximum(a, b), a)])
+    for preset in ("default", "liu2020"):
+        batch = M.q_p(cands, [a, b], preset=preset)
+        loop = [M.q_p(c[0], [a, b], preset=preset) for c in cands]
+        np.testing.assert_allclose(batch, loop, rtol=1e-12)
