@@ -310,7 +310,7 @@ def _q_p(f: torch.Tensor, s: torch.Tensor, threshold: float = 0.1) -> torch.Tens
     """Kernel: f (B, C, H, W), s (B, 2, C, H, W) on 0..255 -> (B,) (channel mean)."""
     b, n, c, h, w = s.shape
     # candidates scored against the same sources (a broadcast batch): the sources' maps once
-    shared = b > 1 and s.stride(0) == 0
+    shared = b > 1 and bool((s == s[:1]).all())
     sb = 1 if shared else b
     planes = torch.cat([s[:sb, 0].reshape(sb * c, h, w), s[:sb, 1].reshape(sb * c, h, w),
                         f.reshape(b * c, h, w)])
@@ -396,7 +396,7 @@ def q_p(fused: Any, sources: Any, *, preset: str = "default", data_range: float 
     f, s, origin = prepare_sources(fused, sources, where=where, data_range=data_range, min_size=11,
                                    max_count=2, snap=True)
     if preset == "liu2020":
-        if s.shape[0] > 1 and s.stride(0) == 0:  # keep a broadcast batch of sources broadcast
+        if s.shape[0] > 1 and bool((s == s[:1]).all()):  # keep a broadcast batch of sources broadcast
             g, gs = _gray_rounded(f, s[:1])
             f, s = g, gs.expand(f.shape[0], *gs.shape[1:])
         else:
