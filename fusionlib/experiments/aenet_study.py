@@ -417,7 +417,10 @@ def _adopt_legacy(base: Path, entry: Path, want: Mapping[str, Any]) -> None:
         return
     entry.mkdir(parents=True, exist_ok=True)
     for f in ["model.pt", *[q.name for q in base.glob("scores_*.csv")], "meta.json"]:  # meta last
-        os.replace(base / f, entry / f)
+        try:
+            os.replace(base / f, entry / f)
+        except FileNotFoundError:  # another process is adopting the same entry
+            pass
 
 
 def train_or_load(experiment: str, variant: str, seed: int, train: TrainSet | Callable[[], TrainSet],
