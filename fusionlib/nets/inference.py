@@ -26,7 +26,8 @@ function with fewer operations and less memory traffic:
    conv as two BLAS matrix products per strip of rows (``_composed_gemm``) in a channels-first
    pixel layout, so the 25 tap planes are written in place and summed by shifted slices
    (no transpose, no padding of the planes), and the 64-channel feature only exists for one
-   strip, in cache.
+   strip, in cache. With several torch threads the rows are split into bands run by that many
+   Python threads with one intra-op thread each (robust on a shared CPU; identical result).
 6. C1+ReLU (and C2+ReLU) run as one oneDNN call with a fused post-op when the CPU
    build has ``torch.ops.mkldnn._convolution_pointwise`` (channels-last activations);
    otherwise plain ``conv2d``.
@@ -66,6 +67,18 @@ def _compose(outer: torch.Tensor, inner: torch.Tensor) -> torch.Tensor:
             part = outer[:, :, sy, sx] @ inner.reshape(n_mid, n_in * 9)
             k[:, :, sy:sy + 3, sx:sx + 3] += part.reshape(n_out, n_in, 3, 3)
     return k
+
+
+_POOLS: dict[int, Any] = {}
+
+
+def _pool(n: int):
+    """A lazily created pool of ``n`` threads, each with one torch intra-op thread."""
+    if n not in _POOLS:
+        from concurrent.futures import ThreadPoolExecutor
+        _POOLS[n] = ThreadPoolExecutor(n, thread_name_prefix="fusionlib-aenet",
+                                       initializer=torch.set_num_threads, initargs=(1,))
+    return _POOLS[n]
 
 
 def _has_mkldnn_pointwise() -> bool:
@@ -170,20 +183,28 @@ class FusedAENetV2(nn.Module):
             y = y + F.conv2d(h, self.w2, padding=1)
         return y.relu_().clamp_(max=1.0)
 
-    def _composed_gemm(self, x: torch.Tensor, w1: torch.Tensor, chunk: int = 2048) -> torch.Tensor:
+    def _composed_gemm(self, x: torch.Tensor, w1: torch.Tensor, chunk: int = 2048,
+                       threads: int | None = None) -> torch.Tensor:
         """C1 + ReLU + the composed 5x5 conv as two matrix products per strip of rows (CPU).
 
         Pixel-major (channels-first) layout throughout, so that no large transpose is needed:
-        ``cols`` (C*9, P) stacks the 9 shifted views of each padded source (contiguous row copies),
-        then per strip of ``~chunk`` pixels ``h = relu(W1 @ cols + b1)`` (64, n) and
-        ``z = K^T @ h`` (25*O, n), written straight into the tap planes ``z`` (25*O, H, W). The
-        output is the sum of the 25 tap planes shifted into place; out-of-image taps are left out,
-        which is exactly the zero padding 2 of the 5x5 conv. The 64-channel feature exists only for
-        one strip (in cache) and both products are BLAS GEMMs.
+        ``cols`` (C*9 + 1, P) stacks the 9 shifted views of each padded source (contiguous row
+        copies) and a row of ones (C1's bias), then per strip of ``~chunk`` pixels
+        ``h = relu(W1 @ cols)`` (64, n) and ``z = K^T @ h`` (25*O, n), written straight into the tap
+        planes ``z`` (25*O, H, W). The output is the sum of the 25 tap planes shifted into place;
+        out-of-image taps are left out, which is exactly the zero padding 2 of the 5x5 conv. The
+        64-channel feature exists only for one strip (in cache) and both products are BLAS GEMMs.
+
+        With ``torch.get_num_threads() = n > 1`` the rows are split into ``n`` bands run by ``n``
+        Python threads, each with one intra-op thread (torch ops release the GIL). Hundreds of
+        small OpenMP regions per image (two GEMMs and a ReLU per strip) made the 2-thread OpenMP
+        run spin-wait badly on a shared CPU (up to 10x slower than 1 thread); the bands do not.
+        The result is identical (every pixel is computed by the same operations).
         """
         b, c, hh, ww = x.shape
         n_out, width = self.k5.shape[:2]
         p = hh * ww
+        n_thr = max(1, min(torch.get_num_threads() if threads is None else threads, hh // 8))
         # C1's bias folded into the product: a row of ones under the neighbourhoods
         w1m = torch.cat([w1.reshape(w1.shape[0], -1), self.b1.view(-1, 1)], 1)  # (64, C*9 + 1)
         kt = self.k5.permute(0, 2, 3, 1).reshape(n_out * 25, width)             # (O*25, 64)
@@ -195,22 +216,47 @@ class FusedAENetV2(nn.Module):
         z = x.new_empty(n_out, 25, hh, ww)
         zf = z.view(n_out * 25, p)
         rows = max(1, chunk // ww)
-        for i in range(b):
-            torch.stack([xp[i, ci, dy:dy + hh, dx:dx + ww] for ci in range(c)
-                         for dy in range(3) for dx in range(3)], 0, out=cols[:c * 9])
-            for r0 in range(0, hh, rows):
-                s, e = r0 * ww, min(hh, r0 + rows) * ww
-                h = torch.mm(w1m, colsf[:, s:e]).relu_()
-                torch.mm(kt, h, out=zf[:, s:e])
-            acc = out[i]
-            torch.add(z[:, 12], self.b2.view(-1, 1, 1), out=acc)
-            for t in range(25):
-                if t == 12:
-                    continue
-                dy, dx = t // 5 - 2, t % 5 - 2       # out[y, x] += z[t, y + dy, x + dx]
-                acc[:, max(0, -dy):hh - max(0, dy), max(0, -dx):ww - max(0, dx)] += \
-                    z[:, t, max(0, dy):hh - max(0, -dy), max(0, dx):ww - max(0, -dx)]
-            self._ring_correction(acc, colsf, w1m, hh, ww)
+        bands = [(k * hh // n_thr, (k + 1) * hh // n_thr) for k in range(n_thr)]
+        inference = torch.is_inference_mode_enabled()
+
+        def strips(band):
+            with torch.inference_mode(inference), torch.no_grad():
+                for r0 in range(band[0], band[1], rows):
+                    s, e = r0 * ww, min(band[1], r0 + rows) * ww
+                    h = torch.mm(w1m, colsf[:, s:e]).relu_()
+                    torch.mm(kt, h, out=zf[:, s:e])
+
+        def shift_add(acc, band):
+            with torch.inference_mode(inference), torch.no_grad():
+                y0, y1 = band
+                torch.add(z[:, 12, y0:y1], self.b2.view(-1, 1, 1), out=acc[:, y0:y1])
+                for t in range(25):
+                    if t == 12:
+                        continue
+                    dy, dx = t // 5 - 2, t % 5 - 2       # out[y, x] += z[t, y + dy, x + dx]
+                    lo, hi = max(y0, -dy), min(y1, hh - dy)
+                    acc[:, lo:hi, max(0, -dx):ww - max(0, dx)] += \
+                        z[:, t, lo + dy:hi + dy, max(0, dx):ww - max(0, -dx)]
+
+        pool = _pool(n_thr) if n_thr > 1 else None
+        prev = torch.get_num_threads()
+        if pool is not None and prev != 1:
+            torch.set_num_threads(1)
+        try:
+            for i in range(b):
+                torch.stack([xp[i, ci, dy:dy + hh, dx:dx + ww] for ci in range(c)
+                             for dy in range(3) for dx in range(3)], 0, out=cols[:c * 9])
+                acc = out[i]
+                if pool is None:
+                    strips(bands[0])
+                    shift_add(acc, bands[0])
+                else:
+                    list(pool.map(strips, bands))
+                    list(pool.map(lambda bd, acc=acc: shift_add(acc, bd), bands))
+                self._ring_correction(acc, colsf, w1m, hh, ww)
+        finally:
+            if pool is not None and prev != 1:
+                torch.set_num_threads(prev)
         return out
 
     def _ring_correction(self, acc: torch.Tensor, cols: torch.Tensor, w1m: torch.Tensor, hh: int,
@@ -243,12 +289,12 @@ class FusedAENetV2(nn.Module):
         g = F.conv1d(right, wg[:, :, :, 0], padding=1, groups=groups)
         acc[:, :, ww - 1] -= F.conv1d(g, w2s[:, :, :, 2], padding=1)[0]
 
-    def _composed(self, x: torch.Tensor, w1: torch.Tensor) -> torch.Tensor:
+    def _composed(self, x: torch.Tensor, w1: torch.Tensor, threads: int | None = None) -> torch.Tensor:
         hh, ww = x.shape[-2:]
         if hh < 8 or ww < 8:
             return self._exact(x, w1)
         if x.device.type == "cpu" and x.dtype == torch.float32:
-            return self._composed_gemm(x, w1).relu_().clamp_(max=1.0)     # ring made exact inside
+            return self._composed_gemm(x, w1, threads=threads).relu_().clamp_(max=1.0)  # exact ring inside
         h = self._conv_relu(x, w1, self.b1, 1)
         y = self._conv_relu(h, self.k5, self.b2, 2).clamp_(max=1.0).contiguous()
         # exact outermost ring from 4-pixel border crops (only the ring depends on the zero padding
@@ -262,8 +308,20 @@ class FusedAENetV2(nn.Module):
 
     @torch.no_grad()
     def forward(self, a: Any, b: Any = None) -> torch.Tensor:
-        x, w1 = self._stack(a, b)
-        return self._composed(x, w1) if self.mode == "composed" else self._exact(x, w1)
+        n = torch.get_num_threads()
+        if self.mode != "composed" or n == 1:
+            x, w1 = self._stack(a, b)
+            return self._composed(x, w1) if self.mode == "composed" else self._exact(x, w1)
+        # composed mode with several threads: the small element-wise ops run on one intra-op
+        # thread and the GEMM strips on `n` Python threads (see `_composed_gemm`)
+        torch.set_num_threads(1)
+        try:
+            x, w1 = self._stack(a, b)
+            if x.device.type != "cpu" or x.dtype != torch.float32:
+                torch.set_num_threads(n)
+            return self._composed(x, w1, threads=n)
+        finally:
+            torch.set_num_threads(n)
 
     def parameter_count(self) -> int:
         return 0  # buffers only; the trained model holds the parameters

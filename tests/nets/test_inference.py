@@ -49,6 +49,24 @@ class TestFuseForInference:
                        out[..., :, 0] - ref[..., :, 0], out[..., :, -1] - ref[..., :, -1]):
             assert float(border.abs().max()) < 1e-5
 
+    def test_threads_same_result(self):
+        # several torch threads: row bands in a thread pool; every pixel sees the same operations
+        m = _trained_like(seed=4)
+        f = nets.fuse_for_inference(m, mode="composed")
+        g = torch.Generator().manual_seed(5)
+        a, b = torch.rand(2, 1, 41, 57, generator=g), torch.rand(2, 1, 41, 57, generator=g)
+        prev = torch.get_num_threads()
+        try:
+            torch.set_num_threads(1)
+            one = f(a, b)
+            torch.set_num_threads(3)
+            three = f(a, b)
+            assert torch.get_num_threads() == 3
+        finally:
+            torch.set_num_threads(prev)
+        assert torch.equal(one, three)
+        assert max_abs_difference(m, f, [a, b]) < 1e-5
+
     def test_small_images(self):
         m = _trained_like()
         f = nets.fuse_for_inference(m)
