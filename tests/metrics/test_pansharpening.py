@@ -16,6 +16,14 @@ def _pair(rng, c=4, h=64, w=64, scale=255.0):
     return fused, ref
 
 
+def _pair32(rng, b=2, c=4, h=600, w=520):
+    """float32 [0, 1] pair whose planes (312000 px) exceed one chunk (2**18 values) and whose pixel
+    count is not a multiple of SAM's chunk; the float64 copy holds the same values for the peers."""
+    ref = rng.uniform(0.05, 0.95, (b, c, h, w)).astype(np.float32)
+    fused = np.clip(ref + rng.normal(0, 0.02, ref.shape), 0, 1).astype(np.float32)
+    return fused, ref, fused.astype(np.float64), ref.astype(np.float64)
+
+
 REF_METRICS = ["ergas", "sam", "rmse", "rase", "cc", "uiqi", "scc"]
 
 
@@ -73,6 +81,43 @@ class TestErgas:
             ps.ergas(f, r, ratio=0, preset="iaoa")
 
 
+    def test_float32_chunked(self, rng):
+        """float32 data (float32 differences, float64 sums over plane pieces) equal sewar on the same
+        values in float64 and our own float64 path."""
+        sewar = pytest.importorskip("sewar.full_ref")
+        f, r, f64, r64 = _pair32(rng)
+        ours = ps.ergas(f, r)
+        assert ours.dtype == np.float64 and ours.shape == (2,)
+        for i in range(2):
+            theirs = sewar.ergas(r64[i].transpose(1, 2, 0), f64[i].transpose(1, 2, 0), r=0.25)
+            assert ours[i] == pytest.approx(theirs, rel=1e-6)
+        np.testing.assert_allclose(ours, ps.ergas(f64, r64), rtol=1e-6)
+
+    def test_fused_range(self, rng):
+        """The fused image may overshoot into [-1, 2] (data_range 1); beyond, or NaN/Inf, is refused
+        with the fused-first message order; -0.0 (outside the one-pass test) is accepted."""
+        f, r, f64, r64 = _pair32(rng, b=1, h=16, w=16)
+        over = f.copy()
+        over[0, 0, :2, :2] = [[-0.9, 1.9], [-0.0, 2.0]]
+        want = ps.ergas(over.astype(np.float64), r64)
+        assert ps.ergas(over, r) == pytest.approx(want, rel=1e-6)
+        bad = over.copy()
+        bad[0, 1, 3, 3] = 2.5
+        with pytest.raises(ValueError, match=r"ergas: `fused` values must lie in \[-1, 2\]; got \[-0.9, 2.5\]"):
+            ps.ergas(bad, r)
+        bad[0, 1, 3, 3] = np.inf
+        with pytest.raises(ValueError, match=r"`fused` contains 0 NaN and 1 Inf"):
+            ps.ergas(bad, r * 255)  # fused NaN/Inf is reported before the reference's range
+        rbad = r.copy()
+        rbad[0, 2, 0, 0] = -0.0
+        assert ps.ergas(f, rbad) == pytest.approx(ps.ergas(f64, rbad.astype(np.float64)), rel=1e-6)
+        rbad[0, 2, 0, 0] = np.nan
+        with pytest.raises(ValueError, match=r"`reference` contains 1 NaN and 0 Inf"):
+            ps.ergas(f, rbad)
+        rbad[0, 2, 0, 0] = 1.5
+        with pytest.raises(ValueError, match=r"`reference` values must lie in \[0, 1\]"):
+            ps.ergas(f, rbad)
+
 class TestSam:
     def test_known_value(self):
         r = np.zeros((2, 1, 1))
@@ -98,6 +143,20 @@ class TestSam:
         assert ps.sam(0.5 * r, r, preset="iaoa") == pytest.approx(0.0, abs=1e-5)  # angle ignores scale
 
 
+    def test_float32_chunked(self, rng):
+        """float32 data (per-pixel sums in float32, cosine and arccos in float64) equal sewar on the
+        same values in float64; identical spectra give exactly 0, zero-norm pixels are excluded."""
+        sewar = pytest.importorskip("sewar.full_ref")
+        f, r, f64, r64 = _pair32(rng)
+        r[0, :, 5, 7] = 0.0
+        r64[0, :, 5, 7] = 0.0
+        ours = ps.sam(f, r)
+        for i in range(2):
+            theirs = np.degrees(sewar.sam(r64[i].transpose(1, 2, 0), f64[i].transpose(1, 2, 0)))
+            assert ours[i] == pytest.approx(theirs, rel=1e-6)
+        assert ps.sam(r, r).tolist() == [0.0, 0.0]
+        assert np.isnan(float(ps.sam(torch.zeros(1, 4, 3, 3), torch.zeros(1, 4, 3, 3))))  # no valid pixel
+
 class TestRmseRase:
     def test_known_value(self):
         f, r = np.full((1, 2, 2), 0.3), np.full((1, 2, 2), 0.5)
@@ -118,6 +177,16 @@ class TestRmseRase:
         f, r = _pair(rng)
         assert ps.rmse(f, r, preset="iaoa") == pytest.approx(sewar.rmse(r, f), rel=1e-12)
 
+
+    def test_float32_chunked(self, rng):
+        sewar = pytest.importorskip("sewar.full_ref")
+        f, r, f64, r64 = _pair32(rng)
+        ours = ps.rmse(f, r)
+        for i in range(2):
+            assert ours[i] == pytest.approx(sewar.rmse(r64[i], f64[i]), rel=1e-6)
+        np.testing.assert_allclose(ps.rase(f, r), ps.rase(f64, r64), rtol=1e-6)
+        t = ps.rmse(torch.from_numpy(f), torch.from_numpy(r))
+        assert isinstance(t, torch.Tensor) and np.allclose(t.numpy(), ours, rtol=1e-12)
 
 class TestCc:
     def test_known_value(self, rng):
