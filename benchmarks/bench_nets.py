@@ -16,10 +16,30 @@ Usage::
     .venv/bin/python benchmarks/bench_nets.py --n-images 30 --max-seconds 20   # quick
 
 Writes ``benchmarks/results/bench_nets.json`` atomically.
+
+GPU throughput mode (issue #5, ``--gpu-throughput``): batches of ``--size`` x ``--size`` uint8 gray
+pairs, the AE-Netv2 (GCB) eval model, its BN-folded inference variants (``fuse_for_inference``,
+'exact' and 'composed') and the three peers, each moved to ``--device`` / ``--dtype`` (optionally
+channels-last), warmed up, optionally captured in a CUDA graph (static input buffers), then
+``--n-batches`` batches timed with CUDA events (``time.perf_counter`` on CPU). Two variants per model:
+"compute_only" (input already on the device in the compute dtype) and "end_to_end" (pinned host
+uint8 -> device copy and the uint8 -> dtype / 255 conversion inside the timed region). Every row
+reports images/s, peak device memory and the max abs difference of its output against the same
+model in float32 (TF32 off, contiguous, eager; for the BN-folded variants the unfused
+eval model) on the same first batch, raw (output scaled to
+[0, 1]) and in grey levels (both rounded to 0..255). Input finiteness checks are off in this mode
+(they synchronise the host and cannot be captured in a graph). On CPU it is a smoke check of the
+code path (CUDA graphs skipped with a note; nothing written unless ``--out`` is given)::
+
+    .venv/bin/python benchmarks/bench_nets.py --device cuda --gpu-throughput --batch-sizes 64,256 \\
+        --dtype float16 --channels-last --cuda-graphs          # -> results/bench_nets_gpu.json
+    .venv/bin/python benchmarks/bench_nets.py --device cpu --gpu-throughput --dtype bfloat16 \\
+        --batch-sizes 4 --n-batches 3 --size 64 --out /tmp/x.json   # CPU smoke
 """
 from __future__ import annotations
 
 import argparse
+import copy
 import os
 import resource
 import platform
@@ -112,6 +132,244 @@ def _cpu() -> float:
     return r.ru_utime + r.ru_stime
 
 
+# ------------------------------------------------------------------------------ GPU throughput mode
+_DTYPES = {"float32": torch.float32, "float16": torch.float16, "bfloat16": torch.bfloat16}
+# peers as `fuse_peer` calls them: IFCNN on [0, 1]; DenseFuse and DeepFuse on 0..255, DenseFuse's
+# output clamped to 0..255 and divided by 255, DeepFuse's raw output min-max stretched per image
+# (its raw output reaches ~1e9, beyond float16's range: non-finite outputs are counted per row)
+_PEER_CALL = {"ifcnn": (1.0, None), "densefuse": (255.0, "clamp"), "deepfuse": (255.0, "minmax")}
+
+
+def _gpu_contestants(data_root, seed: int) -> tuple[list, dict]:
+    """(key, label, float32 eval model, input scale, output post-processing) for the GPU mode."""
+    torch.manual_seed(seed)
+    base = nets.build("aenetv2").eval()
+    out = [("aenetv2", nets.MODELS["aenetv2"].label + " (eval model)", base, 1.0, None)]
+    for mode in ("exact", "composed"):
+        out.append((f"aenetv2_fused_{mode}", f"AE-Netv2 BN-folded ({mode})",
+                    nets.fuse_for_inference(base, mode=mode), 1.0, None))
+    weights = {}
+    for name, variant in (("ifcnn", "max"), ("densefuse", None), ("deepfuse", None)):
+        try:
+            m = nets.load_peer(name, variant, root=data_root)
+            weights[name] = "published"
+        except (FileNotFoundError, ValueError):
+            m = nets.build(name).eval()
+            weights[name] = "random (published weights absent)"
+        scale, clamp = _PEER_CALL[name]
+        out.append((name, nets.MODELS[name].label, m.eval(), scale, clamp))
+    for _, _, m, _, _ in out:
+        for mod in m.modules():  # host-synchronising NaN checks off (not capturable in a graph)
+            if hasattr(mod, "check_inputs"):
+                mod.check_inputs = False
+    return out, weights
+
+
+def _caller(model, scale: float, post: str | None):
+    """``f(a, b)`` -> output in [0, 1] units (unclamped) for (B, 1, H, W) sources in [0, 1]."""
+    def f(a, b):
+        y = model(a, b) if scale == 1.0 else model(a * scale, b * scale)
+        if post == "clamp":
+            y = y.clamp(0, scale) / scale
+        elif post == "minmax":
+            lo, hi = y.amin(dim=(1, 2, 3), keepdim=True), y.amax(dim=(1, 2, 3), keepdim=True)
+            y = (y - lo) / (hi - lo).clamp_min(1e-12)
+        return y
+    return f
+
+
+def _to_grey(y: torch.Tensor) -> torch.Tensor:
+    return (y.float().clamp(0, 1) * 255.0).round()
+
+
+@torch.no_grad()
+def _reference(model, scale, post, host_u8: torch.Tensor, device, chunk: int = 16) -> torch.Tensor:
+    """float32 output (on CPU) of the float32 eager ``model`` on ``host_u8`` (B, 2, H, W), in chunks,
+    with TF32 off (cuDNN / cuBLAS), contiguous memory format."""
+    f = _caller(model, scale, post)
+    prev = (torch.backends.cudnn.allow_tf32, torch.backends.cuda.matmul.allow_tf32)
+    torch.backends.cudnn.allow_tf32 = torch.backends.cuda.matmul.allow_tf32 = False
+    try:
+        outs = []
+        for i in range(0, host_u8.shape[0], chunk):
+            x = host_u8[i:i + chunk].to(device).float().div_(255.0)
+            outs.append(f(x[:, 0:1], x[:, 1:2]).float().cpu())
+        return torch.cat(outs)
+    finally:
+        torch.backends.cudnn.allow_tf32, torch.backends.cuda.matmul.allow_tf32 = prev
+
+
+def _measure(fn_step, n_batches: int, n_warmup: int, device: torch.device, graph: bool):
+    """Warm up, optionally capture ``fn_step`` in a CUDA graph, time ``n_batches`` calls.
+
+    ``fn_step(k)`` runs batch ``k``; with ``graph`` it must be of the form "copy into static buffers,
+    then ``body()``" and is given as ``(prepare(k), body)``. Returns (seconds, last output, note)."""
+    cuda = device.type == "cuda"
+    sync = torch.cuda.synchronize if cuda else (lambda: None)
+    prepare, body = fn_step
+    note = ""
+    out = None
+    if graph and cuda:
+        try:
+            s = torch.cuda.Stream()
+            s.wait_stream(torch.cuda.current_stream())
+            with torch.cuda.stream(s):
+                for k in range(max(3, n_warmup)):
+                    prepare(k)
+                    body()
+            torch.cuda.current_stream().wait_stream(s)
+            g = torch.cuda.CUDAGraph()
+            with torch.cuda.graph(g):
+                static_out = body()
+            run = lambda k: (prepare(k), g.replay(), static_out)[2]  # noqa: E731
+            note = "cuda graph"
+        except Exception as exc:  # capture failed: eager, say why
+            sync()
+            run = lambda k: (prepare(k), body())[1]  # noqa: E731
+            note = f"eager (graph capture failed: {type(exc).__name__}: {str(exc)[:120]})"
+    else:
+        run = lambda k: (prepare(k), body())[1]  # noqa: E731
+        note = "eager" + (" (CUDA graphs skipped: device is not cuda)" if graph else "")
+    for k in range(n_warmup):
+        out = run(k)
+    sync()
+    if cuda:
+        e0, e1 = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
+        e0.record()
+        for k in range(n_batches):
+            out = run(k)
+        e1.record()
+        e1.synchronize()
+        secs = e0.elapsed_time(e1) / 1e3
+    else:
+        t0 = time.perf_counter()
+        for k in range(n_batches):
+            out = run(k)
+        secs = time.perf_counter() - t0
+    out = run(0)  # batch 0 through the timed path, for the numerical difference
+    sync()
+    return secs, out.float().cpu(), note
+
+
+@torch.no_grad()
+def gpu_throughput(args) -> dict:
+    """Images/s of the AE-Netv2 family and peers per batch size, see the module docstring."""
+    device = torch.device(args.device)
+    cuda = device.type == "cuda"
+    if cuda and not torch.cuda.is_available():
+        raise SystemExit("bench_nets: --device cuda but torch.cuda.is_available() is False")
+    dtype = _DTYPES[args.dtype]
+    fmt = torch.channels_last if args.channels_last else torch.contiguous_format
+    if cuda:  # fixed shapes: let cuDNN pick its fastest algorithms (recorded in the JSON)
+        torch.backends.cudnn.benchmark = True
+    if args.cuda_graphs and not cuda:
+        print("[bench_nets] note: CUDA graphs skipped (device is not cuda); eager timings")
+    contestants, weights = _gpu_contestants(args.data_root, args.seed)
+    if args.models != "all":
+        keep = set(args.models.split(","))
+        contestants = [c for c in contestants if c[0] in keep]
+    pairs, source = protocol_images(22, args.data_root, size=args.size, seed=args.seed)
+    load0 = os.getloadavg()
+    rows = []
+    for bs in [int(v) for v in args.batch_sizes.split(",")]:
+        # two distinct host batches (cycled pairs), pinned on CUDA; batch k uses host[k % 2]
+        host = []
+        for j in range(2):
+            sel = [pairs[(j * bs + i) % len(pairs)] for i in range(bs)]
+            t = torch.from_numpy(np.stack([np.stack(p) for p in sel]))  # (B, 2, H, W) uint8
+            host.append(t.pin_memory() if cuda else t)
+        refs = {}
+        for key, label, m32, scale, post in contestants:
+            # reference: the float32 eager model; for the BN-folded variants the unfused eval model
+            # (so their difference includes the folding as well as the precision)
+            if key.startswith("aenetv2_fused") and "aenetv2" in refs:
+                ref = refs["aenetv2"]
+            else:
+                ref = refs[key] = _reference(m32.to(device), scale, post, host[0], device)
+            model = copy.deepcopy(m32).to(device=device, dtype=dtype, memory_format=fmt)
+            f = _caller(model, scale, post)
+            dev_in = [h.to(device).to(dtype).div_(255.0).contiguous(memory_format=fmt) for h in host]
+            for variant in ("compute_only", "end_to_end"):
+                if variant == "compute_only":
+                    # eager: the batch is used where it lies; graph: copied into the static input
+                    graph = bool(args.cuda_graphs and cuda)
+                    cur = {"x": torch.empty_like(dev_in[0])}
+
+                    def prepare(k, cur=cur, graph=graph):
+                        if graph:
+                            cur["x"].copy_(dev_in[k % 2])
+                        else:
+                            cur["x"] = dev_in[k % 2]
+
+                    def body(cur=cur):
+                        return f(cur["x"][:, 0:1], cur["x"][:, 1:2])
+                else:
+                    static_u8 = torch.empty(host[0].shape, dtype=torch.uint8, device=device)
+
+                    def prepare(k, static_u8=static_u8):
+                        static_u8.copy_(host[k % 2], non_blocking=True)
+
+                    def body(static_u8=static_u8):
+                        x = static_u8.to(dtype).div_(255.0).contiguous(memory_format=fmt)
+                        return f(x[:, 0:1], x[:, 1:2])
+                if cuda:
+                    torch.cuda.synchronize()
+                    torch.cuda.reset_peak_memory_stats(device)
+                row = {"model": key, "label": label, "batch_size": bs, "variant": variant,
+                       "dtype": args.dtype, "channels_last": bool(args.channels_last)}
+                try:
+                    secs, out, note = _measure((prepare, body), args.n_batches, args.warmup, device,
+                                               bool(args.cuda_graphs))
+                except torch.cuda.OutOfMemoryError as exc:
+                    row.update(error=f"OutOfMemoryError: {str(exc)[:160]}")
+                    rows.append(row)
+                    print(f"[bench_nets] {key} batch {bs} {variant}: out of memory")
+                    torch.cuda.empty_cache()
+                    continue
+                diff = (out - ref).abs()
+                row.update(
+                    mode=note, n_batches=args.n_batches, seconds=secs,
+                    img_per_s=args.n_batches * bs / secs, ms_per_batch=secs / args.n_batches * 1e3,
+                    peak_memory_mib=(torch.cuda.max_memory_allocated(device) / 2**20 if cuda else None),
+                    max_abs_diff_raw=float(diff.max()),
+                    max_abs_diff_grey_levels=float((_to_grey(out) - _to_grey(ref)).abs().max()),
+                    nonfinite_outputs=int((~torch.isfinite(out)).sum()))
+                rows.append(row)
+            del model, dev_in
+            if cuda:
+                torch.cuda.empty_cache()
+    load1 = os.getloadavg()
+    dev_name = torch.cuda.get_device_name(device) if cuda else (platform.processor() or "cpu")
+    print(f"\nGPU-throughput mode: {args.size}x{args.size} uint8 gray pairs, device {dev_name}, "
+          f"{args.dtype}, channels_last={bool(args.channels_last)}, cuda_graphs={bool(args.cuda_graphs)}, "
+          f"torch {torch.__version__}; load average {load0[0]:.1f} -> {load1[0]:.1f}")
+    print(f"{'model':34s} {'batch':>5s} {'variant':12s} {'img/s':>9s} {'peak MiB':>9s} "
+          f"{'|d| raw':>9s} {'|d| grey':>8s}  mode")
+    for r in rows:
+        if "error" in r:
+            print(f"{r['label']:34s} {r['batch_size']:5d} {r['variant']:12s} {r['error']}")
+            continue
+        mem = f"{r['peak_memory_mib']:9.0f}" if r["peak_memory_mib"] is not None else f"{'-':>9s}"
+        print(f"{r['label']:34s} {r['batch_size']:5d} {r['variant']:12s} {r['img_per_s']:9.1f} {mem} "
+              f"{r['max_abs_diff_raw']:9.2e} {r['max_abs_diff_grey_levels']:8.0f}  {r['mode']}")
+    return {
+        "benchmark": "bench_nets_gpu", "issue": 5,
+        "protocol": ("batches of uint8 gray pairs; compute_only: input on device in dtype; end_to_end: "
+                     "pinned host uint8 -> device copy + conversion timed; warm-up excluded; CUDA-event "
+                     "timing; difference vs the float32 eager model (TF32 off) on batch 0; with CUDA graphs, "
+                     "compute_only includes a device-to-device copy into the graph's static input"),
+        "cudnn_benchmark": bool(cuda),
+        "images": source, "size": args.size, "batch_sizes": args.batch_sizes, "n_batches": args.n_batches,
+        "warmup": args.warmup, "dtype": args.dtype, "channels_last": bool(args.channels_last),
+        "cuda_graphs": bool(args.cuda_graphs and cuda), "input_checks": False, "seed": args.seed,
+        "device": str(device), "device_name": dev_name, "torch": torch.__version__,
+        "cuda": torch.version.cuda, "cudnn": (torch.backends.cudnn.version() if cuda else None),
+        "python": sys.version.split()[0], "platform": platform.platform(),
+        "loadavg_before": load0, "loadavg_after": load1, "peer_weights": weights,
+        "aenetv2_weights": "random init (seed); timing does not depend on the values", "results": rows,
+    }
+
+
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--n-images", type=int, default=300)
@@ -121,9 +379,36 @@ def main(argv=None) -> int:
                    help="stop after this many seconds per model (at least 3 images timed each)")
     p.add_argument("--data-root", default=None)
     p.add_argument("--models", default="all", help="comma-separated keys, or 'all'")
-    p.add_argument("--out", default=str(HERE / "results" / "bench_nets.json"))
+    p.add_argument("--out", default=None,
+                   help="JSON path (default results/bench_nets.json; results/bench_nets_gpu.json with "
+                        "--gpu-throughput on cuda; a --gpu-throughput run on CPU writes only with --out)")
     p.add_argument("--seed", type=int, default=0)
+    g = p.add_argument_group("GPU throughput mode (issue #5)")
+    g.add_argument("--gpu-throughput", action="store_true")
+    g.add_argument("--device", default="cpu", help="'cuda', 'cuda:1' or 'cpu' (smoke check)")
+    g.add_argument("--batch-sizes", default="64,256")
+    g.add_argument("--dtype", choices=tuple(_DTYPES), default="float16")
+    g.add_argument("--channels-last", action="store_true")
+    g.add_argument("--cuda-graphs", action="store_true")
+    g.add_argument("--n-batches", type=int, default=50)
+    g.add_argument("--warmup", type=int, default=5)
+    g.add_argument("--size", type=int, default=400, help="image side (400 in the protocol)")
     args = p.parse_args(argv)
+    if args.gpu_throughput:
+        if args.threads:
+            torch.set_num_threads(args.threads)
+        res = gpu_throughput(args)
+        out = args.out
+        if out is None and torch.device(args.device).type == "cuda":
+            out = str(HERE / "results" / "bench_nets_gpu.json")
+        if out is None:
+            print("\n[bench_nets] CPU smoke run: no JSON written (pass --out to write one)")
+        else:
+            write_json_atomic(out, res)
+            print(f"\nwrote {out}")
+        return 0
+    if args.out is None:
+        args.out = str(HERE / "results" / "bench_nets.json")
     torch.set_num_threads(args.threads)
     torch.manual_seed(args.seed)
     pairs, source = protocol_images(22, args.data_root)

@@ -83,3 +83,54 @@ class TestFuseForInference:
         a[0, 0, 0, 0] = float("nan")
         with pytest.raises(ValueError, match="NaN"):
             f(a, a)
+
+
+def _bench_nets():
+    """benchmarks/bench_nets.py as a module (the benchmarks folder is not a package)."""
+    import importlib.util
+    from pathlib import Path
+    path = Path(__file__).resolve().parents[2] / "benchmarks" / "bench_nets.py"
+    spec = importlib.util.spec_from_file_location("bench_nets_under_test", path)
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+class TestGpuThroughput:
+    """CPU smoke check of the benchmark's GPU-throughput mode (issue #5) through ``main``."""
+
+    _MODELS = "aenetv2,aenetv2_fused_exact,aenetv2_fused_composed,deepfuse"
+
+    def _run(self, tmp_path, dtype, out=True):
+        import json
+        argv = ["--device", "cpu", "--gpu-throughput", "--dtype", dtype, "--batch-sizes", "2,3",
+                "--n-batches", "2", "--warmup", "1", "--size", "24", "--threads", "1", "--cuda-graphs",
+                "--channels-last", "--models", self._MODELS, "--data-root", str(tmp_path / "absent")]
+        path = tmp_path / "gpu.json"
+        if out:
+            argv += ["--out", str(path)]
+        assert _bench_nets().main(argv) == 0
+        return json.loads(path.read_text()) if out else None
+
+    def test_float32_rows(self, tmp_path):
+        res = self._run(tmp_path, "float32")
+        assert res["device"] == "cpu" and res["cuda_graphs"] is False and res["dtype"] == "float32"
+        rows = res["results"]
+        keys = {(r["model"], r["batch_size"], r["variant"]) for r in rows}
+        assert keys == {(m, b, v) for m in self._MODELS.split(",") for b in (2, 3)
+                        for v in ("compute_only", "end_to_end")}
+        for r in rows:
+            assert "CUDA graphs skipped" in r["mode"]
+            assert r["img_per_s"] > 0 and r["peak_memory_mib"] is None and r["nonfinite_outputs"] == 0
+            if r["model"].startswith("aenetv2"):
+                # float32, BN-folded variants against the *unfused* float32 eval model
+                assert r["max_abs_diff_raw"] < 1e-5
+                assert r["max_abs_diff_grey_levels"] <= 1.0
+
+    def test_bfloat16_differs_measurably(self, tmp_path, capsys):
+        res = self._run(tmp_path, "bfloat16")
+        diffs = [r["max_abs_diff_raw"] for r in res["results"] if r["model"] == "aenetv2"]
+        # bfloat16 keeps 8 significant bits: visible against float32, yet within a few grey levels
+        assert all(1e-5 < d < 0.05 for d in diffs)
+        self._run(tmp_path, "float32", out=False)
+        assert "no JSON written" in capsys.readouterr().out
