@@ -27,12 +27,17 @@ For GA, GWO, WOA and EO the MATLAB loop evaluates at the top, so in faithful mod
 the initialisation plus T - 1 steps (``Optimizer.faithful_eval_first``): MATLAB's iteration k is
 ``state.iteration == k - 1`` there. Termination: ``iterations`` and/or an exact ``max_evals`` (the
 last generation is truncated so that ``n_evals == max_evals``), never wall time.
+
+``run_batch(problem, optimizer, seeds, ...)`` runs one optimiser once per seed with all runs in
+lockstep (a leading runs axis, one objective call per generation of all runs); run ``r`` equals
+``run(..., seed=seeds[r])`` exactly (corrected mode; other cases fall back to one ``run`` per seed).
 """
 from __future__ import annotations
 
 from ._problem import BOUND_POLICIES, Problem, elementwise, repair_bounds
 from ._base import MODES, OPTIMIZERS, Optimizer, OptimizerInfo, State
 from ._run import History, Result, minimize, run
+from ._batch import BatchProblem, run_batch, supports_batch
 from .pso import PSO, constriction, pso_update
 from .acor import ACOR, acor_sample, acor_weights, acor_widths
 from .aoa import AOA, IAOA, aoa_schedules, aoa_update, opposite
@@ -47,7 +52,8 @@ from . import functions
 
 __all__ = [
     "Problem", "elementwise", "repair_bounds", "BOUND_POLICIES", "MODES", "OPTIMIZERS", "Optimizer",
-    "OptimizerInfo", "State", "History", "Result", "minimize", "run", "functions",
+    "OptimizerInfo", "State", "History", "Result", "minimize", "run", "run_batch", "BatchProblem",
+    "supports_batch", "functions",
     "PSO", "pso_update", "constriction", "ACOR", "acor_sample", "acor_weights", "acor_widths",
     "AOA", "IAOA", "aoa_schedules", "aoa_update", "opposite", "DE", "de_update", "distinct_donors",
     "GA", "ga_offspring", "selection_probabilities", "GWO", "gwo_update", "WOA", "woa_update",

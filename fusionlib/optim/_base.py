@@ -86,9 +86,11 @@ def best_of(X: np.ndarray, f: np.ndarray, best_x: np.ndarray | None, best_f: flo
 
 
 def greedy(X_old, f_old, X_new, f_new):
-    """Greedy (one-to-one) replacement: keep the new candidate only where it is strictly better."""
+    """Greedy (one-to-one) replacement: keep the new candidate only where it is strictly better.
+
+    ``X`` (..., P, D), ``f`` (..., P): any leading (runs) axes."""
     better = f_new < f_old
-    return np.where(better[:, None], X_new, X_old), np.where(better, f_new, f_old)
+    return np.where(better[..., None], X_new, X_old), np.where(better, f_new, f_old)
 
 
 def roulette(cum_p: np.ndarray, u: np.ndarray) -> np.ndarray:
@@ -148,6 +150,27 @@ class Optimizer:
         return {}
 
     def step(self, state: State, problem: Problem, rng: np.random.Generator) -> State:  # pragma: no cover
+        raise NotImplementedError
+
+    # -- many runs in lockstep (fusionlib.optim.run_batch; corrected mode) ----------------------
+    def init_batch(self, problem, rngs, n_iter: int | None = None) -> State:
+        """:meth:`init_state` for R runs at once (``problem``: a ``BatchProblem``; ``rngs``: one
+        generator per run). Arrays get a leading runs axis; the draws per generator are those of
+        :meth:`init_state`."""
+        from ._batch import best_of_batch, draw
+        X = problem.lower + draw(rngs, "random", (self.pop_size, problem.dim)) * (problem.upper - problem.lower)
+        f = problem.evaluate(X)
+        bx, bf = best_of_batch(X, f, None, None)
+        return State(X, f, bx, bf, problem.n_evals, 0, self._horizon(problem, n_iter),
+                     self._init_extras_batch(X, f, problem, rngs))
+
+    def _init_extras_batch(self, X, f, problem, rngs) -> dict:
+        """Per run :meth:`_init_extras` (same draws), each entry stacked on a leading runs axis."""
+        per = [self._init_extras(X[r], f[r], problem, g) for r, g in enumerate(rngs)]
+        return {k: np.stack([e[k] for e in per]) for k in per[0]} if per and per[0] else {}
+
+    def step_batch(self, state: State, problem, rngs) -> State:  # pragma: no cover
+        """One corrected-mode step of R runs at once (implemented by the optimisers that batch)."""
         raise NotImplementedError
 
 

@@ -13,6 +13,7 @@ import numpy as np
 
 from .._checks import check_positive
 from ._base import Optimizer, State, best_of, register
+from ._batch import best_of_batch, draw
 from ._problem import Problem, _uclip
 
 __all__ = ["WOA", "woa_update"]
@@ -23,19 +24,21 @@ def woa_update(X: np.ndarray, Xsrc: np.ndarray, leader: np.ndarray, A: np.ndarra
     """WOA moves for the rows of ``X`` (P, D).
 
     ``A``, ``C``, ``l``, ``p`` are (P,) per-whale numbers; ``k`` (P, D) int indices of the random
-    whales in ``Xsrc`` (one per dimension). Unclipped.
+    whales in ``Xsrc`` (one per dimension); ``leader`` (D,). Unclipped. Any leading (runs) axes are
+    allowed: ``X``, ``Xsrc``, ``k`` (R, P, D), per-whale numbers (R, P), ``leader`` (R, D).
     """
     # Every move has the form X' = B + K |M B - X| with a per-whale base B, factor K and multiplier M:
     # search B = X_rand, K = -A, M = C; encircling B = X*, K = -A, M = C; spiral B = X*, K = e^{bl} cos 2πl,
     # M = 1 (x - y = x + (-y) and 1·y = y exactly, so the values are those of the three separate forms).
     shrink = p < 0.5
     search = shrink & (np.abs(A) >= 1.0)
-    K1 = np.where(shrink, -A, np.exp(b * l))[:, None]          # spiral: (|X* - X| e^{bl}) cos 2πl, in
-    K2 = np.where(shrink, 1.0, np.cos(2.0 * np.pi * l))[:, None]  # that order (rounding as in Eq. 2.5)
-    M = np.where(shrink, C, 1.0)[:, None]
+    K1 = np.where(shrink, -A, np.exp(b * l))[..., None]          # spiral: (|X* - X| e^{bl}) cos 2πl, in
+    K2 = np.where(shrink, 1.0, np.cos(2.0 * np.pi * l))[..., None]  # that order (rounding as in Eq. 2.5)
+    M = np.where(shrink, C, 1.0)[..., None]
+    leader = leader[..., None, :]
     if search.any():
-        Xr = Xsrc[k, np.arange(X.shape[1])[None, :]]
-        B = np.where(search[:, None], Xr, leader)
+        Xr = np.take_along_axis(Xsrc, k, axis=-2)             # Xr[i, j] = Xsrc[k[i, j], j]
+        B = np.where(search[..., None], Xr, leader)
     else:
         B = np.broadcast_to(leader, X.shape)
     D = np.multiply(M, B)
@@ -96,5 +99,22 @@ class WOA(Optimizer):
         X = _uclip(X, problem.lower, problem.upper, out=X)  # X is a new array in both modes
         f = problem.evaluate(X)
         bx, bf = best_of(X, f, state.best_x, state.best_f)
+        return state.replace(positions=X, fitness=f, best_x=bx, best_f=bf, n_evals=problem.n_evals,
+                             iteration=state.iteration + 1)
+
+    def step_batch(self, state: State, problem, rngs) -> State:
+        """:meth:`step` (corrected) for R runs at once (``fusionlib.optim.run_batch``)."""
+        X = state.positions
+        _, n, d = X.shape
+        it = min(state.iteration, state.n_iter - 1)
+        a = 2.0 - it * 2.0 / state.n_iter
+        a2 = -1.0 - it / state.n_iter
+        r1, r2, rl, p = draw(rngs, "random", (4, n)).transpose(1, 0, 2)
+        A, C, l = 2.0 * a * r1 - a, 2.0 * r2, (a2 - 1.0) * rl + 1.0
+        k = draw(rngs, "integers", 0, n, (n, d))
+        X = woa_update(X, X, state.best_x, A, C, l, p, k, self.b)
+        X = _uclip(X, problem.lower, problem.upper, out=X)
+        f = problem.evaluate(X)
+        bx, bf = best_of_batch(X, f, state.best_x, state.best_f)
         return state.replace(positions=X, fitness=f, best_x=bx, best_f=bf, n_evals=problem.n_evals,
                              iteration=state.iteration + 1)

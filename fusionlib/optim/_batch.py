@@ -1,0 +1,216 @@
+"""Many independent runs of one optimiser in lockstep: a leading *runs* axis.
+
+An experiment repeats every optimiser R times (30 in the IAOA paper) with different seeds. At the
+paper's budget (N = 5 agents, T = 10 iterations) one run is a few hundred tiny NumPy operations, so
+its time is interpreter overhead, not arithmetic. :func:`run_batch` advances all R runs together:
+every array gets a leading axis of length R (positions ``(R, P, D)``, fitness ``(R, P)``, best
+``(R, D)`` and ``(R,)``), each step is one set of array operations for all runs, and each generation
+of all runs is evaluated in **one** objective call of ``R * P`` rows.
+
+Exactness
+---------
+Run ``r`` draws from its own generator ``as_rng(seeds[r])`` exactly the numbers, in exactly the
+order, that :func:`fusionlib.optim.run` draws for that seed, and the batched update equations are
+the same element-wise operations. So run ``r`` of a batch returns the **same** result as
+``run(..., seed=seeds[r])``: same best, same history (``tests/optim/test_batch.py`` checks every
+optimiser bit for bit).
+
+Scope
+-----
+``corrected`` mode of the optimisers that implement ``step_batch`` (the population-batched
+generation is what makes a runs axis possible). ``faithful`` mode (individuals one at a time in
+MATLAB order) and optimisers without ``step_batch`` fall back to one :func:`run` per seed, with
+identical results.
+"""
+from __future__ import annotations
+
+import time
+from typing import Callable, Sequence
+
+import numpy as np
+
+from .._checks import ShapeError, check_int, check_type
+from ..utils import as_rng
+from ._base import Optimizer, State
+from ._problem import Problem
+
+__all__ = ["BatchProblem", "run_batch", "draw", "best_of_batch", "supports_batch"]
+
+
+def draw(rngs: Sequence[np.random.Generator], method: str, *args, **kwargs) -> np.ndarray:
+    """``np.stack([getattr(g, method)(*args, **kwargs) for g in rngs])``: one draw per run, stacked on
+    a new leading axis. Each generator sees the call it would see in a single run."""
+    return np.stack([getattr(g, method)(*args, **kwargs) for g in rngs])
+
+
+def best_of_batch(X: np.ndarray, f: np.ndarray, best_x: np.ndarray | None, best_f: np.ndarray | None):
+    """Per run, the best-so-far after seeing candidates ``X`` (R, k, D) with fitness ``f`` (R, k).
+
+    The batched form of :func:`fusionlib.optim._base.best_of`: the first minimum of each run replaces
+    the old best only when strictly better (ties keep the old best); ``best_x=None`` takes it as is.
+    """
+    rows = np.arange(f.shape[0])
+    i = f.argmin(axis=1)
+    fi, xi = f[rows, i], X[rows, i]
+    if best_x is None:
+        return xi.copy(), fi.copy()
+    better = fi < best_f
+    return np.where(better[:, None], xi, best_x), np.where(better, fi, best_f)
+
+
+def supports_batch(optimizer: Optimizer) -> bool:
+    """True when ``optimizer`` can run a runs axis (``corrected`` mode and a ``step_batch``)."""
+    return optimizer.mode == "corrected" and type(optimizer).step_batch is not Optimizer.step_batch
+
+
+class BatchProblem:
+    """R copies of a :class:`Problem` evaluated together (the objective is called once per generation).
+
+    Every run has the same evaluation count (the optimisers that batch spend a fixed number per step),
+    so the budget ``max_evals`` binds at the same generation for all runs and truncates it the same
+    way as :meth:`Problem.evaluate`: rows beyond the budget are not evaluated and come back ``+inf``.
+    """
+
+    def __init__(self, problem: Problem, n_runs: int, max_evals: int | None = None):
+        self._p = problem.fresh(max_evals)  # the objective, its checks (NaN, shape), the budget
+        self.n_runs = n_runs
+        self.lower, self.upper, self.dim = self._p.lower, self._p.upper, self._p.dim
+        self.max_evals = max_evals
+        self.record = self._p.record
+        self.n_evals = 0   # per run
+        self.n_calls = 0   # objective calls (each run would have made as many on its own)
+        self._trace: list[np.ndarray] = []
+
+    @property
+    def remaining(self) -> float:
+        return np.inf if self.max_evals is None else self.max_evals - self.n_evals
+
+    @property
+    def exhausted(self) -> bool:
+        return self.max_evals is not None and self.n_evals >= self.max_evals
+
+    @property
+    def trace(self) -> np.ndarray:
+        """(R, n_evals) every evaluated fitness value of each run, in evaluation order."""
+        return np.concatenate(self._trace, axis=1) if self._trace else np.zeros((self.n_runs, 0))
+
+    def evaluate(self, X: np.ndarray) -> np.ndarray:
+        """Fitness ``(R, k)`` of the candidates ``X`` ``(R, k, D)`` of every run, in one objective call."""
+        if type(X) is not np.ndarray or X.dtype != np.float64:
+            X = np.asarray(X, dtype=np.float64)
+        if X.ndim != 3 or X.shape[0] != self.n_runs or X.shape[2] != self.dim:
+            raise ShapeError(f"BatchProblem.evaluate: `X` must have shape ({self.n_runs}, k, {self.dim}); "
+                             f"got {X.shape}", expected=(self.n_runs, "k", self.dim), actual=X.shape)
+        r, k, d = X.shape
+        n = k if self.max_evals is None else max(0, min(k, self.max_evals - self.n_evals))
+        if n == k:
+            f = self._p._call(X.reshape(r * k, d)).reshape(r, k)
+        else:
+            f = np.full((r, k), np.inf)
+            if n == 0:
+                return f
+            f[:, :n] = self._p._call(X[:, :n].reshape(r * n, d)).reshape(r, n)
+        if self.record:
+            self._trace.append(f[:, :n].copy())
+        self.n_evals += n
+        self.n_calls += 1
+        return f
+
+
+def _split_state(s: State, r: int) -> State:
+    """Run ``r`` of a batched state as a single-run :class:`State` (extras have a leading runs axis)."""
+    return State(s.positions[r], s.fitness[r], s.best_x[r].copy(), float(s.best_f[r]), int(s.n_evals),
+                 s.iteration, s.n_iter, {k: v[r] for k, v in s.extras.items()})
+
+
+def run_batch(problem: Problem, optimizer: Optimizer, seeds: Sequence, n_iter: int | None = None,
+              max_evals: int | None = None, callback: Callable[[State], bool | None] | None = None,
+              ) -> list:
+    """Run ``optimizer`` on ``problem`` once per seed, all runs in lockstep.
+
+    Parameters
+    ----------
+    problem : Problem
+    optimizer : an instance of a registered optimiser class
+    seeds : sequence of int or numpy.random.Generator
+        One per run; run ``r`` equals ``run(problem, optimizer, n_iter, max_evals, seed=seeds[r])``.
+    n_iter, max_evals : int, optional
+        As in :func:`fusionlib.optim.run` (at least one of them).
+    callback : callable(State) -> bool, optional
+        Called after the initialisation and after every step with the **batched** state (arrays with
+        a leading runs axis; ``best_f`` is ``(R,)``); returning True stops every run. On the fallback
+        path (see :func:`supports_batch`) it is called per run with that run's state.
+
+    Returns
+    -------
+    list of Result
+        One per seed, in order. ``wall_time`` is the batch's wall time divided by the number of runs.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from fusionlib.optim import Problem, WOA, run
+    >>> p = Problem(lambda X: (X ** 2).sum(1), -np.ones(3), np.ones(3))
+    >>> res = run_batch(p, WOA(pop_size=5), seeds=[0, 1, 2], n_iter=10)
+    >>> [r.best_f == run(p, WOA(pop_size=5), n_iter=10, seed=s).best_f for s, r in zip([0, 1, 2], res)]
+    [True, True, True]
+    """
+    from ._run import History, Result, run
+    where = "run_batch"
+    check_type(where, "problem", problem, Problem)
+    check_type(where, "optimizer", optimizer, Optimizer)
+    seeds = list(seeds)
+    if not seeds:
+        raise ValueError(f"{where}: `seeds` must hold at least one seed; got none")
+    if not supports_batch(optimizer):
+        if callback is None:
+            return [run(problem, optimizer, n_iter=n_iter, max_evals=max_evals, seed=s) for s in seeds]
+        return [run(problem, optimizer, n_iter=n_iter, max_evals=max_evals, seed=s, callback=callback)
+                for s in seeds]
+    if n_iter is None and max_evals is None:
+        raise ValueError(f"{where}: give `n_iter` and/or `max_evals`; got neither")
+    if n_iter is not None:
+        n_iter = check_int(where, "n_iter", n_iter, minimum=1)
+    if max_evals is not None:
+        max_evals = check_int(where, "max_evals", max_evals, minimum=1)
+        if max_evals < optimizer.pop_size:
+            raise ValueError(f"{where}: `max_evals` must be >= pop_size={optimizer.pop_size} (the initial "
+                             f"population is evaluated first); got {max_evals}")
+    if callback is not None and not callable(callback):
+        raise TypeError(f"{where}: `callback` must be callable; got {type(callback).__name__}")
+    rngs = [as_rng(s) for s in seeds]
+    R = len(rngs)
+    p = BatchProblem(problem, R, max_evals)
+    t0 = time.perf_counter()
+    state = optimizer.init_batch(p, rngs, n_iter=n_iter)
+    rec_best, rec_ev, rec_x, rec_f = [], [], [], []
+
+    def record(s: State) -> None:
+        rec_best.append(s.best_f)
+        rec_ev.append(s.n_evals)
+        rec_x.append(s.positions)
+        rec_f.append(s.fitness)
+
+    record(state)
+    stop = bool(callback(state)) if callback is not None else False
+    cap = state.n_iter if n_iter is not None else 10 * state.n_iter + 10
+    while not stop and not p.exhausted and state.iteration < cap:
+        state = optimizer.step_batch(state, p, rngs)
+        record(state)
+        if callback is not None and callback(state):
+            stop = True
+    wall = (time.perf_counter() - t0) / R
+    ev = np.asarray(rec_ev, dtype=np.int64)
+    per = np.diff(ev, prepend=0)
+    best = np.stack(rec_best, axis=1)              # (R, K + 1)
+    trace = p.trace
+    curves = np.minimum.accumulate(trace, axis=1) if trace.shape[1] else trace
+    width = p.upper - p.lower
+    out = []
+    for r, s in enumerate(seeds):
+        hist = History(best=best[r], n_evals=ev, evals_per_iter=per, best_per_eval=curves[r],
+                       _fitnesses=[f[r] for f in rec_f], _positions=[x[r] for x in rec_x], _width=width)
+        out.append(Result(best_x=state.best_x[r].copy(), best_f=float(state.best_f[r]), history=hist,
+                          n_evals=p.n_evals, wall_time=wall, n_iter=state.iteration, n_calls=p.n_calls,
+                          optimizer=optimizer.key, mode=optimizer.mode, seed=s, state=_split_state(state, r)))
+    return out

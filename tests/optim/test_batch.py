@@ -1,0 +1,105 @@
+"""run_batch: R runs in lockstep equal R separate runs, bit for bit (corrected mode, every optimiser)."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import fusionlib.optim as fo
+from fusionlib._checks import ShapeError
+from fusionlib.optim.functions import rastrigin, sphere
+
+NAMES = list(fo.OPTIMIZERS)
+LO, HI = np.full(4, -5.0), np.full(4, 5.0)
+
+
+def shifted(X):
+    return ((X - 7.0) ** 2).sum(axis=1)
+
+
+def _same(a: fo.Result, b: fo.Result) -> None:
+    assert a.best_f == b.best_f
+    np.testing.assert_array_equal(a.best_x, b.best_x)
+    np.testing.assert_array_equal(a.history.best, b.history.best)
+    np.testing.assert_array_equal(a.history.best_per_eval, b.history.best_per_eval)
+    np.testing.assert_array_equal(a.history.n_evals, b.history.n_evals)
+    np.testing.assert_array_equal(a.history.mean, b.history.mean)
+    np.testing.assert_array_equal(a.history.diversity, b.history.diversity)
+    np.testing.assert_array_equal(a.state.positions, b.state.positions)
+    np.testing.assert_array_equal(a.state.fitness, b.state.fitness)
+    assert a.n_evals == b.n_evals and a.n_iter == b.n_iter and a.n_calls == b.n_calls
+    assert sorted(a.state.extras) == sorted(b.state.extras)
+    for k in a.state.extras:
+        np.testing.assert_array_equal(a.state.extras[k], b.state.extras[k])
+
+
+@pytest.mark.parametrize("name", NAMES)
+class TestRunBatch:
+    @pytest.mark.parametrize("fitness", [sphere, rastrigin, shifted])
+    @pytest.mark.parametrize("pop,n_iter", [(5, 10), (12, 6)])
+    def test_equals_sequential_runs(self, name, fitness, pop, n_iter):
+        opt = fo.OPTIMIZERS[name].cls(pop_size=pop)
+        p = fo.Problem(fitness, LO, HI)
+        seeds = [0, 1, 2, 17, 2**31 + 5]
+        batch = fo.run_batch(p, opt, seeds, n_iter=n_iter)
+        assert len(batch) == len(seeds)
+        for s, b in zip(seeds, batch):
+            _same(b, fo.run(p, opt, n_iter=n_iter, seed=s))
+            assert b.seed == s and b.mode == "corrected" and b.optimizer == name
+
+    def test_budget_truncation(self, name):
+        """An exact max_evals binds at the same generation in every run, as in run()."""
+        opt = fo.OPTIMIZERS[name].cls(pop_size=6)
+        p = fo.Problem(sphere, LO, HI)
+        budget = 6 + 2 * fo.OPTIMIZERS[name].evals_per_iter(6) + 3
+        for s, b in zip([3, 4], fo.run_batch(p, opt, [3, 4], max_evals=budget)):
+            _same(b, fo.run(p, opt, max_evals=budget, seed=s))
+            assert b.n_evals == budget
+
+    def test_faithful_falls_back(self, name):
+        opt = fo.OPTIMIZERS[name].cls(pop_size=5, mode="faithful")
+        assert not fo.supports_batch(opt)
+        p = fo.Problem(sphere, LO, HI)
+        for s, b in zip([0, 1], fo.run_batch(p, opt, [0, 1], n_iter=4)):
+            _same(b, fo.run(p, opt, n_iter=4, seed=s))
+
+
+class TestBatchProblem:
+    def test_one_call_per_generation(self):
+        calls = []
+
+        def f(X):
+            calls.append(X.shape)
+            return sphere(X)
+        p = fo.Problem(f, LO, HI)
+        fo.run_batch(p, fo.WOA(pop_size=5), range(30), n_iter=10)
+        assert calls == [(150, 4)] * 11
+
+    def test_nan_refused(self):
+        p = fo.Problem(lambda X: np.full(len(X), np.nan), LO, HI)
+        with pytest.raises(ValueError, match="returned NaN"):
+            fo.run_batch(p, fo.WOA(pop_size=5), [0, 1], n_iter=3)
+
+    def test_bad_shape(self):
+        bp = fo.BatchProblem(fo.Problem(sphere, LO, HI), 3)
+        with pytest.raises(ShapeError, match=r"must have shape \(3, k, 4\)"):
+            bp.evaluate(np.zeros((2, 5, 4)))
+
+    def test_errors(self):
+        p = fo.Problem(sphere, LO, HI)
+        with pytest.raises(ValueError, match="at least one seed"):
+            fo.run_batch(p, fo.WOA(), [], n_iter=3)
+        with pytest.raises(ValueError, match="give `n_iter` and/or `max_evals`"):
+            fo.run_batch(p, fo.WOA(), [0])
+        with pytest.raises(ValueError, match="`max_evals` must be >= pop_size"):
+            fo.run_batch(p, fo.WOA(pop_size=5), [0], max_evals=3)
+        with pytest.raises(TypeError, match="`callback` must be callable"):
+            fo.run_batch(p, fo.WOA(), [0], n_iter=3, callback=3)
+
+    def test_callback_sees_batched_state_and_stops(self):
+        seen = []
+
+        def cb(state):
+            seen.append(state.best_f.shape)
+            return state.iteration == 2
+        res = fo.run_batch(fo.Problem(sphere, LO, HI), fo.WOA(pop_size=5), [0, 1, 2], n_iter=10, callback=cb)
+        assert seen == [(3,)] * 3 and all(r.n_iter == 2 for r in res)
