@@ -13,6 +13,7 @@ import numpy as np
 
 from .._checks import check_positive
 from ._base import Optimizer, State, best_of, register
+from ._batch import best_of_batch, draw
 from ._problem import Problem, _uclip, repair_bounds
 
 __all__ = ["PSO", "pso_update", "constriction"]
@@ -34,7 +35,9 @@ def pso_update(X, V, pbest, gbest, r1, r2, w, c1, c2, vmax, lower, upper):
     4. velocity mirroring: V_j ← -V_j where X_j left the box
     5. X ← clip(X, lower, upper)
 
-    ``r1``, ``r2`` (P, D) are injected uniform numbers. Returns (X, V).
+    ``r1``, ``r2`` (P, D) are injected uniform numbers; ``gbest`` (D,). Returns (X, V). Any leading
+    (runs) axes are allowed: ``X``, ``V``, ``pbest``, ``r1``, ``r2`` (R, P, D) with ``gbest``
+    (R, 1, D) (the same element-wise operations, so each run's values are those of a 2-D call).
     """
     V = w * V + c1 * r1 * (pbest - X) + c2 * r2 * (gbest - X)
     V = _uclip(V, -vmax, vmax, out=V)
@@ -142,6 +145,24 @@ class PSO(Optimizer):
                     px[i], pf[i] = X[i], f[i]
                     if pf[i] < bf:
                         bx, bf = px[i].copy(), float(pf[i])
+        return state.replace(positions=X, fitness=f, best_x=bx, best_f=bf, n_evals=problem.n_evals,
+                             iteration=state.iteration + 1,
+                             extras={"velocity": V, "pbest_x": px, "pbest_f": pf})
+
+    def step_batch(self, state: State, problem, rngs) -> State:
+        """:meth:`step` (corrected) for R runs at once (``fusionlib.optim.run_batch``)."""
+        lo, hi = problem.lower, problem.upper
+        w, c1, c2 = self.coefficients
+        vmax = self.vmax_frac * (hi - lo)
+        _, n, d = state.positions.shape
+        px, pf = state.extras["pbest_x"], state.extras["pbest_f"]
+        r = draw(rngs, "random", (2, n, d))                       # (R, 2, P, D)
+        X, V = pso_update(state.positions, state.extras["velocity"], px, state.best_x[:, None, :],
+                          r[:, 0], r[:, 1], w, c1, c2, vmax, lo, hi)
+        f = problem.evaluate(X)
+        better = f < pf
+        px, pf = np.where(better[..., None], X, px), np.where(better, f, pf)
+        bx, bf = best_of_batch(px, pf, state.best_x, state.best_f)
         return state.replace(positions=X, fitness=f, best_x=bx, best_f=bf, n_evals=problem.n_evals,
                              iteration=state.iteration + 1,
                              extras={"velocity": V, "pbest_x": px, "pbest_f": pf})
