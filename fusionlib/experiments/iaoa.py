@@ -244,18 +244,36 @@ def _run_one(problem: IAOAProblem, i: int, optimizer: str, cfg: RunConfig) -> li
     pid = problem.ids[i]
     rows = []
     sub_it = max(1, (cfg.n_iter or 10) // 5)
-    for r in range(cfg.n_runs):
-        sub: dict = {}
+    seeds = [run_seed(cfg.seed, pid, optimizer, r) for r in range(cfg.n_runs)]
+    opt = optim.OPTIMIZERS[optimizer].cls(pop_size=cfg.pop_size, mode=cfg.mode)
+    if optim.supports_batch(opt):
+        # all runs in lockstep, one fitness call per generation of all runs; run r is bit-identical to
+        # optim.run(..., seed=seeds[r]) (fusionlib.optim.run_batch)
+        snap: dict = {}
 
-        def cb(state, sub=sub):
+        def cb_batch(state):
             if state.iteration == sub_it:
-                sub["x"], sub["f"] = np.array(state.best_x, dtype=np.float64), float(state.best_f)
+                snap["x"], snap["f"] = np.array(state.best_x, dtype=np.float64), np.array(state.best_f)
             return None
-        s = run_seed(cfg.seed, pid, optimizer, r)
-        t0 = time.perf_counter()
-        res = optim.minimize(optimizer, fit, problem.lower, problem.upper, cfg.pop_size, cfg.n_iter,
-                             max_evals=cfg.max_evals, seed=s, mode=cfg.mode, callback=cb)
-        wall = time.perf_counter() - t0
+        results = optim.run_batch(optim.Problem(fit, problem.lower, problem.upper), opt, seeds,
+                                  n_iter=cfg.n_iter, max_evals=cfg.max_evals, callback=cb_batch)
+        subs = [dict(x=snap["x"][r], f=float(snap["f"][r])) if snap else {} for r in range(cfg.n_runs)]
+        walls = [res.wall_time for res in results]
+    else:
+        results, subs, walls = [], [], []
+        for s in seeds:
+            sub: dict = {}
+
+            def cb(state, sub=sub):
+                if state.iteration == sub_it:
+                    sub["x"], sub["f"] = np.array(state.best_x, dtype=np.float64), float(state.best_f)
+                return None
+            t0 = time.perf_counter()
+            results.append(optim.run(optim.Problem(fit, problem.lower, problem.upper), opt, n_iter=cfg.n_iter,
+                                     max_evals=cfg.max_evals, seed=s, callback=cb))
+            walls.append(time.perf_counter() - t0)
+            subs.append(sub)
+    for r, (s, res, sub, wall) in enumerate(zip(seeds, results, subs, walls)):
         if "x" not in sub:  # fewer iterations than sub_it
             sub["x"], sub["f"] = np.array(res.best_x, dtype=np.float64), float(res.best_f)
         bx = np.asarray(res.best_x, dtype=np.float64)

@@ -46,6 +46,24 @@ class TestRunExperiment:
         assert not np.array_equal(a["best_f"], c["best_f"])
         assert E.run_seed(0, "p0", "de", 0) != E.run_seed(0, "p0", "de", 1)
 
+    @pytest.mark.parametrize("mode", ["corrected", "faithful"])
+    def test_runs_equal_single_minimize(self, problem, mode):
+        """Batched runs (corrected mode, run_batch) and per-seed runs (faithful) both equal one
+        optimiser run per seed: final best, curve and the iteration-T//5 snapshot."""
+        from fusionlib import optim
+        df = E.run_experiment(problem, optimizers=("woa",), n_runs=3, mode=mode, score="none")
+        fit = problem.fitness(0)
+        for _, r in df[df["pair"] == problem.ids[0]].iterrows():
+            snap = {}
+
+            def cb(state, snap=snap):
+                if state.iteration == 2:
+                    snap["f"] = float(state.best_f)
+            res = optim.minimize("woa", fit, problem.lower, problem.upper, 5, 10, seed=int(r["seed"]),
+                                 mode=mode, callback=cb)
+            assert r["best_f"] == res.best_f and r["sub_f"] == snap["f"]
+            np.testing.assert_array_equal(r["curve"], res.history.best_per_eval)
+
     def test_scores_match_fused_images(self, problem):
         from fusionlib.metrics.pansharpening import iaoa_scores
         df = E.run_experiment(problem, optimizers=("pso",), n_runs=1)
