@@ -52,3 +52,25 @@ def leaders_topk(LX: np.ndarray, Lf: np.ndarray, X: np.ndarray, f: np.ndarray):
 
 def empty_leaders(k: int, d: int):
     return np.zeros((k, d)), np.full(k, np.inf)
+
+
+def leaders_topk_batch(LX: np.ndarray, Lf: np.ndarray, X: np.ndarray, f: np.ndarray):
+    """:func:`leaders_topk` for R runs at once: ``LX`` (R, k, D), ``Lf`` (R, k), ``X`` (R, P, D),
+    ``f`` (R, P). Run ``r`` of the result equals ``leaders_topk(LX[r], Lf[r], X[r], f[r])``.
+
+    The usual case (the k best of a run are finite and pairwise distinct) is one stable argsort of
+    all runs; the other runs (ties of identical points, fewer than k finite values) go through
+    :func:`leaders_topk` one by one.
+    """
+    k = Lf.shape[-1]
+    px = np.concatenate([LX, X], axis=-2)
+    pf = np.concatenate([Lf, f], axis=-1)
+    top = np.argsort(pf, axis=-1, kind="stable")[:, :k]
+    cand = np.take_along_axis(px, top[..., None], axis=-2)            # (R, k, D)
+    cf = np.take_along_axis(pf, top, axis=-1)                         # (R, k)
+    same = (cand[:, :, None, :] == cand[:, None, :, :]).all(axis=-1)  # (R, k, k)
+    ok = np.isfinite(cf[:, -1]) & (np.count_nonzero(same, axis=(1, 2)) == k)
+    if not ok.all():
+        for r in np.flatnonzero(~ok):
+            cand[r], cf[r] = leaders_topk(LX[r], Lf[r], X[r], f[r])
+    return cand, cf

@@ -11,25 +11,30 @@ from dataclasses import dataclass
 import numpy as np
 
 from ._base import Optimizer, State, register
-from ._leaders import empty_leaders, leaders_chain, leaders_topk
+from ._batch import draw
+from ._leaders import empty_leaders, leaders_chain, leaders_topk, leaders_topk_batch
 from ._problem import Problem, _uclip
 
 __all__ = ["GWO", "gwo_update"]
 
 
 def gwo_update(X: np.ndarray, leaders: np.ndarray, a: float, r1: np.ndarray, r2: np.ndarray) -> np.ndarray:
-    """Eqs. 3.3-3.7 for all wolves; ``leaders`` (3, D); ``r1``, ``r2`` (3, P, D) uniform. Unclipped."""
+    """Eqs. 3.3-3.7 for all wolves; ``leaders`` (3, D); ``r1``, ``r2`` (3, P, D) uniform. Unclipped.
+
+    Any leading (runs) axes are allowed: ``X`` (R, P, D), ``leaders`` (R, 3, D), ``r1``, ``r2``
+    (R, 3, P, D) (the values of a 2-D call are unchanged).
+    """
     A = 2.0 * a * r1
     A -= a
-    L = leaders[:, None, :]
+    L = leaders[..., :, None, :]
     Dk = np.multiply(2.0, r2)
     Dk *= L
-    Dk -= X
+    Dk -= X[..., None, :, :]
     np.abs(Dk, out=Dk)
     Dk *= A
     np.subtract(L, Dk, out=Dk)
     # the mean over the three leaders as np.mean computes it (a sum, then one division)
-    return np.true_divide(np.add.reduce(Dk, axis=0), 3.0)
+    return np.true_divide(np.add.reduce(Dk, axis=-3), 3.0)
 
 
 @register("gwo", full_name="Grey Wolf Optimizer", year=2014, doi="10.1016/j.advengsoft.2013.12.007",
@@ -70,6 +75,18 @@ class GWO(Optimizer):
         s = super().init_state(problem, rng, n_iter)
         return s.replace(best_x=s.extras["leaders_x"][0].copy(), best_f=float(s.extras["leaders_f"][0]))
 
+    def _init_extras_batch(self, X, f, problem, rngs) -> dict:
+        if self.mode == "faithful":  # pragma: no cover - run_batch falls back to run() per seed
+            return super()._init_extras_batch(X, f, problem, rngs)
+        LX, Lf = empty_leaders(3, X.shape[-1])
+        r = X.shape[0]
+        LX, Lf = leaders_topk_batch(np.broadcast_to(LX, (r,) + LX.shape), np.broadcast_to(Lf, (r, 3)), X, f)
+        return {"leaders_x": LX, "leaders_f": Lf}
+
+    def init_batch(self, problem, rngs, n_iter: int | None = None) -> State:
+        s = super().init_batch(problem, rngs, n_iter)
+        return s.replace(best_x=s.extras["leaders_x"][:, 0].copy(), best_f=s.extras["leaders_f"][:, 0].copy())
+
     def step(self, state: State, problem: Problem, rng: np.random.Generator) -> State:
         X = state.positions
         n, d = X.shape
@@ -80,5 +97,20 @@ class GWO(Optimizer):
         fn = problem.evaluate(Xn)
         LX, Lf = self._update_leaders(LX, Lf, Xn, fn)
         return state.replace(positions=Xn, fitness=fn, best_x=LX[0].copy(), best_f=float(Lf[0]),
+                             n_evals=problem.n_evals, iteration=state.iteration + 1,
+                             extras={"leaders_x": LX, "leaders_f": Lf})
+
+    def step_batch(self, state: State, problem, rngs) -> State:
+        """:meth:`step` (corrected) for R runs at once (``fusionlib.optim.run_batch``)."""
+        X = state.positions
+        _, n, d = X.shape
+        a = 2.0 - 2.0 * min(state.iteration, state.n_iter - 1) / state.n_iter
+        LX, Lf = state.extras["leaders_x"], state.extras["leaders_f"]
+        r = draw(rngs, "random", (6, n, d))       # = random((3, n, d)) twice, per run
+        Xn = gwo_update(X, LX, a, r[:, :3], r[:, 3:])
+        Xn = _uclip(Xn, problem.lower, problem.upper, out=Xn)
+        fn = problem.evaluate(Xn)
+        LX, Lf = leaders_topk_batch(LX, Lf, Xn, fn)
+        return state.replace(positions=Xn, fitness=fn, best_x=LX[:, 0].copy(), best_f=Lf[:, 0].copy(),
                              n_evals=problem.n_evals, iteration=state.iteration + 1,
                              extras={"leaders_x": LX, "leaders_f": Lf})
