@@ -15,6 +15,7 @@ import numpy as np
 
 from .._checks import check_int, check_positive
 from ._base import Optimizer, State, best_of, register, roulette
+from ._batch import best_of_batch, draw
 from ._problem import Problem, repair_bounds
 
 __all__ = ["ACOR", "acor_weights", "acor_widths", "acor_sample"]
@@ -28,9 +29,11 @@ def acor_weights(n: int, q: float) -> np.ndarray:
 
 
 def acor_widths(X: np.ndarray, zeta: float) -> np.ndarray:
-    """σ_{l,j} = ζ Σ_r |X_{l,j} - X_{r,j}| / (n - 1) (Socha & Dorigo Eq. 8), shape (n, D)."""
-    n = X.shape[0]
-    return zeta * np.abs(X[:, None, :] - X[None, :, :]).sum(axis=1) / (n - 1)
+    """σ_{l,j} = ζ Σ_r |X_{l,j} - X_{r,j}| / (n - 1) (Socha & Dorigo Eq. 8), shape (n, D).
+
+    ``X`` (n, D), or (..., n, D) with leading (runs) axes: each run's widths from its own archive."""
+    n = X.shape[-2]
+    return zeta * np.abs(X[..., :, None, :] - X[..., None, :, :]).sum(axis=-2) / (n - 1)
 
 
 def acor_sample(means: np.ndarray, widths: np.ndarray, p: np.ndarray, u: np.ndarray,
@@ -38,11 +41,12 @@ def acor_sample(means: np.ndarray, widths: np.ndarray, p: np.ndarray, u: np.ndar
     """Gaussian-kernel samples: per sample s and dimension j, l = roulette(p, u[s, j]) and
     z[s, j] = means[l, j] + widths[l, j] * normals[s, j].
 
-    ``u`` (uniform) and ``normals`` (standard normal), both (S, D), are the injected random numbers.
+    ``u`` (uniform) and ``normals`` (standard normal), both (S, D), are the injected random numbers;
+    ``means``, ``widths`` are (n, D). Leading (runs) axes are allowed: ``means``, ``widths``
+    (..., n, D) with ``u``, ``normals`` (..., S, D); ``p`` (n,) is shared.
     """
     l = roulette(np.cumsum(p), u)
-    j = np.arange(means.shape[1])[None, :]
-    return means[l, j] + widths[l, j] * normals
+    return np.take_along_axis(means, l, axis=-2) + np.take_along_axis(widths, l, axis=-2) * normals
 
 
 @register("acor", full_name="Ant Colony Optimization for continuous domains (ACOR)", year=2008,
@@ -100,4 +104,32 @@ class ACOR(Optimizer):
         keep = np.argsort(pool_f, kind="stable")[:n]
         bx, bf = best_of(Z, fz, state.best_x, state.best_f)
         return state.replace(positions=pool_x[keep], fitness=pool_f[keep], best_x=bx, best_f=bf,
+                             n_evals=problem.n_evals, iteration=state.iteration + 1)
+
+    # -- many runs in lockstep (fusionlib.optim.run_batch) ------------------------------------
+    def init_batch(self, problem, rngs, n_iter: int | None = None) -> State:
+        """:meth:`init_state` for R runs at once: each run's archive sorted by fitness (stable)."""
+        s = super().init_batch(problem, rngs, n_iter)
+        order = np.argsort(s.fitness, axis=-1, kind="stable")
+        return s.replace(positions=np.take_along_axis(s.positions, order[..., None], axis=-2),
+                         fitness=np.take_along_axis(s.fitness, order, axis=-1))
+
+    def step_batch(self, state: State, problem, rngs) -> State:
+        """:meth:`step` for R runs at once (``fusionlib.optim.run_batch``); per run the same draws
+        (uniform (S, D), then normal (S, D)) and the same values."""
+        X, f = state.positions, state.fitness
+        _, n, d = X.shape
+        S = self.n_samples or n
+        p = acor_weights(n, self.q)
+        sigma = acor_widths(X, self.zeta)
+        u = draw(rngs, "random", (S, d))
+        Z = acor_sample(X, sigma, p, u, draw(rngs, "standard_normal", (S, d)))
+        Z = repair_bounds(Z, problem.lower, problem.upper, "clip")
+        fz = problem.evaluate(Z)
+        pool_x = np.concatenate([X, Z], axis=-2)
+        pool_f = np.concatenate([f, fz], axis=-1)
+        keep = np.argsort(pool_f, axis=-1, kind="stable")[:, :n]
+        bx, bf = best_of_batch(Z, fz, state.best_x, state.best_f)
+        return state.replace(positions=np.take_along_axis(pool_x, keep[..., None], axis=-2),
+                             fitness=np.take_along_axis(pool_f, keep, axis=-1), best_x=bx, best_f=bf,
                              n_evals=problem.n_evals, iteration=state.iteration + 1)

@@ -1,0 +1,73 @@
+"""ACOR's runs axis: the shared kernel functions with leading axes, and run_batch == run beyond the
+default hyperparameters of tests/optim/test_batch.py (other n_samples, ties in the archive sort)."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import fusionlib.optim as fo
+from fusionlib.optim.functions import sphere
+
+LO, HI = np.full(3, -2.0), np.full(3, 2.0)
+
+
+def plateau(X):
+    """Integer-valued: many exact ties, so the stable archive sort decides the order."""
+    return np.floor((X ** 2).sum(axis=1))
+
+
+class TestAcorWidths:
+    def test_leading_axes_equal_per_run(self):
+        X = np.random.default_rng(0).normal(size=(4, 6, 3))
+        got = fo.acor_widths(X, 0.7)
+        assert got.shape == (4, 6, 3)
+        np.testing.assert_array_equal(got, np.stack([fo.acor_widths(x, 0.7) for x in X]))
+
+    def test_closed_form_two_points(self):
+        # n = 2: sigma_l = zeta |x_1 - x_2| for both members (Socha & Dorigo Eq. 8)
+        X = np.array([[[0.0, 1.0], [3.0, -1.0]]])
+        np.testing.assert_array_equal(fo.acor_widths(X, 0.5), [[[1.5, 1.0], [1.5, 1.0]]])
+
+
+class TestAcorSample:
+    def test_leading_axes_equal_per_run(self):
+        g = np.random.default_rng(1)
+        means, widths = g.normal(size=(5, 4, 3)), g.random((5, 4, 3))
+        u, z = g.random((5, 7, 3)), g.standard_normal((5, 7, 3))
+        p = fo.acor_weights(4, 0.5)
+        got = fo.acor_sample(means, widths, p, u, z)
+        assert got.shape == (5, 7, 3)
+        np.testing.assert_array_equal(got, np.stack([fo.acor_sample(*a, p, *b) for a, b in
+                                                     zip(zip(means, widths), zip(u, z))]))
+
+    def test_roulette_picks_kernel_per_dimension(self):
+        means = np.array([[0.0, 10.0], [1.0, 11.0]])
+        p = np.array([0.5, 0.5])
+        # u <= 0.5 picks kernel 0, u > 0.5 kernel 1, independently in each dimension; zero noise
+        out = fo.acor_sample(means, np.ones_like(means), p, np.array([[0.2, 0.9], [0.9, 0.2]]), np.zeros((2, 2)))
+        np.testing.assert_array_equal(out, [[0.0, 11.0], [1.0, 10.0]])
+
+
+class TestACORStepBatch:
+    def test_supports_batch(self):
+        assert fo.supports_batch(fo.ACOR())
+        assert not fo.supports_batch(fo.ACOR(mode="faithful"))
+
+    @pytest.mark.parametrize("fitness", [sphere, plateau])
+    @pytest.mark.parametrize("hyper", [dict(pop_size=4, n_samples=9, q=0.2, zeta=0.85), dict(pop_size=7, n_samples=2)])
+    def test_equals_sequential_runs(self, fitness, hyper):
+        opt = fo.ACOR(**hyper)
+        p = fo.Problem(fitness, LO, HI)
+        seeds = [5, 6, 7, 8]
+        for s, b in zip(seeds, fo.run_batch(p, opt, seeds, n_iter=7)):
+            a = fo.run(p, opt, n_iter=7, seed=s)
+            assert a.best_f == b.best_f
+            np.testing.assert_array_equal(a.best_x, b.best_x)
+            np.testing.assert_array_equal(a.history.best, b.history.best)
+            np.testing.assert_array_equal(a.state.positions, b.state.positions)
+            np.testing.assert_array_equal(a.state.fitness, b.state.fitness)
+
+    def test_archive_stays_sorted(self):
+        res = fo.run_batch(fo.Problem(plateau, LO, HI), fo.ACOR(pop_size=6), range(3), n_iter=4)
+        for r in res:
+            assert np.all(np.diff(r.state.fitness) >= 0)
