@@ -4,10 +4,11 @@ from __future__ import annotations
 import math
 from typing import Any
 
+import numpy as np
 import torch
 
-from .._checks import ShapeError, check_finite, check_range, check_type
-from .._convert import Origin, restore, stack_sources
+from .._checks import ShapeError, all_in_nonneg_range, check_finite, check_range, check_type
+from .._convert import Origin, as_tensor, restore, stack_sources
 from ..filters import rgb_to_ycbcr, ycbcr_to_rgb
 from ..utils import resolve_device
 from ._registry import METHODS, MethodSpec
@@ -99,7 +100,9 @@ def fuse(name: str, sources: Any, *, device: str | torch.device | None = None,
     -----
     Conventions: methods with ``colour="luminance"`` fuse Y of full-range
     BT.601 YCbCr and combine Cb/Cr by :func:`fuse_chroma`; gray sources are
-    fused as they are.
+    fused as they are. Pixel-wise rules (``METHODS[name].pixelwise``) on a
+    list of gray CPU sources of one shape and dtype skip the stacking copy
+    (:func:`_fuse_pixelwise`); the result is the same to the bit.
 
     Examples
     --------
@@ -112,6 +115,10 @@ def fuse(name: str, sources: Any, *, device: str | torch.device | None = None,
     check_type("fuse", "name", name, str)
     spec = METHODS[name]
     full = _validate_params(where, spec, params)
+    if spec.pixelwise:
+        fast = _fuse_pixelwise(where, spec, sources, device, full)
+        if fast is not None:
+            return fast
     x, origin = stack_sources(sources, where=where, name="sources", min_count=spec.min_inputs)
     n = x.shape[1]
     if spec.max_inputs is not None and n > spec.max_inputs:
@@ -136,6 +143,67 @@ def fuse(name: str, sources: Any, *, device: str | torch.device | None = None,
         out = _fuse_kernel(spec, x, full)
     if origin.rank == 2 and out.shape[1] == 3:
         origin = Origin(origin.numpy, 3, origin.device)
+    return restore(out, origin)
+
+
+def _fuse_pixelwise(where: str, spec: MethodSpec, sources: Any,
+                    device: str | torch.device | None, params: dict[str, Any]) -> Any:
+    """``fuse`` for a pixel-wise rule on a list of gray CPU sources, without stacking them.
+
+    Returns None (the caller then takes the general path, which also raises
+    every error with its usual message) unless: ``sources`` is a list or tuple
+    with an accepted number of images, each converts (:func:`as_tensor`) to a
+    CPU tensor of one common shape ``(B, 1, H, W)`` and dtype, ``device`` is
+    None or the CPU, the size is accepted, and every value is a number in
+    [+0, 1] (one pass per source, :func:`all_in_nonneg_range`; a value in the
+    tolerance band of the exact checks, or -0.0, falls back and is clipped
+    there as usual). A method's ``checked_kernel`` (choose-max) folds that
+    check into the rule.
+
+    The kernel gets the N planes as they are (views of the caller's arrays
+    for float input) and computes the rule source by source into one new
+    buffer (the kernel of a ``pixelwise`` method never writes into its
+    inputs). No clipping: for values in [0, 1] the result is provably in
+    [0, 1], because IEEE rounding is monotone. Choose-max returns one of the
+    values. For the average, each partial sum of k values <= 1 is exactly
+    <= k, and k is a representable float, so its rounding is <= k; the sum
+    s <= N rounds to <= N, s/N <= 1 rounds to <= 1, and nothing is negative.
+    So the general path's ``clamp_(0, 1)`` would change no bit.
+    """
+    if not isinstance(sources, (list, tuple)):
+        return None
+    n = len(sources)
+    if n < spec.min_inputs or (spec.max_inputs is not None and n > spec.max_inputs):
+        return None
+    if device is not None and resolve_device(device).type != "cpu":
+        return None
+    planes: list[torch.Tensor] = []
+    origin = None
+    for i, s in enumerate(sources):
+        if not isinstance(s, (np.ndarray, torch.Tensor)):
+            return None
+        try:
+            t, o = as_tensor(s, where=where, name=f"sources[{i}]")
+        except (TypeError, ValueError):  # the general path raises the same error
+            return None
+        if origin is None:
+            origin, first = o, t
+            if t.shape[1] != 1 or t.device.type != "cpu":
+                return None
+        elif t.shape != first.shape or t.dtype != first.dtype or t.device != first.device:
+            return None
+        planes.append(t)
+    min_side, _ = spec.min_size(params)
+    if min(first.shape[-2:]) < min_side:
+        return None
+    with torch.no_grad():
+        if spec.checked_kernel is not None:
+            out = spec.checked_kernel(planes, **params)
+            return None if out is None else restore(out, origin)
+        for t in planes:
+            if t.numel() == 0 or not all_in_nonneg_range(t, 1.0):
+                return None
+        out = spec.kernel(planes, **params)
     return restore(out, origin)
 
 

@@ -49,6 +49,20 @@ class MethodSpec:
         Keyword-only parameters of the kernel and their defaults.
     min_size : callable
         ``min_size(params) -> (int, str)``: smallest side in pixels and why.
+    pixelwise : bool
+        A pixel-wise rule (average, choose-max): each output pixel depends only
+        on the same pixel of the sources, the kernel also accepts a sequence of
+        N planes ``(B, 1, H, W)`` (same shape, dtype and device) in place of the
+        stacked ``(B, N, H, W)`` tensor, giving the same bits, and sources in
+        [0, 1] give a result in [0, 1] (a mean or an order statistic of the
+        sources). ``fuse`` then skips stacking and clipping for gray CPU
+        sources (:func:`fusionlib.classical._core._fuse_pixelwise`).
+    checked_kernel : callable or None
+        Optional, for a pixel-wise method: the kernel and the [0, 1] check in
+        one, ``checked_kernel(planes, **params)`` on N CPU planes returns the
+        kernel's result to the bit, or None when some value is not a number in
+        [+0, 1] (``fuse`` then takes the general path, with its exact checks).
+        Without it, ``fuse`` checks each source in one pass, then runs the kernel.
     """
 
     name: str
@@ -62,6 +76,8 @@ class MethodSpec:
     kind: str = "classical"
     defaults: Mapping[str, Any] = field(default_factory=dict)
     min_size: Callable[[Mapping[str, Any]], tuple[int, str]] = lambda p: (1, "")
+    pixelwise: bool = False
+    checked_kernel: Callable[..., Any] | None = None
 
     def describe(self) -> str:
         n = f"{self.min_inputs}+" if self.max_inputs is None else (
@@ -83,12 +99,15 @@ def _defaults_of(kernel: Callable) -> dict[str, Any]:
 def register_method(name: str, *, full_name: str, reference: str, tasks: tuple[str, ...],
                     min_inputs: int = 2, max_inputs: int | None = None, colour: str = "luminance",
                     kind: str = "classical",
-                    min_size: Callable[[Mapping[str, Any]], tuple[int, str]] | None = None
+                    min_size: Callable[[Mapping[str, Any]], tuple[int, str]] | None = None,
+                    pixelwise: bool = False, checked_kernel: Callable[..., Any] | None = None
                     ) -> Callable[[Callable], Callable]:
     """Decorator: register a kernel as fusion method ``name`` in :data:`METHODS`.
 
     The kernel's keyword-only parameters (with defaults) are the method's
-    parameters; ``fuse`` refuses any other keyword.
+    parameters; ``fuse`` refuses any other keyword. ``pixelwise=True`` promises
+    the contract of :attr:`MethodSpec.pixelwise` (luminance methods only);
+    ``checked_kernel`` (pixel-wise methods only) that of :attr:`MethodSpec.checked_kernel`.
     """
     bad = [t for t in tasks if t not in TASKS]
     if bad:
@@ -97,12 +116,17 @@ def register_method(name: str, *, full_name: str, reference: str, tasks: tuple[s
         raise ValueError(f"register_method: `colour` must be one of {list(COLOURS)}; got {colour!r}")
     if kind not in KINDS:
         raise ValueError(f"register_method: `kind` must be one of {list(KINDS)}; got {kind!r}")
+    if pixelwise and colour != "luminance":
+        raise ValueError(f"register_method: `pixelwise=True` needs colour='luminance'; got {colour!r}")
+    if checked_kernel is not None and not pixelwise:
+        raise ValueError("register_method: `checked_kernel` is only for pixel-wise methods (pixelwise=True)")
 
     def deco(kernel: Callable) -> Callable:
         spec = MethodSpec(name=name, kernel=kernel, full_name=full_name, reference=reference,
                           tasks=tuple(tasks), min_inputs=min_inputs, max_inputs=max_inputs,
                           colour=colour, kind=kind, defaults=_defaults_of(kernel),
-                          min_size=min_size or (lambda p: (1, "")))
+                          min_size=min_size or (lambda p: (1, "")), pixelwise=bool(pixelwise),
+                          checked_kernel=checked_kernel)
         METHODS.add(name, spec)
         return kernel
 

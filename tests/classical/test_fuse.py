@@ -162,3 +162,148 @@ class TestEveryMethod:
                 C.fuse(name, imgs)
         else:
             assert C.fuse(name, imgs).shape == (48, 40)
+
+
+def _general(monkeypatch, name, sources, **kw):
+    """``fuse`` with the pixel-wise fast path switched off (stack, check, kernel, clip)."""
+    from fusionlib.classical import _core
+    with monkeypatch.context() as m:
+        m.setattr(_core, "_fuse_pixelwise", lambda *a, **k: None)
+        return C.fuse(name, sources, **kw)
+
+
+def _fast_taken(monkeypatch, name, sources):
+    """Whether ``fuse`` answered from the fast path for these sources."""
+    from fusionlib.classical import _core
+    seen = []
+    real = _core._fuse_pixelwise
+
+    def spy(*a, **k):
+        out = real(*a, **k)
+        seen.append(out is not None)
+        return out
+    with monkeypatch.context() as m:
+        m.setattr(_core, "_fuse_pixelwise", spy)
+        C.fuse(name, sources)
+    return seen == [True]
+
+
+def _same_bits(a, b):
+    a = a.numpy() if isinstance(a, torch.Tensor) else a
+    b = b.numpy() if isinstance(b, torch.Tensor) else b
+    return a.dtype == b.dtype and a.shape == b.shape and np.array_equal(
+        a.view(f"u{a.itemsize}"), b.view(f"u{b.itemsize}"))
+
+
+PIXELWISE = [n for n, s in C.METHODS.items() if s.pixelwise]
+
+
+class TestFusePixelwise:
+    """The no-stacking path of pixel-wise rules gives the general path's bits, and falls back cleanly."""
+
+    def test_registry(self):
+        assert set(PIXELWISE) == {"average", "max"}
+        assert C.METHODS["max"].checked_kernel is not None and C.METHODS["lp"].pixelwise is False
+        with pytest.raises(ValueError, match="pixelwise"):
+            C.register_method("bad_pw", full_name="x", reference="x", tasks=("medical",),
+                              colour="native", pixelwise=True)
+        with pytest.raises(ValueError, match="checked_kernel"):
+            C.register_method("bad_ck", full_name="x", reference="x", tasks=("medical",),
+                              checked_kernel=lambda p: None)
+        assert "bad_pw" not in C.METHODS and "bad_ck" not in C.METHODS
+
+    @pytest.mark.parametrize("name", PIXELWISE)
+    @pytest.mark.parametrize("n", [2, 3])
+    @pytest.mark.parametrize("shape", [(37, 29), (1, 37, 29), (4, 1, 37, 29)])
+    @pytest.mark.parametrize("kind", ["numpy32", "numpy64", "torch32", "torch64", "uint8", "torch_uint8"])
+    def test_bit_identical(self, monkeypatch, rng, name, n, shape, kind):
+        srcs = []
+        for _ in range(n):
+            v = rng.random(shape)
+            v[v < 0.05] = 0.0                   # exact 0 and 1 (and near-1 values) included
+            v[v > 0.95] = 1.0
+            v[(v > 0.5) & (v < 0.52)] = np.nextafter(1.0, 0.0)
+            srcs.append(v)
+        if kind in ("uint8", "torch_uint8"):
+            srcs = [np.round(v * 255).astype(np.uint8) for v in srcs]
+        elif kind.endswith("32"):
+            srcs = [v.astype(np.float32) for v in srcs]
+        if kind.startswith("torch"):
+            srcs = [torch.from_numpy(v) for v in srcs]
+        fast = C.fuse(name, srcs)
+        ref = _general(monkeypatch, name, srcs)
+        assert type(fast) is type(ref)
+        assert _same_bits(fast, ref)
+        assert _fast_taken(monkeypatch, name, srcs)
+        for s in srcs:                          # the result never aliases a source
+            assert not np.shares_memory(np.asarray(fast), np.asarray(s))
+
+    @pytest.mark.parametrize("name", PIXELWISE)
+    @pytest.mark.parametrize("n", [3, 5, 6, 7])
+    def test_no_clip_needed(self, monkeypatch, rng, name, n):
+        """Sums of values close to 1 divided by N (not a power of two) stay <= 1 (the general path clips)."""
+        srcs = [(1.0 - rng.integers(0, 4, (64, 64)) * np.float32(2 ** -24)).astype(np.float32)
+                for _ in range(n)]
+        fast = C.fuse(name, srcs)
+        assert _same_bits(fast, _general(monkeypatch, name, srcs))
+        assert fast.max() <= 1.0 and _fast_taken(monkeypatch, name, srcs)
+
+    @pytest.mark.parametrize("name", PIXELWISE)
+    def test_fallback_same_result(self, monkeypatch, rng, name):
+        a, b = _pair(rng, dtype=np.float32)
+        over = b.copy()
+        over[0, :5] = np.float32(1 + 5e-7)     # accepted (tolerance 1e-6), then clipped to 1
+        cases = {
+            "tolerance band": [a, over],
+            "negative zero": [np.where(a < 0.1, np.float32(-0.0), a), b],
+            "mixed dtypes": [a, b.astype(np.float64)],
+            "gray and rgb": [a, np.stack([b, a, b])],
+            "strided": [a[:, ::2], b[:, ::2]],
+            "5-D array": np.stack([a, b])[None, :, None],
+        }
+        for why, srcs in cases.items():
+            fast = C.fuse(name, srcs)
+            assert _same_bits(fast, _general(monkeypatch, name, srcs)), why
+        assert not _fast_taken(monkeypatch, name, cases["tolerance band"])
+        assert not _fast_taken(monkeypatch, name, cases["negative zero"])
+        assert _fast_taken(monkeypatch, name, cases["strided"])
+        assert float(C.fuse(name, cases["tolerance band"]).max()) <= 1.0
+
+    @pytest.mark.parametrize("name", PIXELWISE)
+    def test_errors_unchanged(self, monkeypatch, rng, name):
+        a, b = _pair(rng, dtype=np.float32)
+        nan = a.copy(); nan[3, 4] = np.nan
+        inf = a.copy(); inf[0, 0] = np.inf
+        bad = {"range": [a * 255, b], "negative": [a - 0.5, b], "nan": [nan, b], "inf": [b, inf],
+               "size": [a, b[:-1]], "count": [a], "type": [a, "b.png"],
+               "dtype": [a, (b * 100).astype(np.int32)]}
+        for why, srcs in bad.items():
+            with pytest.raises((TypeError, ValueError)) as fast:
+                C.fuse(name, srcs)
+            with pytest.raises((TypeError, ValueError)) as ref:
+                _general(monkeypatch, name, srcs)
+            assert type(fast.value) is type(ref.value) and str(fast.value) == str(ref.value), why
+        with pytest.raises(ValueError, match=r"values must lie in \[0, 1\]; got .*0-255"):
+            C.fuse(name, [a * 255, b])
+        with pytest.raises(ValueError, match="1 NaN"):
+            C.fuse(name, [nan, b])
+
+    def test_device_argument(self, monkeypatch, rng):
+        a, b = _pair(rng, dtype=np.float32)
+        out = C.fuse("max", [a, b], device="cpu")
+        assert _same_bits(out, np.maximum(a, b))
+
+
+class TestMaxChecked:
+    def test_matches_maximum_and_refuses(self):
+        from fusionlib.classical.simple import _max_checked
+        for dt in (torch.float32, torch.float64):
+            x = torch.rand(3, 2, 1, 9, 7, dtype=dt)
+            planes = list(x.unbind(0))
+            assert torch.equal(_max_checked(planes), torch.maximum(torch.maximum(x[0], x[1]), x[2]))
+            one = torch.tensor(1.0, dtype=dt)
+            for v in (-0.0, -1e-30, float("nan"), float("inf"), float(torch.nextafter(one, one + 1))):
+                y = x.clone()
+                y[1, 0, 0, 4, 3] = v
+                assert _max_checked(list(y.unbind(0))) is None, (dt, v)
+        assert _max_checked([torch.ones(4, 4, dtype=torch.float16)] * 2) is None
