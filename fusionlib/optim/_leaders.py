@@ -58,19 +58,31 @@ def leaders_topk_batch(LX: np.ndarray, Lf: np.ndarray, X: np.ndarray, f: np.ndar
     """:func:`leaders_topk` for R runs at once: ``LX`` (R, k, D), ``Lf`` (R, k), ``X`` (R, P, D),
     ``f`` (R, P). Run ``r`` of the result equals ``leaders_topk(LX[r], Lf[r], X[r], f[r])``.
 
-    The usual case (the k best of a run are finite and pairwise distinct) is one stable argsort of
-    all runs; the other runs (ties of identical points, fewer than k finite values) go through
-    :func:`leaders_topk` one by one.
+    The same rule without a loop: in stable fitness order, a point is picked when every value up
+    to it is finite and no earlier point equals it (an earlier equal point was either picked or
+    itself equal to an earlier pick); the first k picks are the leaders, fewer picks are padded
+    with the first one, and a run with none keeps its leaders. A run with a ``-inf`` value goes
+    through :func:`leaders_topk` itself (its fast path accepts ``-inf`` leaders, its loop stops
+    at them).
     """
-    k = Lf.shape[-1]
+    R, k = Lf.shape
     px = np.concatenate([LX, X], axis=-2)
     pf = np.concatenate([Lf, f], axis=-1)
-    top = np.argsort(pf, axis=-1, kind="stable")[:, :k]
-    cand = np.take_along_axis(px, top[..., None], axis=-2)            # (R, k, D)
-    cf = np.take_along_axis(pf, top, axis=-1)                         # (R, k)
-    same = (cand[:, :, None, :] == cand[:, None, :, :]).all(axis=-1)  # (R, k, k)
-    ok = np.isfinite(cf[:, -1]) & (np.count_nonzero(same, axis=(1, 2)) == k)
-    if not ok.all():
-        for r in np.flatnonzero(~ok):
-            cand[r], cf[r] = leaders_topk(LX[r], Lf[r], X[r], f[r])
-    return cand, cf
+    order = np.argsort(pf, axis=-1, kind="stable")
+    sx = np.take_along_axis(px, order[..., None], axis=-2)           # (R, M, D) in fitness order
+    sf = np.take_along_axis(pf, order, axis=-1)                      # (R, M)
+    m = sf.shape[1]
+    eq = (sx[:, :, None, :] == sx[:, None, :, :]).all(axis=-1)       # (R, M, M)
+    eq &= np.tri(m, m, -1, dtype=bool)                               # j < i only
+    pick = ~eq.any(axis=-1) & np.logical_and.accumulate(np.isfinite(sf), axis=-1)
+    n_pick = np.count_nonzero(pick, axis=-1)
+    idx = np.argsort(~pick, axis=-1, kind="stable")[:, :k]           # the picks first, in order
+    idx = np.where(np.arange(k) < np.minimum(n_pick, k)[:, None], idx, idx[:, :1])
+    out_x = np.take_along_axis(sx, idx[..., None], axis=-2)
+    out_f = np.take_along_axis(sf, idx, axis=-1)
+    none = n_pick == 0
+    if none.any():
+        out_x[none], out_f[none] = LX[none], Lf[none]
+    for r in np.flatnonzero(sf[:, 0] == -np.inf):
+        out_x[r], out_f[r] = leaders_topk(LX[r], Lf[r], X[r], f[r])
+    return out_x, out_f
