@@ -13,7 +13,8 @@ import numpy as np
 
 from .._checks import check_positive
 from ._base import Optimizer, State, greedy, register
-from ._leaders import empty_leaders, leaders_chain, leaders_topk
+from ._batch import draw
+from ._leaders import empty_leaders, leaders_chain, leaders_topk, leaders_topk_batch
 from ._problem import Problem, _uclip
 
 __all__ = ["EO", "eo_update"]
@@ -22,8 +23,11 @@ __all__ = ["EO", "eo_update"]
 def eo_update(C: np.ndarray, pool: np.ndarray, k: np.ndarray, lam: np.ndarray, r: np.ndarray,
               r1: np.ndarray, r2: np.ndarray, t: float, a1: float, gp: float, V: float) -> np.ndarray:
     """Eqs. 11-16 for all particles. ``pool`` (5, D) equilibrium candidates; ``k`` (P,) their
-    indices; ``lam``, ``r`` (P, D) uniform; ``r1``, ``r2`` (P,) uniform. Unclipped."""
-    Ceq = pool[k]
+    indices; ``lam``, ``r`` (P, D) uniform; ``r1``, ``r2`` (P,) uniform. Unclipped.
+
+    Any leading (runs) axes are allowed: ``C``, ``lam``, ``r`` (R, P, D), ``pool`` (R, 5, D),
+    ``k``, ``r1``, ``r2`` (R, P) (the values of a 2-D call are unchanged)."""
+    Ceq = np.take_along_axis(pool, k[..., None], axis=-2)               # Ceq[i] = pool[k[i]]
     F = np.subtract(r, 0.5)                                              # Eq. 11
     np.sign(F, out=F)
     F *= a1
@@ -31,7 +35,7 @@ def eo_update(C: np.ndarray, pool: np.ndarray, k: np.ndarray, lam: np.ndarray, r
     np.exp(E, out=E)
     E -= 1.0
     F *= E
-    gcp = (0.5 * r1 * (r2 >= gp))[:, None]                               # Eq. 15
+    gcp = (0.5 * r1 * (r2 >= gp))[..., None]                              # Eq. 15
     G = np.multiply(lam, C)                                              # Eqs. 13-14
     np.subtract(Ceq, G, out=G)
     G *= gcp
@@ -94,6 +98,18 @@ class EO(Optimizer):
         s = super().init_state(problem, rng, n_iter)
         return s.replace(best_x=s.extras["eq_x"][0].copy(), best_f=float(s.extras["eq_f"][0]))
 
+    def _init_extras_batch(self, X, f, problem, rngs) -> dict:
+        if self.mode == "faithful":  # pragma: no cover - run_batch falls back to run() per seed
+            return super()._init_extras_batch(X, f, problem, rngs)
+        LX, Lf = empty_leaders(4, X.shape[-1])
+        r = X.shape[0]
+        LX, Lf = leaders_topk_batch(np.broadcast_to(LX, (r,) + LX.shape), np.broadcast_to(Lf, (r, 4)), X, f)
+        return {"eq_x": LX, "eq_f": Lf}
+
+    def init_batch(self, problem, rngs, n_iter: int | None = None) -> State:
+        s = super().init_batch(problem, rngs, n_iter)
+        return s.replace(best_x=s.extras["eq_x"][:, 0].copy(), best_f=s.extras["eq_f"][:, 0].copy())
+
     def step(self, state: State, problem: Problem, rng: np.random.Generator) -> State:
         X, f = state.positions, state.fitness
         n, d = X.shape
@@ -109,5 +125,26 @@ class EO(Optimizer):
         LX, Lf = self._update_pool(LX, Lf, Xn, fn)
         Xm, fm = greedy(X, f, Xn, fn)                                        # memory saving
         return state.replace(positions=Xm, fitness=fm, best_x=LX[0].copy(), best_f=float(Lf[0]),
+                             n_evals=problem.n_evals, iteration=state.iteration + 1,
+                             extras={"eq_x": LX, "eq_f": Lf})
+
+    def step_batch(self, state: State, problem, rngs) -> State:
+        """:meth:`step` (corrected) for R runs at once (``fusionlib.optim.run_batch``)."""
+        X, f = state.positions, state.fitness
+        R, n, d = X.shape
+        LX, Lf = state.extras["eq_x"], state.extras["eq_f"]
+        pool = np.concatenate([LX, LX.mean(axis=-2, keepdims=True)], axis=-2)  # Eq. 7
+        it = min(state.iteration, state.n_iter - 1)
+        t = (1.0 - it / state.n_iter) ** (self.a2 * it / state.n_iter)      # Eq. 9
+        u = draw(rngs, "random", 2 * n * d + 2 * n)   # = random((2, n, d)) then random((2, n)), per run
+        lam, r = u[:, :2 * n * d].reshape(R, 2, n, d).transpose(1, 0, 2, 3)
+        r1, r2 = u[:, 2 * n * d:].reshape(R, 2, n).transpose(1, 0, 2)
+        k = draw(rngs, "integers", 0, 5, n)
+        Xn = eo_update(X, pool, k, lam, r, r1, r2, t, self.a1, self.gp, self.V)
+        Xn = _uclip(Xn, problem.lower, problem.upper, out=Xn)
+        fn = problem.evaluate(Xn)
+        LX, Lf = leaders_topk_batch(LX, Lf, Xn, fn)
+        Xm, fm = greedy(X, f, Xn, fn)                                        # memory saving
+        return state.replace(positions=Xm, fitness=fm, best_x=LX[:, 0].copy(), best_f=Lf[:, 0].copy(),
                              n_evals=problem.n_evals, iteration=state.iteration + 1,
                              extras={"eq_x": LX, "eq_f": Lf})
