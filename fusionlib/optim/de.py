@@ -12,6 +12,7 @@ import numpy as np
 
 from .._checks import check_positive
 from ._base import Optimizer, State, best_of, greedy, register
+from ._batch import best_of_batch
 from ._problem import Problem, _uclip
 
 __all__ = ["DE", "de_update", "distinct_donors"]
@@ -19,20 +20,27 @@ __all__ = ["DE", "de_update", "distinct_donors"]
 
 def distinct_donors(keys: np.ndarray, k: int = 3) -> np.ndarray:
     """For row i of the uniform ``keys`` (P, P), the indices of the k smallest keys excluding i:
-    k distinct donors different from i (MATLAB ``randperm`` without i). Returns (P, k)."""
+    k distinct donors different from i (MATLAB ``randperm`` without i). Returns (P, k).
+
+    Any leading (runs) axes are allowed: ``keys`` (R, P, P) gives (R, P, k), each run's rows as in
+    a 2-D call (every row is sorted on its own)."""
     keys = keys.copy()
-    np.fill_diagonal(keys, np.inf)
-    n = keys.shape[0]
+    n = keys.shape[-1]
+    if keys.ndim == 2:
+        np.fill_diagonal(keys, np.inf)
+    else:
+        keys[..., np.arange(n), np.arange(n)] = np.inf
     if n <= 48:
-        return np.argsort(keys, axis=1)[:, :k]
+        return np.argsort(keys, axis=-1)[..., :k]
     # large populations: k passes of argmin beat sorting every row (same indices; ties between
     # uniform doubles have probability ~ n^2 2^-53)
-    rows = np.arange(n)
-    out = np.empty((n, k), dtype=np.intp)
+    out = np.empty(keys.shape[:-1] + (k,), dtype=np.intp)
+    flat = keys.reshape(-1, n)                              # a view of the copy
+    rows = np.arange(flat.shape[0])
     for j in range(k):
-        i = keys.argmin(axis=1)
-        out[:, j] = i
-        keys[rows, i] = np.inf
+        i = keys.argmin(axis=-1)
+        out[..., j] = i
+        flat[rows, i.ravel()] = np.inf
     return out
 
 
@@ -50,14 +58,24 @@ def de_update(X: np.ndarray, Xsrc: np.ndarray, donors: np.ndarray, F: np.ndarray
     Returns
     -------
     (P, D) trial vectors u.
+
+    Any leading (runs) axes are allowed: ``X``, ``F``, ``r`` (R, P, D), ``Xsrc`` (R, M, D),
+    ``donors`` (R, P, 3), ``j0`` (R, P); donors index their own run's ``Xsrc``. The arithmetic is
+    the same element-wise sequence, so each run's values are those of a 2-D call.
     """
-    Xa, Xb, Xc = np.take(Xsrc, donors.T, axis=0)          # rows x_a, x_b, x_c, each (P, D)
+    mask = r <= cr
+    if Xsrc.ndim == 2:
+        Xa, Xb, Xc = np.take(Xsrc, donors.T, axis=0)      # rows x_a, x_b, x_c, each (P, D)
+        mask[np.arange(mask.shape[0]), j0] = True
+    else:  # one gather over the flattened runs: donor j of run r is row r*M + j
+        lead, (m, d) = Xsrc.shape[:-2], Xsrc.shape[-2:]
+        donors = donors + (np.arange(int(np.prod(lead))) * m).reshape(lead + (1, 1))
+        Xa, Xb, Xc = np.take(Xsrc.reshape(-1, d), np.moveaxis(donors, -1, 0), axis=0)  # each (..., P, D)
+        mask.reshape(-1, d)[np.arange(j0.size), j0.ravel()] = True  # mask is new and contiguous: a view
     v = np.subtract(Xb, Xc, out=Xb)
     v *= F
     v += Xa
     v = _uclip(v, lower, upper, out=v)
-    mask = r <= cr
-    mask[np.arange(X.shape[0]), j0] = True
     return np.where(mask, v, X)
 
 
@@ -125,5 +143,30 @@ class DE(Optimizer):
                     X[i], f[i] = u[0], fu
                     if fu < bf:
                         bx, bf = X[i].copy(), float(fu)
+        return state.replace(positions=X, fitness=f, best_x=bx, best_f=bf, n_evals=problem.n_evals,
+                             iteration=state.iteration + 1)
+
+    def step_batch(self, state: State, problem, rngs) -> State:
+        """:meth:`step` (corrected) for R runs at once (``fusionlib.optim.run_batch``)."""
+        X, f = state.positions, state.fitness
+        R, n, d = X.shape
+        # One pass over the runs, each generator drawing what step draws, in step's order: keys
+        # random((n, n)), F uniform((n, d)), r random((n, d)), then j0 integers(0, d, n). The first
+        # three are consecutive doubles of the stream, so they are one random() call here, and F is
+        # formed as uniform forms it (f_min + (f_max - f_min) u: NumPy's random_uniform, checked bit
+        # for bit by tests/optim/test_batch_de.py).
+        nn, nd = n * n, n * d
+        u = np.empty((R, nn + 2 * nd))
+        j0 = np.empty((R, n), dtype=np.int64)
+        for k, g in enumerate(rngs):
+            g.random(out=u[k])
+            j0[k] = g.integers(0, d, n)   # ~6-11 us a call (NumPy 1.26): most of this loop's time
+        keys = u[:, :nn].reshape(R, n, n)
+        F = self.f_min + (self.f_max - self.f_min) * u[:, nn:nn + nd].reshape(R, n, d)
+        r = u[:, nn + nd:].reshape(R, n, d)
+        U = de_update(X, X, distinct_donors(keys), F, r, j0, self.cr, problem.lower, problem.upper)
+        fu = problem.evaluate(U)
+        X, f = greedy(X, f, U, fu)
+        bx, bf = best_of_batch(X, f, state.best_x, state.best_f)
         return state.replace(positions=X, fitness=f, best_x=bx, best_f=bf, n_evals=problem.n_evals,
                              iteration=state.iteration + 1)
