@@ -15,7 +15,7 @@ import numpy as np
 
 from .._checks import check_int, check_positive
 from ._base import Optimizer, State, best_of, register, roulette
-from ._batch import best_of_batch, draw
+from ._batch import best_of_batch
 from ._problem import Problem, repair_bounds
 
 __all__ = ["ACOR", "acor_weights", "acor_widths", "acor_sample"]
@@ -45,8 +45,46 @@ def acor_sample(means: np.ndarray, widths: np.ndarray, p: np.ndarray, u: np.ndar
     ``means``, ``widths`` are (n, D). Leading (runs) axes are allowed: ``means``, ``widths``
     (..., n, D) with ``u``, ``normals`` (..., S, D); ``p`` (n,) is shared.
     """
-    l = roulette(np.cumsum(p), u)
-    return np.take_along_axis(means, l, axis=-2) + np.take_along_axis(widths, l, axis=-2) * normals
+    cum_p = np.cumsum(p)
+    n, d = means.shape[-2:]
+    lead = means.shape[:-2]
+    if not (n <= _FAST_N and widths.shape == means.shape and u.shape[:-2] == lead and (p >= 0).all()):
+        l = roulette(cum_p, u)
+        return np.take_along_axis(means, l, axis=-2) + np.take_along_axis(widths, l, axis=-2) * normals
+    # the same kernel indices as roulette (see _kernel_index), gathered through flat indices
+    idx = np.multiply(_kernel_index(cum_p, u), d, dtype=np.intp)
+    idx += np.arange(d)
+    if lead:
+        idx += (np.arange(idx.size // (u.shape[-2] * d)) * (n * d)).reshape(lead + (1, 1))
+    m = np.ascontiguousarray(means).reshape(-1)
+    w = np.ascontiguousarray(widths).reshape(-1)
+    return m[idx] + w[idx] * normals
+
+
+_FAST_N = 32  # n - 1 full-array comparisons beat a binary search per element up to about here
+
+
+def _kernel_index(cum_p: np.ndarray, u: np.ndarray) -> np.ndarray:
+    """``roulette(cum_p, u)`` (uint8) for a non-decreasing ``cum_p`` of at most 255 entries (uint8 counts).
+
+    ``searchsorted(cum_p, k, "left")`` is the number of ``cum_p[l] < k``; capped at n - 1 it is the
+    number among the first n - 1 entries (``cum_p`` non-decreasing). n - 1 comparisons of the whole
+    array cost far less than a binary search per element for the small archives used here.
+    """
+    key = u * cum_p[-1]
+    acc = np.zeros(key.shape, dtype=np.uint8)
+    for c in cum_p[:-1]:
+        acc += np.greater(key, c).view(np.uint8)
+    return acc
+
+
+def _draw_into(rngs, method: str, shape: tuple) -> np.ndarray:
+    """``_batch.draw(rngs, method, shape)`` for the float64 methods that take ``out`` (``random``,
+    ``standard_normal``): each generator fills its own row of one array (same numbers, no stack)."""
+    out = np.empty((len(rngs),) + tuple(shape))
+    for g, o in zip(rngs, out):
+        getattr(g, method)(out=o)
+    return out
 
 
 @register("acor", full_name="Ant Colony Optimization for continuous domains (ACOR)", year=2008,
@@ -122,8 +160,8 @@ class ACOR(Optimizer):
         S = self.n_samples or n
         p = acor_weights(n, self.q)
         sigma = acor_widths(X, self.zeta)
-        u = draw(rngs, "random", (S, d))
-        Z = acor_sample(X, sigma, p, u, draw(rngs, "standard_normal", (S, d)))
+        u = _draw_into(rngs, "random", (S, d))
+        Z = acor_sample(X, sigma, p, u, _draw_into(rngs, "standard_normal", (S, d)))
         Z = repair_bounds(Z, problem.lower, problem.upper, "clip")
         fz = problem.evaluate(Z)
         pool_x = np.concatenate([X, Z], axis=-2)

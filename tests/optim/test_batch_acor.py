@@ -40,6 +40,27 @@ class TestAcorSample:
         np.testing.assert_array_equal(got, np.stack([fo.acor_sample(*a, p, *b) for a, b in
                                                      zip(zip(means, widths), zip(u, z))]))
 
+    @pytest.mark.parametrize("n", [2, 5, 12, 40])
+    def test_kernel_index_is_roulette(self, n):
+        """The comparison-count index (n <= 32) and the searchsorted fallback equal MATLAB's
+        find(u <= cumsum(p), 1) as ``roulette`` computes it, also on ties of cumsum (zero weights)
+        and at u = 0 and values landing on a cumsum boundary."""
+        from fusionlib.optim._base import roulette
+        g = np.random.default_rng(n)
+        p = fo.acor_weights(n, 0.3)
+        p[1] = 0.0                                   # a flat step in cumsum
+        cum = np.cumsum(p)
+        u = g.random((3, 50, 4))
+        u[0, 0] = 0.0
+        k = min(3, n)
+        u[0, 1, :k] = cum[:k] / cum[-1]
+        l = roulette(cum, u)
+        means, widths = g.normal(size=(3, n, 4)), g.random((3, n, 4))
+        want = np.stack([m[li, np.arange(4)] + w[li, np.arange(4)] * z for m, w, li, z in
+                         zip(means, widths, l, np.ones_like(u))])
+        np.testing.assert_array_equal(fo.acor_sample(means, widths, p, u, np.ones_like(u)), want)
+        np.testing.assert_array_equal(fo.acor_sample(means[0], widths[0], p, u[0], np.ones_like(u[0])), want[0])
+
     def test_roulette_picks_kernel_per_dimension(self):
         means = np.array([[0.0, 10.0], [1.0, 11.0]])
         p = np.array([0.5, 0.5])
