@@ -20,6 +20,7 @@ import numpy as np
 
 from .._checks import check_positive
 from ._base import Optimizer, State, best_of, greedy, register
+from ._batch import best_of_batch, draw
 from ._problem import Problem, _uclip, repair_bounds
 
 __all__ = ["AO", "ao_update", "levy"]
@@ -53,19 +54,29 @@ def ao_update(X: np.ndarray, best: np.ndarray, XM: np.ndarray, XR: np.ndarray, t
     population means otherwise); ``XR`` (P, D) random population members; ``branch`` (P,) uniform
     (< 0.5 picks the expanded move); ``r`` (P, 4) uniform scalars per candidate; ``L`` (P, D) Lévy
     steps; ``qf_u``, ``g2_u`` uniform numbers drawn once per iteration.
+
+    Any leading (runs) axes are allowed (the values of a one-run call are unchanged): ``X``, ``XR``,
+    ``L`` (R, P, D), ``best`` and ``XM`` (R, 1, D), ``branch`` (R, P), ``r`` (R, P, 4), ``qf_u``,
+    ``g2_u`` (R, 1, 1).
     """
-    x, y = _spiral(X.shape[1], r0, u, omega)                                   # Eqs. 9-10
+    x, y = _spiral(X.shape[-1], r0, u, omega)                                  # Eqs. 9-10
     G2 = 2 * g2_u - 1                                                           # Eq. 16
     G1 = 2 * (1 - t / T)                                                        # Eq. 17
-    QF = t ** ((2 * qf_u - 1) / (1 - T) ** 2) if T > 1 else 1.0                 # Eq. 15
-    r1, r2, r3, r4 = (r[:, j:j + 1] for j in range(4))
+    if T <= 1:
+        QF = 1.0
+    elif np.ndim(qf_u):   # one per run: the scalar power of a one-run call, run by run
+        e = (2 * qf_u - 1) / (1 - T) ** 2
+        QF = np.array([t ** v for v in e.ravel()]).reshape(e.shape)
+    else:
+        QF = t ** ((2 * qf_u - 1) / (1 - T) ** 2)                               # Eq. 15
+    r1, r2, r3, r4 = (r[..., j:j + 1] for j in range(4))
     if t <= 2 * T / 3:
         X1 = best * (1 - t / T) + (XM - best) * r1                              # Eq. 3
         X2 = best * L + XR + (y - x) * r2                                       # Eq. 5
-        return np.where(branch[:, None] < 0.5, X1, X2)
+        return np.where(branch[..., None] < 0.5, X1, X2)
     X3 = (best - XM) * alpha - r1 + ((upper - lower) * r3 + lower) * delta     # Eq. 13
     X4 = QF * best - G2 * X * r2 - G1 * L + r4 * G2                             # Eq. 14
-    return np.where(branch[:, None] < 0.5, X3, X4)
+    return np.where(branch[..., None] < 0.5, X3, X4)
 
 
 @register("ao", full_name="Aquila Optimizer", year=2021, doi="10.1016/j.cie.2021.107250",
@@ -141,5 +152,29 @@ class AO(Optimizer):
                 fy = problem.evaluate(y)[0]           # unclipped, as in AO.m
                 if fy < f[i]:
                     X[i], f[i] = y[0], fy
+        return state.replace(positions=X, fitness=f, best_x=bx, best_f=bf, n_evals=problem.n_evals,
+                             iteration=t)
+
+    def step_batch(self, state: State, problem, rngs) -> State:
+        """:meth:`step` (corrected) for R runs at once (``fusionlib.optim.run_batch``)."""
+        lo, hi = problem.lower, problem.upper
+        t = state.iteration + 1
+        T = state.n_iter
+        tt = min(t, T)
+        X, f = state.positions, state.fitness
+        R, n, d = X.shape
+        u = draw(rngs, "random", 2 + 5 * n)      # = random(2), random(n), random((n, 4)), per run
+        qf_u, g2_u = u[:, 0, None, None], u[:, 1, None, None]
+        branch, r = u[:, 2:2 + n], u[:, 2 + n:].reshape(R, n, 4)
+        z = draw(rngs, "standard_normal", 2 * n * d).reshape(R, 2, n, d)  # = two (n, d) draws
+        L = levy(z[:, 0], z[:, 1], self.beta)
+        kr = draw(rngs, "integers", 0, n, n)
+        Y = ao_update(X, state.best_x[:, None, :], X.mean(axis=1, keepdims=True),
+                      np.take_along_axis(X, kr[..., None], axis=-2), tt, T, lo, hi, branch, r, L, qf_u, g2_u,
+                      self.alpha, self.delta)
+        Y = _uclip(Y, lo, hi, out=Y)
+        fy = problem.evaluate(Y)
+        X, f = greedy(X, f, Y, fy)
+        bx, bf = best_of_batch(X, f, state.best_x, state.best_f)
         return state.replace(positions=X, fitness=f, best_x=bx, best_f=bf, n_evals=problem.n_evals,
                              iteration=t)
