@@ -15,8 +15,9 @@ import numpy as np
 
 from .._checks import check_int, check_positive
 from ._base import Optimizer, State, best_of, greedy, register
+from ._batch import best_of_batch
 from ._problem import Problem, _uclip, repair_bounds
-from .acor import acor_sample, acor_weights, acor_widths
+from .acor import _draw_into, acor_sample, acor_weights, acor_widths
 
 __all__ = ["AOA", "IAOA", "aoa_schedules", "aoa_update", "opposite"]
 
@@ -49,8 +50,9 @@ def aoa_update(best: np.ndarray, r1: np.ndarray, r2: np.ndarray, r3: np.ndarray,
     Parameters
     ----------
     best : ndarray (D,) or (P, D)
-        The best solution b.
-    r1, r2, r3 : ndarray (P, D)
+        The best solution b; with leading (runs) axes, (R, 1, D) against ``r`` (R, P, D): any
+        shape that broadcasts with ``r1`` (the operations are element-wise).
+    r1, r2, r3 : ndarray (P, D) or (..., P, D)
         Uniform [0, 1) numbers (injectable).
     mop, moa : float
         From :func:`aoa_schedules`.
@@ -60,7 +62,7 @@ def aoa_update(best: np.ndarray, r1: np.ndarray, r2: np.ndarray, r3: np.ndarray,
 
     Returns
     -------
-    ndarray (P, D)
+    ndarray (P, D) (the broadcast shape of ``best`` and ``r1``)
     """
     if bracket == "aoa":
         s, shift = (upper - lower) * mu + lower, 0.0
@@ -152,6 +154,23 @@ class AOA(Optimizer):
                     X[i], f[i] = y[0], fy
                 if f[i] < bf:
                     bx, bf = X[i].copy(), float(f[i])
+        return state.replace(positions=X, fitness=f, best_x=bx, best_f=bf, n_evals=problem.n_evals,
+                             iteration=t)
+
+    def step_batch(self, state: State, problem, rngs) -> State:
+        """:meth:`step` (corrected) for R runs at once (``fusionlib.optim.run_batch``): per run the
+        same draw (uniform (3, N, D)) and the same values."""
+        t = state.iteration + 1
+        mop, moa = aoa_schedules(min(t, state.n_iter), state.n_iter, self.alpha, self.moa_min, self.moa_max)
+        lo, hi = problem.lower, problem.upper
+        X, f = state.positions, state.fitness
+        _, n, d = X.shape
+        r = _draw_into(rngs, "random", (3, n, d))
+        Y = aoa_update(state.best_x[:, None, :], r[:, 0], r[:, 1], r[:, 2], mop, moa, lo, hi, self.mu)
+        Y = _uclip(Y, lo, hi, out=Y)
+        fy = problem.evaluate(Y)
+        X, f = greedy(X, f, Y, fy)
+        bx, bf = best_of_batch(X, f, state.best_x, state.best_f)
         return state.replace(positions=X, fitness=f, best_x=bx, best_f=bf, n_evals=problem.n_evals,
                              iteration=t)
 
