@@ -11,6 +11,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ._base import Optimizer, State, best_of, register, roulette
+from ._batch import best_of_batch
 from ._problem import Problem
 
 __all__ = ["GA", "ga_offspring", "selection_probabilities"]
@@ -21,7 +22,12 @@ def selection_probabilities(f: np.ndarray, mode: str) -> np.ndarray:
 
     ``faithful``: p_i = f_i / Σ f (∝ **cost**, GA.m's quirk: bad individuals are favoured in a
     minimisation; needs f >= 0). ``corrected``: p_i ∝ max f - f_i (uniform when all are equal).
+    Non-finite costs (rows beyond a budget) count as the largest finite cost.
+
+    ``f`` (P,), or (R, P) for R independent runs (each row as in a 1-D call, same values).
     """
+    if f.ndim > 1:
+        return _selection_probabilities_rows(f, mode)
     if np.isfinite(f).all():  # the usual case, without the NaN round trip below
         fmax = f.max()
     else:
@@ -39,6 +45,46 @@ def selection_probabilities(f: np.ndarray, mode: str) -> np.ndarray:
     return w / s if s > 0 else np.full(f.size, 1.0 / f.size)
 
 
+def _selection_probabilities_rows(f: np.ndarray, mode: str) -> np.ndarray:
+    """:func:`selection_probabilities` of every row of ``f`` (..., P) at once (the same operations
+    per row: the max, the row sum along the last axis, one division)."""
+    finite = np.isfinite(f)
+    if finite.all():
+        fmax = f.max(axis=-1, keepdims=True)
+    else:  # per row: the largest finite cost (0 when none is finite) replaces the non-finite ones
+        fmax = np.where(finite, f, -np.inf).max(axis=-1, keepdims=True)
+        fmax[~finite.any(axis=-1)] = 0.0
+        f = np.where(finite, f, fmax)
+    if mode == "faithful":
+        if np.any(f < 0):
+            raise ValueError("GA: faithful mode selects with probability proportional to the cost and "
+                             f"needs costs >= 0; got min cost {f.min():g} (use mode='corrected')")
+        w = f
+    else:
+        w = fmax - f
+    s = w.sum(axis=-1, keepdims=True)
+    pos = s > 0
+    if pos.all():
+        return w / s
+    return np.where(pos, w / np.where(pos, s, 1.0), 1.0 / f.shape[-1])
+
+
+def _roulette_rows(cum_p: np.ndarray, u: np.ndarray) -> np.ndarray:
+    """:func:`~fusionlib.optim._base.roulette` with one cumulative distribution per row: ``cum_p``
+    (R, P), ``u`` (R, K) → (R, K) indices.
+
+    ``searchsorted(c, v, 'left')`` on a non-decreasing ``c`` (a cumsum of p >= 0) is the number of
+    entries of ``c`` below ``v``, which is one vectorised comparison count for all rows; rows holding
+    a NaN (where searchsorted's NaN ordering applies) are done one by one with ``roulette``."""
+    v = u * cum_p[..., -1:]
+    idx = (cum_p[..., None, :] < v[..., :, None]).sum(axis=-1)
+    np.minimum(idx, cum_p.shape[-1] - 1, out=idx)
+    bad = np.isnan(cum_p).any(axis=-1)
+    for r in np.flatnonzero(bad):
+        idx[r] = roulette(cum_p[r], u[r])
+    return idx
+
+
 def ga_offspring(X: np.ndarray, p: np.ndarray, u_father: np.ndarray, u_mother: np.ndarray,
                  u_cross: np.ndarray, cross_pos: np.ndarray, u_mut: np.ndarray, mut_pos: np.ndarray,
                  mut_vector: np.ndarray, pc: float, pm: float) -> np.ndarray:
@@ -47,7 +93,14 @@ def ga_offspring(X: np.ndarray, p: np.ndarray, u_father: np.ndarray, u_mother: n
     father = X[roulette(p, u_father)], mother = X[roulette(p, u_mother)];
     child = father; child[cross_pos] = mother[cross_pos] if u_cross < pc;
     child[mut_pos] = mut_vector[mut_pos] if u_mut < pm.
+
+    Leading (runs) axes are allowed: ``X`` (R, N, D), ``p`` and the per-child arrays (R, N),
+    ``mut_vector`` (R, D); every run picks and copies from its own population (the same values as
+    R separate calls).
     """
+    if X.ndim > 2:
+        return _ga_offspring_runs(X, p, u_father, u_mother, u_cross, cross_pos, u_mut, mut_pos, mut_vector,
+                                  pc, pm)
     cp = np.cumsum(p)
     fa, mo = roulette(cp, u_father), roulette(cp, u_mother)
     C = X[fa].copy()
@@ -57,6 +110,27 @@ def ga_offspring(X: np.ndarray, p: np.ndarray, u_father: np.ndarray, u_mother: n
     mx = u_mut < pm
     C[rows[mx], mut_pos[mx]] = mut_vector[mut_pos[mx]]
     return C
+
+
+def _ga_offspring_runs(X, p, u_father, u_mother, u_cross, cross_pos, u_mut, mut_pos, mut_vector, pc, pm):
+    """:func:`ga_offspring` for (..., N, D) populations: the runs flattened, each run's rows offset
+    by its index times N, so parents, crossover genes and mutation genes are gathered at once."""
+    lead, (n, d) = X.shape[:-2], X.shape[-2:]
+    R = int(np.prod(lead))
+    cp = np.cumsum(p.reshape(R, n), axis=-1)
+    off = (np.arange(R) * n)[:, None]
+    fa = _roulette_rows(cp, u_father.reshape(R, -1)) + off    # (R, N) rows of Xf
+    mo = _roulette_rows(cp, u_mother.reshape(R, -1)) + off
+    Xf = X.reshape(R * n, d)
+    C = Xf[fa.ravel()]                                         # a new array: the fathers
+    child = np.arange(C.shape[0])
+    cx = (u_cross < pc).ravel()
+    cpos = cross_pos.ravel()[cx]
+    C[child[cx], cpos] = Xf[mo.ravel()[cx], cpos]
+    mx = (u_mut < pm).ravel()
+    mpos = mut_pos.ravel()[mx]
+    C[child[mx], mpos] = mut_vector.reshape(R, d)[child[mx] // fa.shape[1], mpos]
+    return C.reshape(lead + (fa.shape[1], d))
 
 
 @register("ga", full_name="Genetic Algorithm (real-coded, roulette selection)", year=1975,
@@ -106,5 +180,27 @@ class GA(Optimizer):
                          rng.integers(0, d, n), mut_vector, self.pc, self.pm)
         fc = problem.evaluate(C)
         bx, bf = best_of(C, fc, state.best_x, state.best_f)
+        return state.replace(positions=C, fitness=fc, best_x=bx, best_f=bf, n_evals=problem.n_evals,
+                             iteration=state.iteration + 1)
+
+    def step_batch(self, state: State, problem, rngs) -> State:
+        """:meth:`step` (corrected) for R runs at once (``fusionlib.optim.run_batch``)."""
+        X, f = state.positions, state.fitness
+        R, n, d = X.shape
+        p = selection_probabilities(f, self.mode)
+        # per run, step's draws in step's order: cross_pos integers(0, d, n); then random(d) for the
+        # mutation vector and four random(n) (father, mother, crossover, mutation), consecutive
+        # doubles of the stream, so one random() call here; then mut_pos integers(0, d, n)
+        u = np.empty((R, d + 4 * n))
+        cross_pos, mut_pos = np.empty((R, n), dtype=np.int64), np.empty((R, n), dtype=np.int64)
+        for k, g in enumerate(rngs):
+            cross_pos[k] = g.integers(0, d, n)   # ~6-11 us a call (NumPy 1.26): most of this loop
+            g.random(out=u[k])
+            mut_pos[k] = g.integers(0, d, n)
+        mut_vector = problem.lower + u[:, :d] * (problem.upper - problem.lower)
+        uf, um, uc, uu = u[:, d:].reshape(R, 4, n).transpose(1, 0, 2)
+        C = ga_offspring(X, p, uf, um, uc, cross_pos, uu, mut_pos, mut_vector, self.pc, self.pm)
+        fc = problem.evaluate(C)
+        bx, bf = best_of_batch(C, fc, state.best_x, state.best_f)
         return state.replace(positions=C, fitness=fc, best_x=bx, best_f=bf, n_evals=problem.n_evals,
                              iteration=state.iteration + 1)
