@@ -13,7 +13,7 @@ import numpy as np
 
 from .._checks import check_positive
 from ._base import Optimizer, State, best_of, register
-from ._batch import best_of_batch, draw
+from ._batch import best_of_batch
 from ._problem import Problem, _uclip, repair_bounds
 
 __all__ = ["PSO", "pso_update", "constriction"]
@@ -154,9 +154,11 @@ class PSO(Optimizer):
         lo, hi = problem.lower, problem.upper
         w, c1, c2 = self.coefficients
         vmax = self.vmax_frac * (hi - lo)
-        _, n, d = state.positions.shape
+        R, n, d = state.positions.shape
         px, pf = state.extras["pbest_x"], state.extras["pbest_f"]
-        r = draw(rngs, "random", (2, n, d))                       # (R, 2, P, D)
+        r = np.empty((R, 2, n, d))
+        for k, g in enumerate(rngs):                              # step's one random((2, n, d)) per run
+            g.random(out=r[k])
         X, V = pso_update(state.positions, state.extras["velocity"], px, state.best_x[:, None, :],
                           r[:, 0], r[:, 1], w, c1, c2, vmax, lo, hi)
         f = problem.evaluate(X)
