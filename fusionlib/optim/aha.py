@@ -14,6 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ._base import Optimizer, State, best_of, register
+from ._batch import best_of_batch, draw
 from ._problem import Problem, repair_bounds
 
 __all__ = ["AHA", "aha_directions", "aha_candidates"]
@@ -24,25 +25,30 @@ def aha_directions(u_type: np.ndarray, keys: np.ndarray, u_num: np.ndarray) -> n
 
     ``u_type`` (P,): < 1/3 diagonal, > 2/3 omnidirectional, else axial; ``keys`` (P, D) uniform
     (a random permutation of the dimensions); ``u_num`` (P,) uniform (how many dimensions).
+    Any leading (runs) axes are allowed: ``u_type``, ``u_num`` (R, P), ``keys`` (R, P, D).
     """
-    P, D = keys.shape
-    rank = np.argsort(np.argsort(keys, axis=1), axis=1)
+    D = keys.shape[-1]
+    rank = np.argsort(np.argsort(keys, axis=-1), axis=-1)
     n_diag = np.ceil(u_num * (D - 2) + 1) if D >= 3 else np.ceil(u_num * (D - 1) + 1)
-    diag = rank < n_diag[:, None]
+    diag = rank < n_diag[..., None]
     axial_dim = np.maximum(np.ceil(u_num * D), 1).astype(int) - 1
-    axial = np.arange(D)[None, :] == axial_dim[:, None]
-    omni = np.ones((P, D), dtype=bool)
-    t = u_type[:, None]
+    axial = np.arange(D) == axial_dim[..., None]
+    omni = np.ones(keys.shape, dtype=bool)
+    t = u_type[..., None]
     return np.where(t < 1 / 3, diag, np.where(t > 2 / 3, omni, axial)).astype(np.float64)
 
 
 def aha_candidates(X: np.ndarray, targets: np.ndarray, guided: np.ndarray, Dir: np.ndarray,
                    a: np.ndarray) -> np.ndarray:
-    """Guided (Eq. 6) or territorial (Eq. 9) candidates; ``a`` (P,) standard normals. Unrepaired."""
-    a = a[:, None]
-    g = X[targets] + a * Dir * (X - X[targets])
+    """Guided (Eq. 6) or territorial (Eq. 9) candidates; ``a`` (P,) standard normals. Unrepaired.
+
+    Any leading (runs) axes are allowed: ``X``, ``Dir`` (R, P, D), ``targets``, ``guided``, ``a`` (R, P).
+    """
+    a = a[..., None]
+    Xt = np.take_along_axis(X, targets[..., None], axis=-2)              # Xt[i] = X[targets[i]]
+    g = Xt + a * Dir * (X - Xt)
     terr = X + a * Dir * X
-    return np.where(guided[:, None], g, terr)
+    return np.where(guided[..., None], g, terr)
 
 
 def _target(VT: np.ndarray, f: np.ndarray, i: int) -> int:
@@ -50,6 +56,19 @@ def _target(VT: np.ndarray, f: np.ndarray, i: int) -> int:
     m = np.nanmax(row)
     ties = np.flatnonzero(row == m)
     return int(ties[np.argmin(f[ties])]) if ties.size > 1 else int(ties[0])
+
+
+def _targets_batch(VT: np.ndarray, f: np.ndarray) -> np.ndarray:
+    """:func:`_target` for every bird of every run: ``VT`` (R, P, P), ``f`` (R, P) -> (R, P) ints.
+
+    The longest-unvisited source, ties -> the first best one (``np.fmax`` ignores the NaN diagonal
+    as ``np.nanmax`` does: the same maximum)."""
+    tie = VT == np.fmax.reduce(VT, axis=-1)[..., None]
+    targets = np.argmin(np.where(tie, f[..., None, :], np.inf), axis=-1)
+    miss = ~np.take_along_axis(tie, targets[..., None], axis=-1)[..., 0]
+    if miss.any():   # every tied source has f = +inf: the first tie, as _target
+        targets = np.where(miss, np.argmax(tie, axis=-1), targets)
+    return targets
 
 
 def _visit_update(VT: np.ndarray, i: int, tar: int | None, improved: bool) -> None:
@@ -94,6 +113,12 @@ class AHA(Optimizer):
         np.fill_diagonal(VT, np.nan)
         return {"visit_table": VT}
 
+    def _init_extras_batch(self, X, f, problem, rngs) -> dict:
+        R, n = f.shape
+        VT = np.zeros((R, n, n))
+        VT[:, np.arange(n), np.arange(n)] = np.nan
+        return {"visit_table": VT}
+
     def step(self, state: State, problem: Problem, rng: np.random.Generator) -> State:
         lo, hi = problem.lower, problem.upper
         X, f = state.positions.copy(), state.fitness.copy()
@@ -132,5 +157,48 @@ class AHA(Optimizer):
             VT[:, w] = np.nanmax(VT, axis=1) + 1
             VT[w, w] = np.nan
         bx, bf = best_of(X, f, state.best_x, state.best_f)
+        return state.replace(positions=X, fitness=f, best_x=bx, best_f=bf, n_evals=problem.n_evals,
+                             iteration=t, extras={"visit_table": VT})
+
+    def step_batch(self, state: State, problem, rngs) -> State:
+        """:meth:`step` (corrected) for R runs at once (``fusionlib.optim.run_batch``).
+
+        The bird-order bookkeeping of the visit tables loops over the N birds, each bird's update
+        applied to all runs at once."""
+        lo, hi = problem.lower, problem.upper
+        X, f = state.positions.copy(), state.fitness.copy()
+        VT = state.extras["visit_table"].copy()
+        R, n, d = X.shape
+        t = state.iteration + 1
+        rows = np.arange(R)
+        u = draw(rngs, "random", 3 * n + n * d)     # = random(n), random((n, d)), random(n), random(n)
+        Dir = aha_directions(u[:, :n], u[:, n:n + n * d].reshape(R, n, d), u[:, n + n * d:2 * n + n * d])
+        guided = u[:, 2 * n + n * d:] < 0.5
+        a = draw(rngs, "standard_normal", n)
+        U = draw(rngs, "random", (n, d))
+        targets = _targets_batch(VT, f)
+        Y = repair_bounds(aha_candidates(X, targets, guided, Dir, a), lo, hi, "random", U)
+        fy = problem.evaluate(Y)
+        improved = fy < f
+        X = np.where(improved[..., None], Y, X)
+        f = np.where(improved, fy, f)
+        for i in range(n):                                   # _visit_update, bird by bird
+            VT[:, i, :] += 1
+            g = guided[:, i]
+            VT[rows[g], i, targets[g, i]] = 0
+            imp = improved[:, i]
+            if imp.any():
+                r = rows[imp]
+                VT[r, :, i] = np.fmax.reduce(VT[r], axis=-1) + 1
+                VT[r, i, i] = np.nan
+        VT[:, np.arange(n), np.arange(n)] = np.nan
+        if t % (2 * n) == 0:                                 # migration (Eq. 11)
+            w = np.argmax(f, axis=-1)
+            X[rows, w] = lo + draw(rngs, "random", d) * (hi - lo)
+            f[rows, w] = problem.evaluate(X[rows, w][:, None, :])[:, 0]
+            VT[rows, w, :] += 1
+            VT[rows, :, w] = np.fmax.reduce(VT, axis=-1) + 1
+            VT[rows, w, w] = np.nan
+        bx, bf = best_of_batch(X, f, state.best_x, state.best_f)
         return state.replace(positions=X, fitness=f, best_x=bx, best_f=bf, n_evals=problem.n_evals,
                              iteration=t, extras={"visit_table": VT})
