@@ -48,14 +48,17 @@ def acor_sample(means: np.ndarray, widths: np.ndarray, p: np.ndarray, u: np.ndar
     cum_p = np.cumsum(p)
     n, d = means.shape[-2:]
     lead = means.shape[:-2]
-    if not (n <= _FAST_N and widths.shape == means.shape and u.shape[:-2] == lead and (p >= 0).all()):
+    fast = (n <= _FAST_N and widths.shape == means.shape and u.ndim == means.ndim and u.shape[:-2] == lead
+            and u.shape[-1] == d and (p >= 0).all())
+    if not fast:
         l = roulette(cum_p, u)
         return np.take_along_axis(means, l, axis=-2) + np.take_along_axis(widths, l, axis=-2) * normals
     # the same kernel indices as roulette (see _kernel_index), gathered through flat indices
-    idx = np.multiply(_kernel_index(cum_p, u), d, dtype=np.intp)
-    idx += np.arange(d)
+    offset = np.arange(d)                     # flat index of (run, l, j): (run * n + l) * d + j
     if lead:
-        idx += (np.arange(idx.size // (u.shape[-2] * d)) * (n * d)).reshape(lead + (1, 1))
+        offset = (np.arange(int(np.prod(lead))) * (n * d)).reshape(lead + (1, 1)) + offset
+    idx = np.multiply(_kernel_index(cum_p, u), d, dtype=np.intp)
+    idx += offset
     m = np.ascontiguousarray(means).reshape(-1)
     w = np.ascontiguousarray(widths).reshape(-1)
     return m[idx] + w[idx] * normals

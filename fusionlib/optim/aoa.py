@@ -236,6 +236,9 @@ class IAOA(Optimizer):
     def _init_extras(self, X, f, problem, rng) -> dict:
         return {"initial_positions": X.copy(), "initial_fitness": f.copy()}
 
+    def _init_extras_batch(self, X, f, problem, rngs) -> dict:
+        return {"initial_positions": X.copy(), "initial_fitness": f.copy()}  # no draws: stacked already
+
     def step(self, state: State, problem: Problem, rng: np.random.Generator) -> State:
         t = state.iteration + 1
         mop, moa = aoa_schedules(min(t, state.n_iter), state.n_iter, self.alpha, self.moa_min, self.moa_max)
@@ -292,5 +295,40 @@ class IAOA(Optimizer):
         keep = np.argsort(pool_f, kind="stable")[:n]
         X, f = pool_x[keep], pool_f[keep]
         bx, bf = best_of(X, f, bx, bf)
+        return state.replace(positions=X, fitness=f, best_x=bx, best_f=bf, n_evals=problem.n_evals,
+                             iteration=t)
+
+    def step_batch(self, state: State, problem, rngs) -> State:
+        """:meth:`step` (corrected) for R runs at once (``fusionlib.optim.run_batch``): per run the
+        same draws in the same order (uniform (3, N, D), uniform (S, D), normal (S, D)) and the same
+        values."""
+        t = state.iteration + 1
+        mop, moa = aoa_schedules(min(t, state.n_iter), state.n_iter, self.alpha, self.moa_min, self.moa_max)
+        lo, hi = problem.lower, problem.upper
+        X, f = state.positions, state.fitness
+        _, n, d = X.shape
+        S = self.n_samples
+        # 1-2. AOA step + OBL, both evaluated in one call
+        r = _draw_into(rngs, "random", (3, n, d))
+        Y = aoa_update(state.best_x[:, None, :], r[:, 0], r[:, 1], r[:, 2], mop, moa, lo, hi, self.mu)
+        Y = _uclip(Y, lo, hi, out=Y)
+        Yo = repair_bounds(opposite(Y, lo, hi), lo, hi, "clip")
+        fboth = problem.evaluate(np.concatenate([Y, Yo], axis=-2))
+        Y, fy = greedy(Y, fboth[:, :n], Yo, fboth[:, n:])
+        X, f = greedy(X, f, Y, fy)
+        bx, bf = best_of_batch(X, f, state.best_x, state.best_f)
+        # 3. DRST around each run's population sorted by fitness
+        order = np.argsort(f, axis=-1, kind="stable")
+        means = np.take_along_axis(X, order[..., None], axis=-2)
+        u = _draw_into(rngs, "random", (S, d))
+        Z = acor_sample(means, acor_widths(means, self.zeta), acor_weights(n, self.q), u,
+                        _draw_into(rngs, "standard_normal", (S, d)))
+        Z = _uclip(Z, lo, hi, out=Z)
+        fz = problem.evaluate(Z)
+        # 4. merge and truncate
+        pool_x, pool_f = np.concatenate([X, Z], axis=-2), np.concatenate([f, fz], axis=-1)
+        keep = np.argsort(pool_f, axis=-1, kind="stable")[:, :n]
+        X, f = np.take_along_axis(pool_x, keep[..., None], axis=-2), np.take_along_axis(pool_f, keep, axis=-1)
+        bx, bf = best_of_batch(X, f, bx, bf)
         return state.replace(positions=X, fitness=f, best_x=bx, best_f=bf, n_evals=problem.n_evals,
                              iteration=t)
