@@ -6,6 +6,7 @@ dimension (the released code's ``beta``), the mutant clipped to the box, binomia
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -69,7 +70,7 @@ def de_update(X: np.ndarray, Xsrc: np.ndarray, donors: np.ndarray, F: np.ndarray
         mask[np.arange(mask.shape[0]), j0] = True
     else:  # one gather over the flattened runs: donor j of run r is row r*M + j
         lead, (m, d) = Xsrc.shape[:-2], Xsrc.shape[-2:]
-        donors = donors + (np.arange(int(np.prod(lead))) * m).reshape(lead + (1, 1))
+        donors = donors + (np.arange(math.prod(lead)) * m).reshape(lead + (1, 1))
         Xa, Xb, Xc = np.take(Xsrc.reshape(-1, d), np.moveaxis(donors, -1, 0), axis=0)  # each (..., P, D)
         mask.reshape(-1, d)[np.arange(j0.size), j0.ravel()] = True  # mask is new and contiguous: a view
     v = np.subtract(Xb, Xc, out=Xb)

@@ -6,6 +6,7 @@ from a uniform vector drawn once per generation; the children replace the popula
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -79,9 +80,10 @@ def _roulette_rows(cum_p: np.ndarray, u: np.ndarray) -> np.ndarray:
     v = u * cum_p[..., -1:]
     idx = (cum_p[..., None, :] < v[..., :, None]).sum(axis=-1)
     np.minimum(idx, cum_p.shape[-1] - 1, out=idx)
-    bad = np.isnan(cum_p).any(axis=-1)
-    for r in np.flatnonzero(bad):
-        idx[r] = roulette(cum_p[r], u[r])
+    bad = np.isnan(cum_p[..., -1])      # a NaN anywhere in a row reaches its last cumsum entry
+    if bad.any():
+        for r in np.flatnonzero(bad):
+            idx[r] = roulette(cum_p[r], u[r])
     return idx
 
 
@@ -116,11 +118,12 @@ def _ga_offspring_runs(X, p, u_father, u_mother, u_cross, cross_pos, u_mut, mut_
     """:func:`ga_offspring` for (..., N, D) populations: the runs flattened, each run's rows offset
     by its index times N, so parents, crossover genes and mutation genes are gathered at once."""
     lead, (n, d) = X.shape[:-2], X.shape[-2:]
-    R = int(np.prod(lead))
+    R = math.prod(lead)
     cp = np.cumsum(p.reshape(R, n), axis=-1)
-    off = (np.arange(R) * n)[:, None]
-    fa = _roulette_rows(cp, u_father.reshape(R, -1)) + off    # (R, N) rows of Xf
-    mo = _roulette_rows(cp, u_mother.reshape(R, -1)) + off
+    k = u_father.shape[-1]
+    parents = _roulette_rows(cp, np.concatenate([u_father.reshape(R, k), u_mother.reshape(R, k)], axis=-1))
+    parents += (np.arange(R) * n)[:, None]                     # rows of Xf
+    fa, mo = parents[:, :k], parents[:, k:]
     Xf = X.reshape(R * n, d)
     C = Xf[fa.ravel()]                                         # a new array: the fathers
     child = np.arange(C.shape[0])
