@@ -70,15 +70,17 @@ _FAST_N = 32  # n - 1 full-array comparisons beat a binary search per element up
 def _kernel_index(cum_p: np.ndarray, u: np.ndarray) -> np.ndarray:
     """``roulette(cum_p, u)`` (uint8) for a non-decreasing ``cum_p`` of at most 255 entries (uint8 counts).
 
-    ``searchsorted(cum_p, k, "left")`` is the number of ``cum_p[l] < k``; capped at n - 1 it is the
-    number among the first n - 1 entries (``cum_p`` non-decreasing). n - 1 comparisons of the whole
-    array cost far less than a binary search per element for the small archives used here.
+    ``searchsorted(cum_p, k, "left")`` is the number of ``cum_p[l] < k``; capped at n - 1 it is
+    n - 1 minus the number of ``k <= cum_p[l]`` among the first n - 1 entries (``cum_p``
+    non-decreasing; a NaN key compares False and gets n - 1, as NaN sorts last for searchsorted).
+    n - 1 comparisons of the whole array cost far less than a binary search per element for the
+    small archives used here.
     """
     key = u * cum_p[-1]
     acc = np.zeros(key.shape, dtype=np.uint8)
     for c in cum_p[:-1]:
-        acc += np.greater(key, c).view(np.uint8)
-    return acc
+        acc += np.less_equal(key, c).view(np.uint8)
+    return np.subtract(cum_p.size - 1, acc, out=acc)
 
 
 def _draw_into(rngs, method: str, shape: tuple) -> np.ndarray:

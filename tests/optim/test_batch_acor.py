@@ -92,3 +92,15 @@ class TestACORStepBatch:
         res = fo.run_batch(fo.Problem(plateau, LO, HI), fo.ACOR(pop_size=6), range(3), n_iter=4)
         for r in res:
             assert np.all(np.diff(r.state.fitness) >= 0)
+
+
+class TestKernelIndex:
+    def test_non_finite_keys_follow_searchsorted(self):
+        """NaN keys (u = 0 against an infinite total, or a NaN u) and infinite cumsum entries give
+        the same index as ``roulette`` (searchsorted sorts NaN last)."""
+        from fusionlib.optim._base import roulette
+        from fusionlib.optim.acor import _kernel_index
+        u = np.array([0.0, 0.3, 1.0, np.nan, np.inf])
+        for cum in (np.array([0.1, 0.4, np.inf, np.inf]), np.cumsum([0.2, 0.0, 0.5, 0.3]), np.array([np.inf] * 3)):
+            with np.errstate(invalid="ignore"):
+                np.testing.assert_array_equal(_kernel_index(cum, u), roulette(cum, u))
