@@ -39,7 +39,16 @@ __all__ = ["BatchProblem", "run_batch", "draw", "best_of_batch", "supports_batch
 
 def draw(rngs: Sequence[np.random.Generator], method: str, *args, **kwargs) -> np.ndarray:
     """``np.stack([getattr(g, method)(*args, **kwargs) for g in rngs])``: one draw per run, stacked on
-    a new leading axis. Each generator sees the call it would see in a single run."""
+    a new leading axis. Each generator sees the call it would see in a single run.
+
+    ``random`` and ``standard_normal`` with only a shape are written straight into one preallocated
+    array (``out=``: the same numbers, no stacking copy)."""
+    if method in ("random", "standard_normal") and len(args) == 1 and not kwargs:
+        shape = tuple(args[0]) if isinstance(args[0], (tuple, list)) else (int(args[0]),)
+        out = np.empty((len(rngs),) + shape)
+        for r, g in enumerate(rngs):
+            getattr(g, method)(out=out[r])
+        return out
     return np.stack([getattr(g, method)(*args, **kwargs) for g in rngs])
 
 

@@ -103,3 +103,14 @@ class TestBatchProblem:
             return state.iteration == 2
         res = fo.run_batch(fo.Problem(sphere, LO, HI), fo.WOA(pop_size=5), [0, 1, 2], n_iter=10, callback=cb)
         assert seen == [(3,)] * 3 and all(r.n_iter == 2 for r in res)
+
+
+class TestDraw:
+    @pytest.mark.parametrize("method,args", [("random", ((3, 4),)), ("random", (5,)), ("standard_normal", ((2, 3),)),
+                                             ("integers", (0, 7, 6)), ("uniform", (1.0, 2.0, (2, 2)))])
+    def test_equals_per_generator_calls(self, method, args):
+        from fusionlib.optim._batch import draw
+        a = draw([np.random.default_rng(s) for s in (0, 1, 2)], method, *args)
+        b = np.stack([getattr(np.random.default_rng(s), method)(*args) for s in (0, 1, 2)])
+        np.testing.assert_array_equal(a, b)
+        assert a.dtype == b.dtype
