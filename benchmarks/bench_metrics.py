@@ -18,7 +18,9 @@ fused = reference + seeded Gaussian noise of sigma 0.02, clipped to [0, 1]); our
 (ERGAS, SAM in degrees, RMSE); sewar's and torchmetrics' RASE, UQI and SCC are other definitions.
 
 Usage: ``.venv/bin/python benchmarks/bench_metrics.py [--n 16 --size 512 --repeats 3 --quick]``.
-Writes ``benchmarks/results/bench_metrics.json`` (atomically).
+Writes ``benchmarks/results/bench_metrics.json`` (atomically). ``--only M1 M2 --merge`` measures only
+those metrics and replaces their rows in the existing JSON (same settings required), keeping the
+others; ``merged`` in the JSON then records when and under which load average each was re-measured.
 """
 from __future__ import annotations
 
@@ -164,7 +166,11 @@ def main(argv=None) -> int:
     p.add_argument("--quick", action="store_true", help="4 pairs of 256 px, 1 repeat")
     p.add_argument("--only", nargs="*", help="measure only these metrics (not written unless --out)")
     p.add_argument("--out", default=None)
+    p.add_argument("--merge", action="store_true",
+                   help="with --only: replace those metrics' rows in the existing JSON (--out or the default)")
     a = p.parse_args(argv)
+    if a.merge and not a.only:
+        p.error("--merge needs --only")
     if a.quick:
         a.n, a.n_ps, a.size, a.repeats = 4, 2, 256, 1
     torch.set_num_threads(1)
@@ -216,9 +222,31 @@ def main(argv=None) -> int:
            "platform": platform.platform(), "torch": torch.__version__, "rows": rows,
            "vs_fastest_peer": {k: {"peer": v["peer"], "speedup": v["speedup"],
                                    "max_rel_diff": v["max_rel_diff"]} for k, v in fastest.items()}}
-    if a.out or not a.only:
+    if a.merge:
+        res = _merge(Path(a.out or OUT), res, sorted({r["metric"] for r in rows}))
+    if a.out or not a.only or a.merge:
         write_json_atomic(a.out or str(OUT), res)
     return 0
+
+
+def _merge(path: Path, new: dict, metrics: list[str]) -> dict:
+    """The JSON at ``path`` with the rows (and fastest-peer entries) of ``metrics`` replaced by those
+    of ``new``; refuses a file measured with other settings."""
+    import json
+    if not path.is_file():
+        raise SystemExit(f"--merge: no results at {path} to merge into; run without --only first")
+    old = json.loads(path.read_text())
+    keys = ("n_pairs", "n_pansharpening_pairs", "bands", "size", "repeats", "threads", "timer")
+    diff = {k: (old.get(k), new[k]) for k in keys if old.get(k) != new[k]}
+    if diff:
+        raise SystemExit(f"--merge: {path} was measured with other settings {diff}; re-run without --only")
+    old["rows"] = [r for r in old["rows"] if r["metric"] not in metrics] + new["rows"]
+    old["vs_fastest_peer"].update({k: v for k, v in new["vs_fastest_peer"].items() if k in metrics})
+    when = time.strftime("%Y-%m-%dT%H:%M:%S")
+    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else None
+    old.setdefault("merged", {}).update({m: {"time": when, "loadavg_1min": load} for m in metrics})
+    old["torch"], old["platform"] = new["torch"], new["platform"]
+    return old
 
 
 if __name__ == "__main__":

@@ -26,6 +26,7 @@ from __future__ import annotations
 import math
 from typing import Any, Sequence
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 
@@ -72,6 +73,29 @@ def _range_for(where: str, preset: str, data_range: float | None) -> float:
     return check_positive(where, "data_range", data_range)
 
 
+def _as_pair(where: str, fused: Any, reference: Any, ref_name: str = "reference"):
+    """(fused, reference) as (B, C, H, W) tensors of the same shape, and the fused image's origin."""
+    f, origin = as_tensor(fused, where=where, name="fused")
+    r, _ = as_tensor(reference, where=where, name=ref_name)
+    if f.shape != r.shape:
+        raise ShapeError(f"{where}: `fused` and `{ref_name}` must have the same shape (bands and size); "
+                         f"got {tuple(f.shape)} and {tuple(r.shape)}",
+                         expected=tuple(r.shape), actual=tuple(f.shape))
+    return f, r, origin
+
+
+def _check_pair(where: str, f: torch.Tensor, r: torch.Tensor, dr: float, ref_name: str = "reference") -> None:
+    """The exact checks of a (fused, reference) pair, with the error order of :func:`_prep_pair`."""
+    f_in_range = f.numel() == 0 or all_in_nonneg_range(f, dr) is True  # finite and in [0, dr]
+    if not f_in_range:
+        f_lo, f_hi = _extremes(f)  # NaN anywhere makes both NaN, +-Inf shows in one of them
+        if not (math.isfinite(f_lo) and math.isfinite(f_hi)):
+            check_finite(where, "fused", f)  # raises with the counts
+    check_finite_range(where, ref_name, r, 0.0, dr)
+    if not f_in_range:
+        _raise_outside(where, "fused", f_lo, f_hi, -dr, 2.0 * dr, 1e-6)
+
+
 def _prep_pair(where: str, fused: Any, reference: Any, preset: str, data_range: float | None,
                ref_name: str = "reference", native: bool = False):
     """Validate a (fused, reference) pair; float64 tensors, or with ``native`` the inputs' own float
@@ -84,24 +108,133 @@ def _prep_pair(where: str, fused: Any, reference: Any, preset: str, data_range: 
     reference NaN/Inf, reference range, fused range.
     """
     dr = _range_for(where, preset, data_range)
-    f, origin = as_tensor(fused, where=where, name="fused")
-    r, _ = as_tensor(reference, where=where, name=ref_name)
-    if f.shape != r.shape:
-        raise ShapeError(f"{where}: `fused` and `{ref_name}` must have the same shape (bands and size); "
-                         f"got {tuple(f.shape)} and {tuple(r.shape)}",
-                         expected=tuple(r.shape), actual=tuple(f.shape))
-    f_in_range = f.numel() == 0 or all_in_nonneg_range(f, dr) is True  # finite and in [0, dr]
-    if not f_in_range:
-        f_lo, f_hi = _extremes(f)  # NaN anywhere makes both NaN, +-Inf shows in one of them
-        if not (math.isfinite(f_lo) and math.isfinite(f_hi)):
-            check_finite(where, "fused", f)  # raises with the counts
-    check_finite_range(where, ref_name, r, 0.0, dr)
-    if not f_in_range:
-        _raise_outside(where, "fused", f_lo, f_hi, -dr, 2.0 * dr, 1e-6)
+    f, r, origin = _as_pair(where, fused, reference, ref_name)
+    _check_pair(where, f, r, dr, ref_name)
     if native:
         dt = torch.promote_types(f.dtype, r.dtype)
         return f.to(dt), r.to(dt), origin, dr
     return f.to(torch.float64), r.to(torch.float64), origin, dr
+
+
+#: Values per piece of one plane in :func:`_sweep` (256 KiB of float32): the fused and reference
+#: pieces and their difference (768 KiB) stay in a core's L2 cache while five passes read them.
+SWEEP = CHUNK // 4
+
+_PATTERNS = {torch.float32: (np.uint32, np.float32), torch.float64: (np.uint64, np.float64)}
+
+
+def _pattern_bound(flt: type, uint: type, high: float):
+    """Bit pattern, read as ``uint``, of the largest ``flt`` value <= ``high`` (``high`` >= 0)."""
+    b = flt(high)
+    if float(b) > high:
+        b = np.nextafter(b, flt(0))
+    return np.asarray(b).view(uint)[()]
+
+
+def _pieces(x: torch.Tensor, step: int) -> list[torch.Tensor]:
+    """The rows of ``x`` (P, N) cut into views of ``step`` values (and a shorter last one), row by row."""
+    p, n = x.shape
+    q, rem = divmod(n, step)
+    if rem == 0:
+        return list(x.reshape(p * q, step).unbind(0))
+    main, tail = x[:, :q * step].unflatten(1, (q, step)), x[:, q * step:]
+    out = []
+    for k in range(p):
+        out.extend(main[k].unbind(0))
+        out.append(tail[k])
+    return out
+
+
+def _sweep(f: torch.Tensor, r: torch.Tensor, dr: float, with_sum: bool):
+    """Per-plane sums of a CPU pair in one sweep through cache-sized pieces, with the range test.
+
+    For ``f``, ``r`` (B, C, H, W) of the same float dtype (float32 or float64), contiguous, on CPU:
+    each piece of at most :data:`SWEEP` values of a plane (or a group of whole planes when planes
+    are smaller) is read from memory once; while it is in cache, the difference ``f - r`` goes into
+    one reused buffer and its dot product with itself (BLAS, in the data's dtype) gives the squared
+    error, ``sum(r)`` (cascade sum in the data's dtype) the reference sum, and the largest bit
+    patterns of both pieces (read as unsigned integers) the test of
+    :func:`fusionlib._checks.all_in_nonneg_range`: ``f`` finite in ``[0, dr]`` and ``r`` finite in
+    ``[0, dr + 1e-6]``. The pieces' sums are added in float64, as in :func:`_band_sq_err`.
+
+    Returns ``(ok, sq, s)``: ``ok`` whether both tests passed (if not, the caller runs the exact
+    checks, which raise or accept, e.g. ``-0.0`` or an overshooting fused image), ``sq`` the (B, C)
+    float64 sums of squared errors, ``s`` the (B, C) float64 reference sums (None unless
+    ``with_sum``). Returns None where the sweep does not apply (other devices or dtypes, mixed
+    dtypes, non-contiguous or empty tensors); the caller then takes the general path.
+    """
+    kinds = _PATTERNS.get(f.dtype)
+    if (kinds is None or r.dtype != f.dtype or f.device.type != "cpu" or r.device.type != "cpu"
+            or f.numel() == 0 or not (f.is_contiguous() and r.is_contiguous())):
+        return None
+    uint, flt = kinds
+    b, c, h, w = f.shape
+    p, n = b * c, h * w
+    fl, rl = f.detach().reshape(p, n), r.detach().reshape(p, n)
+    try:
+        fu, ru = fl.numpy().view(uint), rl.numpy().view(uint)
+    except (RuntimeError, ValueError, TypeError):  # conjugate/negative views
+        return None
+    step = SWEEP * 4 // f.element_size()
+    buf = torch.empty(min(n, step) if n >= step else (step // n) * n, dtype=f.dtype)
+    mf = mr = uint(0)
+    sq, s = [], []
+    if n >= step:  # pieces of one plane; every plane has the same number of pieces
+        fch, rch = _pieces(fl, step), _pieces(rl, step)
+        k = i = 0
+        for fj, rj in zip(fch, rch):
+            m = rj.shape[0]
+            d = torch.sub(fj, rj, out=buf[:m])
+            mf = max(mf, fu[k, i:i + m].max())
+            mr = max(mr, ru[k, i:i + m].max())
+            sq.append(torch.dot(d, d))
+            if with_sum:
+                s.append(rj.sum())
+            i += m
+            if i == n:
+                k, i = k + 1, 0
+        nch = len(fch) // p
+        sq_t = torch.stack(sq).to(torch.float64).reshape(p, nch).sum(dim=1)
+        s_t = torch.stack(s).to(torch.float64).reshape(p, nch).sum(dim=1) if with_sum else None
+    else:  # groups of g whole planes; squares summed per plane (cascade sums, in the data's dtype)
+        g = step // n
+        for k in range(0, p, g):
+            fj, rj = fl[k:k + g], rl[k:k + g]
+            d = torch.sub(fj, rj, out=buf[:fj.numel()].view(fj.shape))
+            mf = max(mf, fu[k:k + g].max())
+            mr = max(mr, ru[k:k + g].max())
+            sq.append(d.mul_(d).sum(dim=1))
+            if with_sum:
+                s.append(rj.sum(dim=1))
+        sq_t = torch.cat(sq).to(torch.float64)
+        s_t = torch.cat(s).to(torch.float64) if with_sum else None
+    ok = bool(mf <= _pattern_bound(flt, uint, dr)) and bool(mr <= _pattern_bound(flt, uint, dr + 1e-6))
+    return ok, sq_t.reshape(b, c), (s_t.reshape(b, c) if with_sum else None)
+
+
+def _prep_sums(where: str, fused: Any, reference: Any, preset: str, data_range: float | None,
+               with_sum: bool):
+    """Validate a (fused, reference) pair as :func:`_prep_pair` does and return its per-plane sums:
+    ``(sq, s, n, origin)`` with ``sq`` the (B, C) float64 sums of squared errors, ``s`` the (B, C)
+    float64 reference sums (None unless ``with_sum``) and ``n`` the pixels per plane.
+
+    On CPU, through :func:`_sweep` (each image read from memory once), and where its range test
+    fails through the exact checks of :func:`_prep_pair` (same errors, same order); elsewhere
+    :func:`_prep_pair` and the sums of :func:`_band_sq_err` and :func:`_band_sum`.
+    """
+    dr = _range_for(where, preset, data_range)
+    f, r, origin = _as_pair(where, fused, reference)
+    n = f.shape[2] * f.shape[3]
+    got = _sweep(f, r, dr, with_sum)
+    if got is None:
+        _check_pair(where, f, r, dr)
+        dt = torch.promote_types(f.dtype, r.dtype)
+        f, r = f.to(dt), r.to(dt)
+        return _band_sq_err(f, r), (_band_sum(r) if with_sum else None), n, origin
+    ok, sq, s = got
+    if not ok:
+        _check_pair(where, f, r, dr)  # raises with the exact message, or accepts (-0.0, overshoot)
+    return sq, s, n, origin
 
 
 # ------------------------------------------------------------------------------------------------
@@ -137,24 +270,33 @@ def _band_sum(x: torch.Tensor) -> torch.Tensor:
     return x.sum(dim=(2, 3)).to(torch.float64)
 
 
+def _rmse_from_sums(sq: torch.Tensor, n: int) -> torch.Tensor:
+    return torch.sqrt(sq.sum(dim=1) / (sq.shape[1] * n))
+
+
+def _ergas_from_sums(sq: torch.Tensor, s: torch.Tensor, n: int, ratio: float) -> torch.Tensor:
+    mse, mu = sq / n, s / n
+    return (100.0 / ratio) * torch.sqrt((mse / mu ** 2).mean(dim=1))
+
+
+def _rase_from_sums(sq: torch.Tensor, s: torch.Tensor, n: int) -> torch.Tensor:
+    mse, mu = sq / n, s.mean(dim=1) / n
+    return 100.0 / mu * torch.sqrt(mse.mean(dim=1))
+
+
 def rmse_kernel(f: torch.Tensor, r: torch.Tensor) -> torch.Tensor:
     """Global RMSE over all pixels and bands; float32 data are summed per plane, then in float64."""
-    n = f.shape[1] * f.shape[2] * f.shape[3]
-    return torch.sqrt(_band_sq_err(f, r).sum(dim=1) / n)
+    return _rmse_from_sums(_band_sq_err(f, r), f.shape[2] * f.shape[3])
 
 
 def ergas_kernel(f: torch.Tensor, r: torch.Tensor, ratio: float = 4.0) -> torch.Tensor:
     """(100/ratio) sqrt(mean_b MSE_b / mu_b^2), mu_b the reference band mean (sums as in rmse_kernel)."""
-    n = f.shape[2] * f.shape[3]
-    mse, mu = _band_sq_err(f, r) / n, _band_sum(r) / n
-    return (100.0 / ratio) * torch.sqrt((mse / mu ** 2).mean(dim=1))
+    return _ergas_from_sums(_band_sq_err(f, r), _band_sum(r), f.shape[2] * f.shape[3], ratio)
 
 
 def rase_kernel(f: torch.Tensor, r: torch.Tensor) -> torch.Tensor:
     """(100/mu) sqrt(mean_b MSE_b), mu the mean of the whole reference cube (global form)."""
-    n = f.shape[2] * f.shape[3]
-    mse, mu = _band_sq_err(f, r) / n, _band_sum(r).mean(dim=1) / n
-    return 100.0 / mu * torch.sqrt(mse.mean(dim=1))
+    return _rase_from_sums(_band_sq_err(f, r), _band_sum(r), f.shape[2] * f.shape[3])
 
 
 def sam_kernel(f: torch.Tensor, r: torch.Tensor) -> torch.Tensor:
@@ -392,8 +534,8 @@ def ergas(fused: Any, reference: Any, *, ratio: float = 4, preset: str = "defaul
     """
     where = "ergas"
     check_positive(where, "ratio", ratio)
-    f, r, origin, _ = _prep_pair(where, fused, reference, preset, data_range, native=True)
-    return restore_scores(ergas_kernel(f, r, float(ratio)), origin)
+    sq, s, n, origin = _prep_sums(where, fused, reference, preset, data_range, with_sum=True)
+    return restore_scores(_ergas_from_sums(sq, s, n, float(ratio)), origin)
 
 
 @register_metric("sam", full_name="Spectral angle mapper (SAM)", higher_is_better=False, inputs="reference",
@@ -431,8 +573,8 @@ def rmse(fused: Any, reference: Any, *, preset: str = "default", data_range: flo
     >>> round(rmse(np.full((1, 2, 2), 0.3), np.full((1, 2, 2), 0.5)), 6)
     0.2
     """
-    f, r, origin, _ = _prep_pair("rmse", fused, reference, preset, data_range, native=True)
-    return restore_scores(rmse_kernel(f, r), origin)
+    sq, _, n, origin = _prep_sums("rmse", fused, reference, preset, data_range, with_sum=False)
+    return restore_scores(_rmse_from_sums(sq, n), origin)
 
 
 @register_metric("rase", full_name="Relative average spectral error (RASE)", higher_is_better=False,
@@ -451,8 +593,8 @@ def rase(fused: Any, reference: Any, *, preset: str = "default", data_range: flo
     >>> round(rase(np.full((1, 2, 2), 0.3), np.full((1, 2, 2), 0.5)), 6)
     40.0
     """
-    f, r, origin, _ = _prep_pair("rase", fused, reference, preset, data_range, native=True)
-    return restore_scores(rase_kernel(f, r), origin)
+    sq, s, n, origin = _prep_sums("rase", fused, reference, preset, data_range, with_sum=True)
+    return restore_scores(_rase_from_sums(sq, s, n), origin)
 
 
 @register_metric("cc", full_name="Correlation coefficient (CC)", higher_is_better=True, inputs="reference",

@@ -346,3 +346,144 @@ class TestLibraryDisagreements:
         f, r = _pair(rng)
         assert sewar.scc(r.transpose(1, 2, 0), r.transpose(1, 2, 0)) == pytest.approx(1.0, abs=1e-6)
         assert abs(ps.scc(f, r, data_range=255) - sewar.scc(r.transpose(1, 2, 0), f.transpose(1, 2, 0))) > 1e-3
+
+
+def _message(fn, *args, **kw):
+    """The ValueError message of fn(*args, **kw) (None when it does not raise)."""
+    try:
+        fn(*args, **kw)
+    except ValueError as e:
+        return str(e)
+    return None
+
+
+def _exact_message(where, f, r, preset="default"):
+    """The message of the exact checks alone (the validation path before the one-sweep kernels)."""
+    return _message(ps._prep_pair, where, f, r, preset, None, native=True)
+
+
+# shapes around the piece size (SWEEP = 65536 values of float32): several pieces and a tail of 1
+# value (1 x 65537), exactly one piece (256 x 256), pieces plus an uneven tail (300 x 250), groups of
+# whole planes (planes smaller than a piece, count not a multiple of the group), tiny and 1x1 planes
+SWEEP_SHAPES = [(1, 2, 1, 65537), (2, 3, 256, 256), (1, 4, 300, 250), (5, 3, 100, 100), (2, 4, 3, 5),
+                (3, 2, 1, 1)]
+
+
+class TestSweep:
+    """The one-sweep path of ERGAS/RMSE/RASE (``_prep_sums``/``_sweep``): same sums as an independent
+    float64 computation, the same errors in the same order as the exact checks, and the fallbacks."""
+
+    @pytest.mark.parametrize("shape", SWEEP_SHAPES)
+    @pytest.mark.parametrize("dtype", [np.float32, np.float64])
+    def test_sums_match_float64(self, rng, shape, dtype):
+        ref = rng.uniform(0.05, 0.95, shape).astype(dtype)
+        fused = np.clip(ref + rng.normal(0, 0.02, shape), 0, 1).astype(dtype)
+        got = ps._sweep(torch.from_numpy(fused), torch.from_numpy(ref), 1.0, True)
+        assert got is not None and got[0] is True
+        f64, r64 = fused.astype(np.float64), ref.astype(np.float64)
+        sq_want = ((f64 - r64) ** 2).sum(axis=(2, 3))
+        s_want = r64.sum(axis=(2, 3))
+        tol = 1e-6 if dtype == np.float32 else 1e-12
+        np.testing.assert_allclose(got[1].numpy(), sq_want, rtol=tol)
+        np.testing.assert_allclose(got[2].numpy(), s_want, rtol=tol)
+        assert ps._sweep(torch.from_numpy(fused), torch.from_numpy(ref), 1.0, False)[2] is None
+        # the public values: the formulas on the float64 sums, and the previous kernels
+        n = shape[2] * shape[3]
+        mse, mu = sq_want / n, s_want / n
+        np.testing.assert_allclose(ps.ergas(fused, ref), 25 * np.sqrt((mse / mu ** 2).mean(axis=1)), rtol=tol)
+        np.testing.assert_allclose(ps.rmse(fused, ref), np.sqrt(mse.mean(axis=1)), rtol=tol)
+        np.testing.assert_allclose(ps.rase(fused, ref), 100 / mu.mean(axis=1) * np.sqrt(mse.mean(axis=1)),
+                                   rtol=tol)
+        ft, rt = torch.from_numpy(fused), torch.from_numpy(ref)
+        np.testing.assert_allclose(ps.ergas(fused, ref), ps.ergas_kernel(ft, rt).numpy(), rtol=tol)
+        np.testing.assert_allclose(ps.rmse(fused, ref), ps.rmse_kernel(ft, rt).numpy(), rtol=tol)
+        np.testing.assert_allclose(ps.rase(fused, ref), ps.rase_kernel(ft, rt).numpy(), rtol=tol)
+
+    def test_torchmetrics(self, rng):
+        """ERGAS of the sweep equals torchmetrics on the same float32 data, image by image."""
+        tmf = pytest.importorskip("torchmetrics.functional.image")
+        f, r, _, _ = _pair32(rng, b=2, c=3, h=260, w=256)
+        ours = ps.ergas(f, r)
+        for i in range(2):
+            tm = tmf.error_relative_global_dimensionless_synthesis(torch.from_numpy(f[i:i + 1]),
+                                                                   torch.from_numpy(r[i:i + 1]), ratio=4)
+            assert ours[i] == pytest.approx(float(tm), rel=1e-6)
+
+    @pytest.mark.parametrize("shape", [(1, 2, 260, 256), (3, 2, 4, 5)])
+    @pytest.mark.parametrize("dtype", [np.float32, np.float64])
+    def test_bad_inputs_same_messages(self, rng, shape, dtype):
+        """Every refused input raises the message of the exact checks, in their order (fused NaN/Inf,
+        reference NaN/Inf, reference range, fused range), wherever the bad value lies (first, middle,
+        last piece or the tail)."""
+        ref = rng.uniform(0.05, 0.95, shape).astype(dtype)
+        fused = np.clip(ref + rng.normal(0, 0.02, shape), 0, 1).astype(dtype)
+        b, c, h, w = shape
+        spots = [(0, 0, 0, 0), (b - 1, c - 1, h - 1, w - 1), (b // 2, c // 2, h // 2, w // 2)]
+        cases = [  # (fused edits, reference edits)
+            ([np.nan], []), ([np.inf], []), ([-np.inf], []), ([], [np.nan]), ([], [np.inf]),
+            ([], [1.5]), ([], [-0.25]), ([2.5], []), ([-1.5], []), ([300.0], []),
+            ([np.nan], [1.5]), ([2.5], [np.nan]), ([2.5], [1.5]), ([np.inf], [np.nan]),
+        ]
+        n_checked = 0
+        for spot in spots:
+            for fe, re in cases:
+                f, r = fused.copy(), ref.copy()
+                for v in fe:
+                    f[spot] = v
+                for v in re:
+                    r[spot] = v
+                want = _exact_message("ergas", f, r)
+                assert want is not None
+                for name in ("ergas", "rmse", "rase"):
+                    got = _message(getattr(ps, name), f, r)
+                    assert got == want.replace("ergas:", f"{name}:"), (name, spot, fe, re)
+                    n_checked += 1
+        assert n_checked == len(spots) * len(cases) * 3
+        # 0..255 data under the [0, 1] default: the reference range with its hint
+        assert "looks like 0-255 data" in _message(ps.ergas, fused * 255, ref * 255)
+        assert _message(ps.ergas, fused * 255, ref * 255) == _exact_message("ergas", fused * 255, ref * 255)
+
+    @pytest.mark.parametrize("dtype", [np.float32, np.float64])
+    def test_accepted_after_exact_checks(self, rng, dtype):
+        """Inputs outside the sweep's one-pass test but accepted by the exact checks (-0.0, a fused
+        image overshooting into [-1, 2], a reference within the 1e-6 tolerance) give the value of
+        the general path."""
+        shape = (1, 3, 300, 250)
+        ref = rng.uniform(0.05, 0.95, shape).astype(dtype)
+        fused = np.clip(ref + rng.normal(0, 0.02, shape), 0, 1).astype(dtype)
+        edits = [(("f", (0, 1, 7, 9), -0.0),), (("r", (0, 2, 299, 249), -0.0),),
+                 (("f", (0, 0, 0, 0), 1.9), ("f", (0, 2, 150, 3), -0.9)), (("r", (0, 1, 5, 5), 1 + 5e-7),)]
+        for ed in edits:
+            f, r = fused.copy(), ref.copy()
+            for which, spot, v in ed:
+                (f if which == "f" else r)[spot] = v
+            assert ps._sweep(torch.from_numpy(f), torch.from_numpy(r), 1.0, True)[0] is False or \
+                ed[0][2] == 1 + 5e-7  # the tolerance test may pass in the sweep itself
+            ft, rt = torch.from_numpy(f), torch.from_numpy(r)
+            for name in ("ergas", "rmse", "rase"):
+                want = getattr(ps, f"{name}_kernel")(ft, rt).numpy()
+                np.testing.assert_allclose(getattr(ps, name)(f, r), want,
+                                           rtol=1e-6 if dtype == np.float32 else 1e-12)
+
+    def test_general_path(self, rng):
+        """Non-contiguous, mixed-dtype and other-scale inputs take the general path or the sweep and
+        agree with each other."""
+        f, r, f64, r64 = _pair32(rng, b=2, c=4, h=40, w=30)
+        want = ps.ergas(f64, r64)
+        ft, rt = torch.from_numpy(f), torch.from_numpy(r)
+        ftt, rtt = ft.transpose(2, 3), rt.transpose(2, 3)  # non-contiguous: the general path
+        assert ps._sweep(ftt, rtt, 1.0, True) is None
+        np.testing.assert_allclose(ps.ergas(ftt, rtt).numpy(), want, rtol=1e-6)
+        np.testing.assert_allclose(ps.ergas(ft[:, ::2], rt[:, ::2]).numpy(),
+                                   ps.ergas(f64[:, ::2].copy(), r64[:, ::2].copy()), rtol=1e-6)
+        assert ps._sweep(ft, torch.from_numpy(r64), 1.0, True) is None  # mixed dtypes: promoted
+        np.testing.assert_allclose(ps.ergas(f, r64), want, rtol=1e-6)
+        np.testing.assert_allclose(ps.rmse(ftt, rtt).numpy(), ps.rmse(f64, r64), rtol=1e-6)
+        bad = ftt.clone()
+        bad[0, 0, 0, 0] = float("nan")
+        assert _message(ps.ergas, bad, rtt) == _exact_message("ergas", bad, rtt)
+        # DN data with the vivone preset (data_range 2048)
+        fd, rd = f64 * 2000, r64 * 2000
+        assert ps.ergas(fd.astype(np.float32), rd.astype(np.float32), preset="vivone") == \
+            pytest.approx(ps.ergas(fd, rd, preset="vivone"), rel=1e-6)
+        assert _message(ps.ergas, fd * 2, rd, preset="vivone") == _exact_message("ergas", fd * 2, rd, "vivone")
