@@ -34,6 +34,11 @@ def _same(a: fo.Result, b: fo.Result) -> None:
 
 @pytest.mark.parametrize("name", NAMES)
 class TestRunBatch:
+    def test_batches(self, name):
+        """Every optimiser has a batched corrected step (so the equality tests below compare two
+        different code paths, not the sequential fallback with itself)."""
+        assert fo.supports_batch(fo.OPTIMIZERS[name].cls())
+
     @pytest.mark.parametrize("fitness", [sphere, rastrigin, shifted])
     @pytest.mark.parametrize("pop,n_iter", [(5, 10), (12, 6)])
     def test_equals_sequential_runs(self, name, fitness, pop, n_iter):
