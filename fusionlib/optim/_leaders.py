@@ -54,35 +54,52 @@ def empty_leaders(k: int, d: int):
     return np.zeros((k, d)), np.full(k, np.inf)
 
 
+def _earlier_equal(S: np.ndarray) -> np.ndarray:
+    """(R, M) True where point ``S[r, i]`` equals (every coordinate ``==``, as ``np.array_equal``)
+    some ``S[r, j]`` with ``j < i``; ``S`` (R, M, D). Coordinates are compared one at a time and
+    the comparison stops as soon as no pair is left."""
+    m = S.shape[1]
+    e = S[:, :, None, 0] == S[:, None, :, 0]
+    e &= np.tri(m, m, -1, dtype=bool)
+    for j in range(1, S.shape[2]):
+        if not e.any():
+            break
+        e &= S[:, :, None, j] == S[:, None, :, j]
+    return e.any(axis=-1)
+
+
 def leaders_topk_batch(LX: np.ndarray, Lf: np.ndarray, X: np.ndarray, f: np.ndarray):
     """:func:`leaders_topk` for R runs at once: ``LX`` (R, k, D), ``Lf`` (R, k), ``X`` (R, P, D),
     ``f`` (R, P). Run ``r`` of the result equals ``leaders_topk(LX[r], Lf[r], X[r], f[r])``.
 
-    The same rule without a loop: in stable fitness order, a point is picked when every value up
-    to it is finite and no earlier point equals it (an earlier equal point was either picked or
-    itself equal to an earlier pick); the first k picks are the leaders, fewer picks are padded
-    with the first one, and a run with none keeps its leaders. A run with a ``-inf`` value goes
-    through :func:`leaders_topk` itself (its fast path accepts ``-inf`` leaders, its loop stops
-    at them).
+    Its usual case (the k first in stable fitness order have a finite last value and are pairwise
+    distinct) for all runs at once; the other runs follow its loop without a loop: in stable
+    fitness order a point is picked when every value up to it is finite and no earlier point
+    equals it (an earlier equal point was either picked or itself equal to an earlier pick); the
+    first k picks are the leaders, fewer picks are padded with the first one, and a run with none
+    keeps its leaders.
     """
     R, k = Lf.shape
     px = np.concatenate([LX, X], axis=-2)
     pf = np.concatenate([Lf, f], axis=-1)
     order = np.argsort(pf, axis=-1, kind="stable")
-    sx = np.take_along_axis(px, order[..., None], axis=-2)           # (R, M, D) in fitness order
-    sf = np.take_along_axis(pf, order, axis=-1)                      # (R, M)
-    m = sf.shape[1]
-    eq = (sx[:, :, None, :] == sx[:, None, :, :]).all(axis=-1)       # (R, M, M)
-    eq &= np.tri(m, m, -1, dtype=bool)                               # j < i only
-    pick = ~eq.any(axis=-1) & np.logical_and.accumulate(np.isfinite(sf), axis=-1)
-    n_pick = np.count_nonzero(pick, axis=-1)
-    idx = np.argsort(~pick, axis=-1, kind="stable")[:, :k]           # the picks first, in order
-    idx = np.where(np.arange(k) < np.minimum(n_pick, k)[:, None], idx, idx[:, :1])
-    out_x = np.take_along_axis(sx, idx[..., None], axis=-2)
-    out_f = np.take_along_axis(sf, idx, axis=-1)
-    none = n_pick == 0
-    if none.any():
-        out_x[none], out_f[none] = LX[none], Lf[none]
-    for r in np.flatnonzero(sf[:, 0] == -np.inf):
-        out_x[r], out_f[r] = leaders_topk(LX[r], Lf[r], X[r], f[r])
+    top = order[:, :k]
+    rr = np.arange(R)[:, None]
+    out_x, out_f = px[rr, top], pf[rr, top]
+    bad = ~np.isfinite(out_f[:, -1])
+    bad |= _earlier_equal(out_x).any(axis=-1)
+    if bad.any():
+        b = np.flatnonzero(bad)
+        ob = order[b]
+        sx, sf = px[b[:, None], ob], pf[b[:, None], ob]                  # fitness order
+        pick = ~_earlier_equal(sx)
+        pick &= np.logical_and.accumulate(np.isfinite(sf), axis=-1)
+        n_pick = np.count_nonzero(pick, axis=-1)
+        idx = np.argsort(~pick, axis=-1, kind="stable")[:, :k]        # the picks first, in order
+        idx = np.where(np.arange(k) < np.minimum(n_pick, k)[:, None], idx, idx[:, :1])
+        rb = np.arange(b.size)[:, None]
+        bx, bf = sx[rb, idx], sf[rb, idx]
+        none = n_pick == 0
+        bx[none], bf[none] = LX[b[none]], Lf[b[none]]
+        out_x[b], out_f[b] = bx, bf
     return out_x, out_f

@@ -53,3 +53,15 @@ class TestGwoUpdateBatch:
         Y = fo.gwo_update(X, L, 1.3, r1, r2)
         for r in range(R):
             np.testing.assert_array_equal(Y[r], fo.gwo_update(X[r], L[r], 1.3, r1[r], r2[r]))
+
+    def test_minus_inf(self):
+        """leaders_topk keeps a -inf leader in its usual case and stops at it in its loop."""
+        LX, Lf = empty_leaders(3, 2)
+        X = np.array([[[1.0, 2.0], [3.0, 4.0], [5.0, 6.0]], [[1.0, 2.0], [1.0, 2.0], [5.0, 6.0]]])
+        f = np.array([[1.0, -np.inf, 2.0], [1.0, -np.inf, 2.0]])
+        bx, bf = leaders_topk_batch(np.stack([LX, LX]), np.stack([Lf, Lf]), X, f)
+        np.testing.assert_array_equal(bf, [[-np.inf, 1.0, 2.0], [np.inf] * 3])
+        for r in range(2):
+            ex, ef = leaders_topk(LX, Lf, X[r], f[r])
+            np.testing.assert_array_equal(bx[r], ex)
+            np.testing.assert_array_equal(bf[r], ef)
