@@ -183,14 +183,14 @@ class AHA(Optimizer):
         X = np.where(improved[..., None], Y, X)
         f = np.where(improved, fy, f)
         for i in range(n):                                   # _visit_update, bird by bird
-            VT[:, i, :] += 1
+            Vi = VT[:, i]                                    # row i of every run (a view)
+            Vi += 1
             g = guided[:, i]
-            VT[rows[g], i, targets[g, i]] = 0
+            Vi[rows[g], targets[g, i]] = 0
             imp = improved[:, i]
-            if imp.any():
-                r = rows[imp]
-                VT[r, :, i] = np.fmax.reduce(VT[r], axis=-1) + 1
-                VT[r, i, i] = np.nan
+            if imp.any():   # the diagonal is NaN throughout, so setting it again changes no other run
+                VT[:, :, i] = np.where(imp[:, None], np.fmax.reduce(VT, axis=-1) + 1, VT[:, :, i])
+                VT[:, i, i] = np.nan
         VT[:, np.arange(n), np.arange(n)] = np.nan
         if t % (2 * n) == 0:                                 # migration (Eq. 11)
             w = np.argmax(f, axis=-1)
