@@ -146,29 +146,64 @@ def fuse(name: str, sources: Any, *, device: str | torch.device | None = None,
     return restore(out, origin)
 
 
+_FLOAT_NP = (np.dtype(np.float32), np.dtype(np.float64))
+_FLOAT_TORCH = (torch.float32, torch.float64)
+
+
+def _gray_cpu_arrays(where: str, sources: Any) -> list[np.ndarray] | None:
+    """The sources as NumPy views (float32/float64 ones as they are, others converted by
+    :func:`as_tensor`), when all are gray CPU images of one shape and dtype; else None."""
+    arrays = []
+    for i, s in enumerate(sources):
+        try:
+            if isinstance(s, np.ndarray) and s.dtype in _FLOAT_NP:
+                a = s
+            elif isinstance(s, torch.Tensor) and s.dtype in _FLOAT_TORCH and s.device.type == "cpu":
+                a = s.detach().numpy()
+            elif isinstance(s, (np.ndarray, torch.Tensor)):  # uint8, uint16, bool, float16 ...
+                t, _ = as_tensor(s, where=where, name=f"sources[{i}]")
+                if t.device.type != "cpu":
+                    return None
+                a = t.reshape(s.shape).numpy()
+            else:
+                return None
+        except (RuntimeError, TypeError, ValueError):  # the general path raises the same error
+            return None
+        arrays.append(a)
+    a0 = arrays[0]
+    if not (a0.ndim == 2 or (a0.ndim == 3 and a0.shape[0] == 1) or (a0.ndim == 4 and a0.shape[1] == 1)):
+        return None
+    if a0.size == 0 or any(a.shape != a0.shape or a.dtype != a0.dtype for a in arrays[1:]):
+        return None
+    return arrays
+
+
 def _fuse_pixelwise(where: str, spec: MethodSpec, sources: Any,
                     device: str | torch.device | None, params: dict[str, Any]) -> Any:
     """``fuse`` for a pixel-wise rule on a list of gray CPU sources, without stacking them.
 
     Returns None (the caller then takes the general path, which also raises
     every error with its usual message) unless: ``sources`` is a list or tuple
-    with an accepted number of images, each converts (:func:`as_tensor`) to a
-    CPU tensor of one common shape ``(B, 1, H, W)`` and dtype, ``device`` is
-    None or the CPU, the size is accepted, and every value is a number in
-    [+0, 1] (one pass per source, :func:`all_in_nonneg_range`; a value in the
+    with an accepted number of images, all gray CPU images of one shape
+    (``(H, W)``, ``(1, H, W)`` or ``(B, 1, H, W)``) and, after the dtype rule
+    of :func:`as_tensor`, one dtype; ``device`` is None or the CPU; the size
+    is accepted; and every value is a number in [+0, 1] (a value in the
     tolerance band of the exact checks, or -0.0, falls back and is clipped
-    there as usual). A method's ``checked_kernel`` (choose-max) folds that
-    check into the rule.
+    there as usual). The result has the shape of the sources and the type of
+    the first one, as :func:`restore` gives it on the general path.
 
-    The kernel gets the N planes as they are (views of the caller's arrays
-    for float input) and computes the rule source by source into one new
-    buffer (the kernel of a ``pixelwise`` method never writes into its
-    inputs). No clipping: for values in [0, 1] the result is provably in
-    [0, 1], because IEEE rounding is monotone. Choose-max returns one of the
-    values. For the average, each partial sum of k values <= 1 is exactly
-    <= k, and k is a representable float, so its rounding is <= k; the sum
-    s <= N rounds to <= N, s/N <= 1 rounds to <= 1, and nothing is negative.
-    So the general path's ``clamp_(0, 1)`` would change no bit.
+    The rule runs on the N planes as they are (NumPy views of the caller's
+    arrays for float input), source by source into one new buffer (a
+    ``pixelwise`` kernel never writes into its inputs): the method's
+    ``checked_kernel`` when it has one (the [0, 1] test folded into the rule,
+    block by block, so each source is read from memory once), else (or where
+    that declines the layout) one :func:`all_in_nonneg_range` pass per
+    source, then the kernel. No clipping: for values in [0, 1] the result is
+    provably in [0, 1], because IEEE rounding is monotone. Choose-max returns
+    one of the values. For the average, each partial sum of k values <= 1 is
+    exactly <= k, and k is a representable float, so its rounding is <= k;
+    the sum s <= N rounds to <= N, s/N <= 1 rounds to <= 1, and nothing is
+    negative. So the general path's ``clamp_(0, 1)`` would change no bit.
     """
     if not isinstance(sources, (list, tuple)):
         return None
@@ -177,34 +212,23 @@ def _fuse_pixelwise(where: str, spec: MethodSpec, sources: Any,
         return None
     if device is not None and resolve_device(device).type != "cpu":
         return None
-    planes: list[torch.Tensor] = []
-    origin = None
-    for i, s in enumerate(sources):
-        if not isinstance(s, (np.ndarray, torch.Tensor)):
-            return None
-        try:
-            t, o = as_tensor(s, where=where, name=f"sources[{i}]")
-        except (TypeError, ValueError):  # the general path raises the same error
-            return None
-        if origin is None:
-            origin, first = o, t
-            if t.shape[1] != 1 or t.device.type != "cpu":
-                return None
-        elif t.shape != first.shape or t.dtype != first.dtype or t.device != first.device:
-            return None
-        planes.append(t)
-    min_side, _ = spec.min_size(params)
-    if min(first.shape[-2:]) < min_side:
+    arrays = _gray_cpu_arrays(where, sources)
+    if arrays is None:
         return None
-    with torch.no_grad():
-        if spec.checked_kernel is not None:
-            out = spec.checked_kernel(planes, **params)
-            return None if out is None else restore(out, origin)
-        for t in planes:
-            if t.numel() == 0 or not all_in_nonneg_range(t, 1.0):
-                return None
-        out = spec.kernel(planes, **params)
-    return restore(out, origin)
+    min_side, _ = spec.min_size(params)
+    if min(arrays[0].shape[-2:]) < min_side:
+        return None
+    out = spec.checked_kernel(arrays, **params) if spec.checked_kernel is not None else None
+    if out is None:  # no checked kernel, a layout it declines, or a value outside [+0, 1]
+        try:
+            planes = [torch.from_numpy(a) for a in arrays]
+        except ValueError:  # negative strides
+            return None
+        if not all(all_in_nonneg_range(t, 1.0) for t in planes):
+            return None
+        with torch.no_grad():
+            out = spec.kernel(planes, **params).numpy()
+    return out if isinstance(sources[0], np.ndarray) else torch.from_numpy(out)
 
 
 def _clamp01(out: torch.Tensor, x: torch.Tensor) -> torch.Tensor:

@@ -61,8 +61,9 @@ class MethodSpec:
         Optional, for a pixel-wise method: the kernel and the [0, 1] check in
         one, ``checked_kernel(planes, **params)`` on N CPU planes returns the
         kernel's result to the bit, or None when some value is not a number in
-        [+0, 1] (``fuse`` then takes the general path, with its exact checks).
-        Without it, ``fuse`` checks each source in one pass, then runs the kernel.
+        [+0, 1] or it declines the layout (``fuse`` then checks each source in
+        one pass and runs the kernel, or takes the general path with its exact
+        checks). Without it, ``fuse`` checks each source, then runs the kernel.
     """
 
     name: str

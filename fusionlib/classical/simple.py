@@ -1,10 +1,11 @@
 """Pixel-wise rules: average and choose-max.
 
 Both kernels take the N luminance planes either stacked, ``(B, N, H, W)``, or
-as a sequence of N ``(B, 1, H, W)`` tensors (``pixelwise=True``: ``fuse``
-passes the caller's gray CPU sources that way, without a stacking copy). The
-same operations run in the same order on the same values in both forms, so
-the results are bit-identical.
+as a sequence of N tensors of one shape (``pixelwise=True``). For gray CPU
+sources ``fuse`` runs their ``checked_kernel`` instead, on the caller's arrays
+as NumPy views: no stacking copy, the [0, 1] check folded in block by block
+(each source read from memory once), the same IEEE operations in the same
+order, so the same bits as the general path (tested).
 """
 from __future__ import annotations
 
@@ -21,13 +22,102 @@ Planes = Union[torch.Tensor, Sequence[torch.Tensor]]
 
 
 def _planes(x: Planes) -> list[torch.Tensor]:
-    """The N sources as ``(B, 1, H, W)`` views: slices of a stacked tensor, or the sequence itself."""
+    """The N sources: ``(B, 1, H, W)`` slices of a stacked tensor, or the sequence itself."""
     if isinstance(x, torch.Tensor):
         return [x[:, i:i + 1] for i in range(x.shape[1])]
     return list(x)
 
 
+# IEEE-754 bit patterns read as unsigned integers: dtype -> (integer view, pattern of 1.0)
+_BITS = {np.dtype(np.float32): (np.uint32, np.float32(1.0).view(np.uint32)),
+         np.dtype(np.float64): (np.uint64, np.float64(1.0).view(np.uint64))}
+_BLOCK_BYTES = 1 << 18  # 256 KiB of each plane per block: checked, then fused while still in cache
+
+
+def _flat_planes(planes: Sequence[np.ndarray]):
+    """``(flat views, (uint, pattern of 1.0), block length)``, or None when the planes are not
+    C-contiguous float32/float64 arrays of one shape and dtype (or are empty)."""
+    a0 = planes[0]
+    kinds = _BITS.get(a0.dtype)
+    if kinds is None or a0.size == 0:
+        return None
+    for a in planes:
+        if a.dtype != a0.dtype or a.shape != a0.shape or not a.flags.c_contiguous:
+            return None
+    return [a.reshape(-1) for a in planes], kinds, max(1, _BLOCK_BYTES // a0.itemsize)
+
+
+def _average_checked(planes: Sequence[np.ndarray]) -> Optional[np.ndarray]:
+    """:func:`_average` of N NumPy planes with the [0, 1] check folded in, block by block.
+
+    Non-negative IEEE-754 floats are ordered like their bit patterns read as unsigned integers,
+    and every negative number, ``-0.0``, NaN and +Inf has a pattern above that of 1.0 (the test of
+    :func:`fusionlib._checks.all_in_nonneg_range`). Each block of each source is tested that way
+    and, while it is still in cache, summed source by source into the result and scaled: the same
+    IEEE operations in the same order as :func:`_average` (``x * (1/N)`` for N a power of two,
+    ``x / N`` otherwise, in the planes' own precision), so the same bits. Each source is read from
+    memory once. Returns None (``fuse`` then checks each source and runs :func:`_average`, or takes
+    the general path with its exact checks and messages) when a value is not a number in [+0, 1] or
+    the planes are not C-contiguous float32/float64 arrays of one shape.
+    """
+    got = _flat_planes(planes)
+    if got is None:
+        return None
+    flat, (uint, one), step = got
+    n = len(flat)
+    flt = flat[0].dtype.type
+    scale = flt(1.0 / n) if n & (n - 1) == 0 else None
+    div = flt(n)
+    out = np.empty_like(flat[0])
+    for s in range(0, out.size, step):
+        blk = [f[s:s + step] for f in flat]
+        for b in blk:
+            if b.view(uint).max() > one:
+                return None
+        o = out[s:s + step]
+        if n == 1:
+            np.copyto(o, blk[0])
+        else:
+            np.add(blk[0], blk[1], out=o)
+        for b in blk[2:]:
+            np.add(o, b, out=o)
+        if scale is not None:
+            np.multiply(o, scale, out=o)
+        else:
+            np.divide(o, div, out=o)
+    return out.reshape(planes[0].shape)
+
+
+def _max_checked(planes: Sequence[np.ndarray]) -> Optional[np.ndarray]:
+    """:func:`_max` of N NumPy planes with the [0, 1] check folded in, block by block.
+
+    With the bit order of :func:`_average_checked`: the pixel-wise maximum of the patterns is at
+    most pattern(1.0) exactly when every value of every source is a number in [+0, 1], and then it
+    is the pattern of the float maximum, bit for bit what :func:`_max` computes. So the rule runs
+    on the patterns and one test of each result block checks all the sources. Returns None as
+    :func:`_average_checked` does.
+    """
+    got = _flat_planes(planes)
+    if got is None:
+        return None
+    flat, (uint, one), step = got
+    u = [f.view(uint) for f in flat]
+    out = np.empty_like(u[0])
+    for s in range(0, out.size, step):
+        o = out[s:s + step]
+        if len(u) == 1:
+            np.copyto(o, u[0][s:s + step])
+        else:
+            np.maximum(u[0][s:s + step], u[1][s:s + step], out=o)
+        for v in u[2:]:
+            np.maximum(o, v[s:s + step], out=o)
+        if o.max() > one:
+            return None
+    return out.view(flat[0].dtype).reshape(planes[0].shape)
+
+
 @register_method("average", full_name="Pixel-wise average", tasks=_ALL, pixelwise=True,
+                 checked_kernel=_average_checked,
                  reference="Baseline rule; e.g. Zhang et al., VIFB, CVPRW 2020, arXiv:2002.03322")
 def _average(x: Planes) -> torch.Tensor:
     """Average fusion: ``F = (1/N) sum_i I_i``.
@@ -38,6 +128,7 @@ def _average(x: Planes) -> torch.Tensor:
     rule of :func:`fuse_chroma`). Summed source by source (faster on the CPU
     than ``mean(dim=1)``), then divided by N (for N a power of two as a
     multiplication by 1/N, which is exact and about twice as fast).
+    ``fuse`` runs :func:`_average_checked` (the same bits) on gray CPU sources.
     """
     p = _planes(x)
     n = len(p)
@@ -47,39 +138,6 @@ def _average(x: Planes) -> torch.Tensor:
     if n & (n - 1) == 0:  # 1/N exact: x * (1/N) has the exact value x / N, so the same rounding
         return out.mul_(1.0 / n)
     return out.div_(n)
-
-
-# IEEE-754 bit patterns read as unsigned integers: (integer view, float type, pattern of 1.0)
-_BITS = {torch.float32: (np.uint32, np.float32, np.float32(1.0).view(np.uint32)),
-         torch.float64: (np.uint64, np.float64, np.float64(1.0).view(np.uint64))}
-
-
-def _max_checked(planes: Sequence[torch.Tensor]) -> Optional[torch.Tensor]:
-    """Choose-max of CPU float planes with the [0, 1] check folded in (one pass fewer per source).
-
-    Non-negative IEEE-754 floats are ordered like their bit patterns read as unsigned integers,
-    and every negative number, ``-0.0``, NaN and +Inf has a pattern above that of 1.0 (the
-    argument of :func:`fusionlib._checks.all_in_nonneg_range`). So the pixel-wise maximum of
-    the patterns is at most pattern(1.0) everywhere exactly when every value of every source is
-    a number in [+0, 1]; and then it is the pattern of the float maximum, bit for bit what
-    :func:`_max` computes. Returns None (the caller takes the general path, with its exact
-    checks and messages) when that test fails or the planes are not CPU float32/float64 arrays
-    NumPy can view.
-    """
-    kinds = _BITS.get(planes[0].dtype)
-    if kinds is None:
-        return None
-    uint, flt, one = kinds
-    try:
-        u = [p.detach().numpy().view(uint) for p in planes]
-    except (RuntimeError, TypeError, ValueError):  # not a plain CPU array
-        return None
-    out = u[0].copy() if len(u) == 1 else np.maximum(u[0], u[1])
-    for v in u[2:]:
-        np.maximum(out, v, out=out)
-    if out.size == 0 or out.max() > one:
-        return None
-    return torch.from_numpy(out.view(flt))
 
 
 @register_method("max", full_name="Pixel-wise choose-max", tasks=_ALL, pixelwise=True,

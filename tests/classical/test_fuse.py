@@ -203,7 +203,8 @@ class TestFusePixelwise:
 
     def test_registry(self):
         assert set(PIXELWISE) == {"average", "max"}
-        assert C.METHODS["max"].checked_kernel is not None and C.METHODS["lp"].pixelwise is False
+        assert all(C.METHODS[n].checked_kernel is not None for n in PIXELWISE)
+        assert C.METHODS["lp"].pixelwise is False and C.METHODS["lp"].checked_kernel is None
         with pytest.raises(ValueError, match="pixelwise"):
             C.register_method("bad_pw", full_name="x", reference="x", tasks=("medical",),
                               colour="native", pixelwise=True)
@@ -258,7 +259,11 @@ class TestFusePixelwise:
             "negative zero": [np.where(a < 0.1, np.float32(-0.0), a), b],
             "mixed dtypes": [a, b.astype(np.float64)],
             "gray and rgb": [a, np.stack([b, a, b])],
-            "strided": [a[:, ::2], b[:, ::2]],
+            "row-strided": [a[::2], b[::2]],
+            "column-strided": [a[:, ::2], b[:, ::2]],
+            "row-strided torch": [torch.from_numpy(a)[::2], torch.from_numpy(b)[::2]],
+            "column-strided torch": [torch.from_numpy(a)[:, ::2], torch.from_numpy(b)[:, ::2]],
+            "first (1, H, W), then (H, W)": [a[None], b],
             "5-D array": np.stack([a, b])[None, :, None],
         }
         for why, srcs in cases.items():
@@ -266,7 +271,10 @@ class TestFusePixelwise:
             assert _same_bits(fast, _general(monkeypatch, name, srcs)), why
         assert not _fast_taken(monkeypatch, name, cases["tolerance band"])
         assert not _fast_taken(monkeypatch, name, cases["negative zero"])
-        assert _fast_taken(monkeypatch, name, cases["strided"])
+        for why in ("row-strided", "row-strided torch"):                # the per-source check branch
+            assert _fast_taken(monkeypatch, name, cases[why]), why
+        for why in ("column-strided", "column-strided torch", "first (1, H, W), then (H, W)"):
+            assert not _fast_taken(monkeypatch, name, cases[why]), why
         assert float(C.fuse(name, cases["tolerance band"]).max()) <= 1.0
 
     @pytest.mark.parametrize("name", PIXELWISE)
@@ -294,16 +302,42 @@ class TestFusePixelwise:
         assert _same_bits(out, np.maximum(a, b))
 
 
-class TestMaxChecked:
-    def test_matches_maximum_and_refuses(self):
-        from fusionlib.classical.simple import _max_checked
-        for dt in (torch.float32, torch.float64):
-            x = torch.rand(3, 2, 1, 9, 7, dtype=dt)
-            planes = list(x.unbind(0))
-            assert torch.equal(_max_checked(planes), torch.maximum(torch.maximum(x[0], x[1]), x[2]))
-            one = torch.tensor(1.0, dtype=dt)
-            for v in (-0.0, -1e-30, float("nan"), float("inf"), float(torch.nextafter(one, one + 1))):
-                y = x.clone()
-                y[1, 0, 0, 4, 3] = v
-                assert _max_checked(list(y.unbind(0))) is None, (dt, v)
-        assert _max_checked([torch.ones(4, 4, dtype=torch.float16)] * 2) is None
+    @pytest.mark.parametrize("name", PIXELWISE)
+    @pytest.mark.parametrize("n", [2, 3])
+    def test_without_checked_kernel(self, monkeypatch, rng, name, n):
+        """The per-source check branch (methods without a checked kernel) gives the same bits."""
+        import dataclasses
+        from fusionlib.classical import _core
+        spec = dataclasses.replace(C.METHODS[name], checked_kernel=None)
+        for dt in (np.float32, np.float64):
+            srcs = [rng.random((2, 1, 33, 35)).astype(dt) for _ in range(n)]
+            out = _core._fuse_pixelwise("t", spec, srcs, None, {})
+            assert out is not None and _same_bits(out, _general(monkeypatch, name, srcs))
+        bad = [srcs[0], -srcs[1]] + srcs[2:]
+        assert _core._fuse_pixelwise("t", spec, bad, None, {}) is None
+
+
+class TestCheckedKernels:
+    """``_average_checked`` / ``_max_checked``: the rule with the [0, 1] test folded in, block by block."""
+
+    @pytest.mark.parametrize("name", PIXELWISE)
+    @pytest.mark.parametrize("block_bytes", [64, 1000, 1 << 18])
+    def test_matches_kernel_and_refuses(self, monkeypatch, name, block_bytes):
+        from fusionlib.classical import simple
+        monkeypatch.setattr(simple, "_BLOCK_BYTES", block_bytes)  # many blocks, a partial last one
+        spec = C.METHODS[name]
+        rng = np.random.default_rng(0)
+        for dt in (np.float32, np.float64):
+            for n in (1, 2, 3, 4, 5):
+                x = rng.random((n, 2, 1, 23, 19)).astype(dt)
+                got = spec.checked_kernel(list(x))
+                want = spec.kernel([torch.from_numpy(p) for p in x]).numpy()
+                assert _same_bits(got, want), (dt, n)
+            for v in (-0.0, -1e-30, np.nan, np.inf, np.nextafter(dt(1), dt(2))):
+                y = x.copy()
+                y[1, 1, 0, 22, 17] = v                   # in the last block
+                assert spec.checked_kernel(list(y)) is None, (dt, v)
+        assert spec.checked_kernel([np.ones((4, 4), np.float16)] * 2) is None
+        assert spec.checked_kernel([np.ones((4, 8), np.float32)[:, ::2]] * 2) is None  # declines strides
+        assert spec.checked_kernel([np.ones((4, 4), np.float32), np.ones((4, 4))]) is None
+        assert spec.checked_kernel([np.ones((0, 4), np.float32)] * 2) is None       # and empty planes
