@@ -2,7 +2,10 @@
 
 Written for clarity, not speed: the obvious array code one would write without
 torch. Every function takes gray float arrays ``(N, H, W)`` and returns ``(H, W)``,
-with the same parameters and conventions as ``fusionlib.classical``.
+with the same parameters and conventions as ``fusionlib.classical``. The benchmark
+hands both sides the same list of sources: it times ``ref(np.stack(sources))`` here
+against ``fusionlib.classical.fuse(name, sources)`` (and reports the reference alone
+on the pre-stacked array beside it).
 """
 from __future__ import annotations
 
