@@ -29,6 +29,7 @@ from typing import Any, Sequence
 import numpy as np
 import torch
 import torch.nn.functional as F
+from scipy.linalg.blas import get_blas_funcs
 
 from .._checks import (ShapeError, _extremes, _raise_outside, all_in_nonneg_range, check_choice,
                        check_finite, check_finite_range, check_int, check_positive, check_range)
@@ -116,8 +117,9 @@ def _prep_pair(where: str, fused: Any, reference: Any, preset: str, data_range: 
     return f.to(torch.float64), r.to(torch.float64), origin, dr
 
 
-#: Values per piece of one plane in :func:`_sweep` (256 KiB of float32): the fused and reference
-#: pieces and their difference (768 KiB) stay in a core's L2 cache while five passes read them.
+#: Values per piece of one plane in :func:`_sweep` (256 KiB of float32, half as many float64): the
+#: fused and reference pieces and their difference (768 KiB) stay in a core's L2 cache while five
+#: passes read them.
 SWEEP = CHUNK // 4
 
 _PATTERNS = {torch.float32: (np.uint32, np.float32), torch.float64: (np.uint64, np.float64)}
@@ -131,16 +133,17 @@ def _pattern_bound(flt: type, uint: type, high: float):
     return np.asarray(b).view(uint)[()]
 
 
-def _pieces(x: torch.Tensor, step: int) -> list[torch.Tensor]:
-    """The rows of ``x`` (P, N) cut into views of ``step`` values (and a shorter last one), row by row."""
+def _pieces(x, step: int) -> list:
+    """The rows of ``x`` (P, N), a tensor or an array, cut into views of ``step`` values (and a
+    shorter last one), row by row."""
     p, n = x.shape
     q, rem = divmod(n, step)
     if rem == 0:
-        return list(x.reshape(p * q, step).unbind(0))
-    main, tail = x[:, :q * step].unflatten(1, (q, step)), x[:, q * step:]
+        return list(x.reshape(p * q, step))
+    main, tail = x[:, :q * step].reshape(p, q, step), x[:, q * step:]
     out = []
     for k in range(p):
-        out.extend(main[k].unbind(0))
+        out.extend(main[k])
         out.append(tail[k])
     return out
 
@@ -149,19 +152,23 @@ def _sweep(f: torch.Tensor, r: torch.Tensor, dr: float, with_sum: bool):
     """Per-plane sums of a CPU pair in one sweep through cache-sized pieces, with the range test.
 
     For ``f``, ``r`` (B, C, H, W) of the same float dtype (float32 or float64), contiguous, on CPU:
-    each piece of at most :data:`SWEEP` values of a plane (or a group of whole planes when planes
-    are smaller) is read from memory once; while it is in cache, the difference ``f - r`` goes into
-    one reused buffer and its dot product with itself (BLAS, in the data's dtype) gives the squared
-    error, ``sum(r)`` (cascade sum in the data's dtype) the reference sum, and the largest bit
-    patterns of both pieces (read as unsigned integers) the test of
-    :func:`fusionlib._checks.all_in_nonneg_range`: ``f`` finite in ``[0, dr]`` and ``r`` finite in
-    ``[0, dr + 1e-6]``. The pieces' sums are added in float64, as in :func:`_band_sq_err`.
+    each piece of at most :data:`SWEEP` values of a plane is read from memory once (the work is
+    bound by memory and cache bandwidth: four more passes over a piece cost less than one more
+    pass over the images); while it is in cache, NumPy writes the difference ``f - r`` into one
+    reused buffer, BLAS ``?dot`` of the buffer with itself gives the squared error and BLAS
+    ``?asum`` the reference sum (sum of ``|r|``, equal to ``sum(r)`` once the range test passed),
+    both in the data's dtype, and the largest bit patterns of both pieces read as unsigned integers
+    give the test of :func:`fusionlib._checks.all_in_nonneg_range`: ``f`` finite in ``[0, dr]``
+    and ``r`` finite in ``[0, dr + 1e-6]``. The pieces' sums are added in float64, as in
+    :func:`_band_sq_err` (relative error ~1e-7 in float32). Planes smaller than a piece go in
+    groups of whole planes through torch (difference, squares, cascade sums per plane).
 
     Returns ``(ok, sq, s)``: ``ok`` whether both tests passed (if not, the caller runs the exact
-    checks, which raise or accept, e.g. ``-0.0`` or an overshooting fused image), ``sq`` the (B, C)
-    float64 sums of squared errors, ``s`` the (B, C) float64 reference sums (None unless
-    ``with_sum``). Returns None where the sweep does not apply (other devices or dtypes, mixed
-    dtypes, non-contiguous or empty tensors); the caller then takes the general path.
+    checks, which raise or accept, e.g. ``-0.0`` or an overshooting fused image, and recomputes the
+    reference sums), ``sq`` the (B, C) float64 sums of squared errors, ``s`` the (B, C) float64
+    reference sums (None unless ``with_sum``). Returns None where the sweep does not apply (other
+    devices or dtypes, mixed dtypes, non-contiguous or empty tensors); the caller then takes the
+    general path.
     """
     kinds = _PATTERNS.get(f.dtype)
     if (kinds is None or r.dtype != f.dtype or f.device.type != "cpu" or r.device.type != "cpu"
@@ -176,28 +183,28 @@ def _sweep(f: torch.Tensor, r: torch.Tensor, dr: float, with_sum: bool):
     except (RuntimeError, ValueError, TypeError):  # conjugate/negative views
         return None
     step = SWEEP * 4 // f.element_size()
-    buf = torch.empty(min(n, step) if n >= step else (step // n) * n, dtype=f.dtype)
     mf = mr = uint(0)
     sq, s = [], []
-    if n >= step:  # pieces of one plane; every plane has the same number of pieces
-        fch, rch = _pieces(fl, step), _pieces(rl, step)
-        k = i = 0
-        for fj, rj in zip(fch, rch):
-            m = rj.shape[0]
-            d = torch.sub(fj, rj, out=buf[:m])
-            mf = max(mf, fu[k, i:i + m].max())
-            mr = max(mr, ru[k, i:i + m].max())
-            sq.append(torch.dot(d, d))
+    if n >= step:  # pieces of one plane, all in NumPy/BLAS (no tensor per piece)
+        dot, asum = get_blas_funcs(("dot", "asum"), dtype=flt)
+        fa, ra = fl.numpy(), rl.numpy()
+        bn = np.empty(step, dtype=flt)
+        pieces = zip(_pieces(fa, step), _pieces(ra, step), _pieces(fu, step), _pieces(ru, step))
+        mfs, mrs = [], []
+        for fj, rj, fuj, ruj in pieces:
+            d = np.subtract(fj, rj, out=bn if len(fj) == step else bn[:len(fj)])
+            mfs.append(fuj.max())
+            mrs.append(ruj.max())
+            sq.append(dot(d, d))
             if with_sum:
-                s.append(rj.sum())
-            i += m
-            if i == n:
-                k, i = k + 1, 0
-        nch = len(fch) // p
-        sq_t = torch.stack(sq).to(torch.float64).reshape(p, nch).sum(dim=1)
-        s_t = torch.stack(s).to(torch.float64).reshape(p, nch).sum(dim=1) if with_sum else None
+                s.append(asum(rj))  # sum |r| = sum r when the range test passes (else not used)
+        mf, mr = max(mfs), max(mrs)
+        nch = len(sq) // p
+        sq_t = torch.from_numpy(np.array(sq).reshape(p, nch).sum(axis=1))
+        s_t = torch.from_numpy(np.array(s).reshape(p, nch).sum(axis=1)) if with_sum else None
     else:  # groups of g whole planes; squares summed per plane (cascade sums, in the data's dtype)
         g = step // n
+        buf = torch.empty(g * n, dtype=f.dtype)
         for k in range(0, p, g):
             fj, rj = fl[k:k + g], rl[k:k + g]
             d = torch.sub(fj, rj, out=buf[:fj.numel()].view(fj.shape))
@@ -234,6 +241,8 @@ def _prep_sums(where: str, fused: Any, reference: Any, preset: str, data_range: 
     ok, sq, s = got
     if not ok:
         _check_pair(where, f, r, dr)  # raises with the exact message, or accepts (-0.0, overshoot)
+        if with_sum:  # the sweep's sums of |r| may differ from sum r for a tolerated -1e-6 <= r < 0
+            s = _band_sum(r)
     return sq, s, n, origin
 
 

@@ -465,6 +465,22 @@ class TestSweep:
                 np.testing.assert_allclose(getattr(ps, name)(f, r), want,
                                            rtol=1e-6 if dtype == np.float32 else 1e-12)
 
+    @pytest.mark.parametrize("dtype", [np.float32, np.float64])
+    def test_tolerated_negative_reference(self, rng, dtype):
+        """A reference band at -5e-7 (inside the 1e-6 tolerance) is accepted and summed with its sign
+        (the sweep's sums of |r| are replaced)."""
+        shape = (1, 2, 300, 250)
+        ref = rng.uniform(0.05, 0.95, shape).astype(dtype)
+        ref[0, 1] = 0.0
+        ref[0, 1, ::2] = -5e-7
+        fused = np.clip(ref + rng.normal(0, 0.02, shape), 0, 1).astype(dtype)
+        sq, s, n, _ = ps._prep_sums("rase", fused, ref, "default", None, with_sum=True)
+        np.testing.assert_allclose(s.numpy(), ref.astype(np.float64).sum(axis=(2, 3)), rtol=1e-6)
+        assert float(s[0, 1]) < 0
+        r64 = ref.astype(np.float64)
+        mse = ((fused.astype(np.float64) - r64) ** 2).mean(axis=(2, 3))
+        assert ps.rase(fused, ref) == pytest.approx(100 / r64.mean() * np.sqrt(mse.mean()), rel=1e-6)
+
     def test_general_path(self, rng):
         """Non-contiguous, mixed-dtype and other-scale inputs take the general path or the sweep and
         agree with each other."""
