@@ -190,11 +190,11 @@ def _sweep(f: torch.Tensor, r: torch.Tensor, dr: float, with_sum: bool):
         fa, ra = fl.numpy(), rl.numpy()
         bn = np.empty(step, dtype=flt)
         pieces = zip(_pieces(fa, step), _pieces(ra, step), _pieces(fu, step), _pieces(ru, step))
-        mfs, mrs = [], []
+        mfs, mrs, amax = [], [], np.maximum.reduce  # (the ufunc itself: no wrapper per call)
         for fj, rj, fuj, ruj in pieces:
             d = np.subtract(fj, rj, out=bn if len(fj) == step else bn[:len(fj)])
-            mfs.append(fuj.max())
-            mrs.append(ruj.max())
+            mfs.append(amax(fuj))
+            mrs.append(amax(ruj))
             sq.append(dot(d, d))
             if with_sum:
                 s.append(asum(rj))  # sum |r| = sum r when the range test passes (else not used)
