@@ -5,6 +5,8 @@ accepts NumPy or torch, validates, and returns one score per image (a float for 
 kernels run in float64, except ERGAS, SAM, RMSE and RASE, which keep float32 data in float32 for the
 elementwise work and accumulate in float64 (per-plane sums in the data's dtype, then float64; SAM's
 cosine and ``arccos`` in float64), chunked through reused buffers on CPU: values agree with float64 to ~1e-7.
+On CPU, ERGAS, RMSE and RASE validate and sum in one sweep over cache-sized pieces of each plane
+(each image is read from memory once; see ``_sweep``).
 
 Presets (``preset=``):
 
