@@ -5,6 +5,8 @@ Usage::
 
     .venv/bin/python benchmarks/bench_classical.py [--pairs 21] [--methods lp,gff] [--compare-pairs 21]
         [--threads 1] [--repeats 5] [--slow-repeats 2] [--skip-compare]
+    .venv/bin/python benchmarks/bench_classical.py --gpu-throughput --device cuda [--batch 64]
+        [--size 256] [--prep crop] [--data auto] [--methods lp,gff] [--threads 16] [--no-tf32]
 
 Speed: every method fuses the gray pairs of VIFB (infrared, luminance of the visible
 image; float32), given as what a user holds and ``fuse`` receives: a list of separate
@@ -37,6 +39,29 @@ fusion (IR gray + VI RGB, luminance fused, chroma by the |C - 0.5| rule) quantis
 8 bits against VIFB's JPEG: PSNR/SSIM between the two, and VIFB-preset metrics of both.
 
 Writes ``benchmarks/results/bench_classical.json`` atomically.
+
+Batched throughput on a device (``--gpu-throughput``; issue #4): every registered method (or
+``--methods``) fuses one batch of ``--batch`` (64) gray pairs, a ``(B, 2, 1, H, W)`` float32 tensor
+with H = W = ``--size`` (256; centre crop, images with a side under the size are first resized so
+that their shorter side is the size; ``--prep resize`` always resizes the shorter side, then crops),
+drawn in order from VIFB when found (else, or with ``--data embedded``, from the embedded pairs
+``embedded_irvis``; the JSON says which, and which pairs, cycled to fill the batch). Timed:
+``fusionlib.classical.fuse(name, x)`` with x already on ``--device`` (moved once, untimed; one
+warm-up call; CUDA events around each call after ``torch.cuda.synchronize()``), the same with the
+host-device copies (``fuse(name, x_cpu, device=...)``), and the same batch with torch on the CPU
+(``--threads`` threads). Minimum and median over ``--repeats`` calls (``--slow-repeats`` on the CPU
+for calls over 2 s); pairs/s = batch / minimum; ``speedup_device_over_cpu`` = CPU / device; the
+largest |device - CPU| of the results. A method that cannot run (too small for the size, an error or
+out of memory on the device) gets a row with ``status`` and ``reason``. Writes
+``benchmarks/results/bench_classical_gpu.json`` only when the device is CUDA or ``--out`` is given
+(a CPU smoke run never overwrites it). GPU commands (a CUDA build of torch; threads = the CPU
+cores for a fair CPU side)::
+
+    .venv/bin/python benchmarks/bench_classical.py --gpu-throughput --device cuda --batch 64 --threads 16
+    # the same without TF32 in cuDNN convolutions (device/CPU differences then at float32 rounding):
+    .venv/bin/python benchmarks/bench_classical.py --gpu-throughput --device cuda --batch 64 --threads 16 \
+        --no-tf32 --out benchmarks/results/bench_classical_gpu_no_tf32.json
+    # CPU smoke run (prints only): --gpu-throughput --device cpu --batch 2 --size 64 --methods lp,gff
 """
 from __future__ import annotations
 
@@ -212,6 +237,238 @@ def compare_vifb(ds, n_pairs, methods=None):
     return rows
 
 
+# --------------------------------------------------------------------------------------------------
+# Batched throughput on a device (--gpu-throughput)
+# --------------------------------------------------------------------------------------------------
+GPU_OUT = HERE / "results" / "bench_classical_gpu.json"
+
+
+def _fit_square(t: torch.Tensor, size: int, prep: str) -> tuple[torch.Tensor, str]:
+    """One ``(1, H, W)`` plane as ``(1, size, size)``: ``prep="crop"`` takes the centre crop when both
+    sides are at least ``size`` (else it falls back to ``"resize"``); ``"resize"`` scales the shorter
+    side to ``size`` (bilinear, antialiased, values clipped to [0, 1]), then takes the centre crop.
+    Returns the plane and what was done (``"crop"`` or ``"resize+crop"``)."""
+    h, w = t.shape[-2:]
+    how = "crop"
+    if prep == "resize" or min(h, w) < size:
+        s = size / min(h, w)
+        nh, nw = max(size, round(h * s)), max(size, round(w * s))
+        t = torch.nn.functional.interpolate(t[None], size=(nh, nw), mode="bilinear", align_corners=False,
+                                            antialias=True)[0].clamp_(0.0, 1.0)
+        h, w, how = nh, nw, "resize+crop"
+    top, left = (h - size) // 2, (w - size) // 2
+    return t[..., top:top + size, left:left + size].contiguous(), how
+
+
+def load_throughput_data(data: str, data_root, size: int):
+    """The data set the batch is drawn from: VIFB when ``data`` is "vifb" or ("auto" and VIFB is
+    found), else the embedded infrared-visible pairs (``fusionlib.data``, generated at ``size`` px, at
+    least the 32 px they are made with, then cropped). Returns (dataset, description dict)."""
+    emb = max(size, 32)
+    if data in ("auto", "vifb"):
+        try:
+            root = fl.data.find_root(data_root, required=data == "vifb")
+            if root is not None:
+                return fl.data.load("vifb", root=root), {"data": "vifb", "data_root": str(root)}
+            why = "no data root found"
+        except Exception as e:  # DataNotFoundError, a root without VIFB, a checksum failure
+            if data == "vifb":
+                raise
+            why = f"{type(e).__name__}: {e}"
+        print(f"VIFB not used ({why}); using the embedded pairs 'embedded_irvis'", flush=True)
+        return (fl.data.load("embedded_irvis", size=emb),
+                {"data": "embedded_irvis", "why_not_vifb": why})
+    return fl.data.load("embedded_irvis", size=emb), {"data": "embedded_irvis"}
+
+
+def build_batch(ds, batch: int, size: int, prep: str) -> tuple[torch.Tensor, dict]:
+    """``(batch, 2, 1, size, size)`` float32 in [0, 1] on the CPU: the gray planes (infrared, luminance
+    of the visible image) of the data set's pairs in order, cycled when ``batch`` exceeds their number,
+    each fitted to ``size`` by :func:`_fit_square`."""
+    n = min(batch, len(ds))
+    pairs, ids, hows = [], [], []
+    for i in range(n):
+        s = ds[i]
+        planes = [torch.from_numpy(g)[None] for g in _gray_pair(s)[:2]]
+        fitted = [_fit_square(p, size, prep) for p in planes]
+        pairs.append(torch.stack([f[0] for f in fitted]))
+        ids.append(str(s.id))
+        hows.append(fitted[0][1])
+    x = torch.stack([pairs[i % n] for i in range(batch)])
+    info = {"distinct_pairs": n, "pair_ids": ids, "pairs_cycled": batch > n,
+            "fit": {h: hows.count(h) for h in sorted(set(hows))}}
+    return x, info
+
+
+def _sync(dev: torch.device) -> None:
+    if dev.type == "cuda":
+        torch.cuda.synchronize(dev)
+    elif dev.type == "mps":
+        torch.mps.synchronize()
+
+
+def time_on(fn, dev: torch.device, reps: int):
+    """Run ``fn`` ``reps`` times; per call the wall time between synchronised points and, on CUDA, the
+    elapsed time of CUDA events recorded around the call on the current stream (which covers the
+    same span, host gaps included). Returns (event or wall seconds, wall seconds, process CPU
+    seconds, last output)."""
+    ev, wall, cpu, out = [], [], [], None
+    for _ in range(reps):
+        _sync(dev)
+        if dev.type == "cuda":
+            start, end = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
+            start.record()
+        t0 = _now()
+        out = fn()
+        if dev.type == "cuda":
+            end.record()
+        _sync(dev)
+        w, c = _since(t0)
+        wall.append(w)
+        cpu.append(c)
+        ev.append(start.elapsed_time(end) / 1000.0 if dev.type == "cuda" else w)
+    return ev, wall, cpu, out
+
+
+def _reason(e: BaseException) -> str:
+    msg = str(e).strip().splitlines()
+    return f"{type(e).__name__}: {msg[0] if msg else ''}"[:400]
+
+
+def bench_throughput(x: torch.Tensor, methods, dev: torch.device, repeats: int = 5, slow_repeats: int = 2):
+    """Per method: ``fuse(name, x)`` on a ``(B, 2, 1, H, W)`` batch, on ``dev`` (input moved there once,
+    untimed; one warm-up call) and with torch on the CPU (one warm-up call; ``repeats`` rounds, or
+    ``slow_repeats`` when the warm call took over 2 s); min and median per call, pairs/s from the
+    minimum, speed-up = CPU min / device min, and the largest difference of the two results. A method
+    that cannot run (size too small, an error or out of memory on the device) gets a row with
+    ``status`` and ``reason`` instead of numbers."""
+    b = x.shape[0]
+    h, w = x.shape[-2:]
+    x_dev = x.to(dev)
+    _sync(dev)
+    rows = []
+    for name in methods:
+        spec = fl.classical.METHODS[name]
+        row = {"method": name, "batch": b, "status": "ok", "reason": None}
+        min_side, why = spec.min_size(dict(spec.defaults))
+        if min(h, w) < min_side:
+            row.update(status="skipped", reason=f"needs images of at least {min_side}x{min_side} px"
+                       f"{' (' + why + ')' if why else ''}; the batch has {h}x{w} (raise --size)")
+        elif not spec.min_inputs <= 2 <= (spec.max_inputs or 2):
+            row.update(status="skipped", reason=f"takes {spec.min_inputs} to {spec.max_inputs} inputs; "
+                       "the batch has 2")
+        if row["status"] == "skipped":
+            rows.append(row)
+            print(f"{name:16s} skipped: {row['reason']}", flush=True)
+            continue
+        out_dev = None
+        try:
+            fl.classical.fuse(name, x_dev)                                  # warm-up
+            ev, wall, cpu, out_dev = time_on(lambda: fl.classical.fuse(name, x_dev), dev, max(1, repeats))
+            out_dev = out_dev.detach()
+            row.update(device_result_on=str(out_dev.device), device_repeats=len(ev),
+                       device_s=min(ev), device_median_s=float(np.median(ev)),
+                       device_wall_s=min(wall), device_pairs_per_s=b / min(ev))
+            if out_dev.device.type != dev.type:
+                row.update(status="device_failed",
+                           reason=f"the result came back on {out_dev.device}, not on {dev}")
+            if dev.type != "cpu":                                           # CPU tensor in, CPU out
+                ev2, _, _, _ = time_on(lambda: fl.classical.fuse(name, x, device=dev), dev, max(1, repeats))
+                row.update(device_e2e_s=min(ev2), device_e2e_pairs_per_s=b / min(ev2))
+            else:
+                row.update(device_e2e_s=None, device_e2e_pairs_per_s=None)
+            out_dev = out_dev.float().cpu()
+        except Exception as e:  # noqa: BLE001  (OOM, an op not implemented on the device, ...)
+            row.update(status="device_failed", reason=_reason(e))
+            out_dev = None
+        if dev.type == "cuda":
+            torch.cuda.empty_cache()
+        try:
+            t0 = _now()
+            fl.classical.fuse(name, x)                                      # warm-up, sets the rounds
+            reps = max(1, repeats if _since(t0)[0] < 2.0 else slow_repeats)
+            ev, wall, cpu, out_cpu = time_on(lambda: fl.classical.fuse(name, x), torch.device("cpu"), reps)
+            row.update(cpu_repeats=reps, cpu_s=min(wall), cpu_median_s=float(np.median(wall)),
+                       cpu_process_s=min(cpu), cpu_pairs_per_s=b / min(wall))
+        except Exception as e:  # noqa: BLE001
+            row.update(status="cpu_failed" if row["status"] == "ok" else row["status"],
+                       reason=row["reason"] or _reason(e))
+            out_cpu = None
+        if out_dev is not None and out_cpu is not None:
+            d = (out_dev - out_cpu.float()).abs()
+            row.update(speedup_device_over_cpu=row["cpu_s"] / row["device_s"],
+                       max_abs_diff=float(d.max()), mean_abs_diff=float(d.mean()),
+                       device_finite=bool(torch.isfinite(out_dev).all()))
+        else:
+            row.update(speedup_device_over_cpu=None, max_abs_diff=None, mean_abs_diff=None)
+        rows.append(row)
+        if row["status"] == "ok":
+            e2e = row.get("device_e2e_pairs_per_s")
+            print(f"{name:16s} {dev.type} {row['device_pairs_per_s']:10.1f} pairs/s "
+                  f"(min {row['device_s'] * 1e3:9.2f} ms, median {row['device_median_s'] * 1e3:9.2f} ms"
+                  f"{'' if e2e is None else f', with transfers {e2e:10.1f} pairs/s'}) | cpu "
+                  f"{row['cpu_pairs_per_s']:8.2f} pairs/s (min {row['cpu_s']:8.3f} s) | speed-up "
+                  f"{row['speedup_device_over_cpu']:7.2f}x | max|diff| {row['max_abs_diff']:.2e}", flush=True)
+        else:
+            print(f"{name:16s} {row['status']}: {row['reason']}", flush=True)
+    return rows
+
+
+def run_throughput(a) -> int:
+    """The ``--gpu-throughput`` mode (see the module docstring)."""
+    from fusionlib.utils import resolve_device
+    dev = resolve_device(a.device)
+    if a.no_tf32:
+        torch.backends.cuda.matmul.allow_tf32 = False
+        torch.backends.cudnn.allow_tf32 = False
+    methods = a.methods.split(",") if a.methods else list(fl.classical.METHODS)
+    unknown = [m for m in methods if m not in fl.classical.METHODS]
+    if unknown:
+        raise SystemExit(f"--methods: unknown method(s) {unknown}; valid: {list(fl.classical.METHODS)}")
+    if a.batch < 1 or a.size < 1:
+        raise SystemExit(f"--batch and --size must be >= 1; got {a.batch}, {a.size}")
+    ds, data_info = load_throughput_data(a.data, a.data_root, a.size)
+    x, batch_info = build_batch(ds, a.batch, a.size, a.prep)
+    load_start = os.getloadavg()[0]
+    dev_name = torch.cuda.get_device_name(dev) if dev.type == "cuda" else (platform.processor()
+                                                                           or platform.machine())
+    print(f"{len(methods)} methods, batch {tuple(x.shape)} from {batch_info['distinct_pairs']} "
+          f"{data_info['data']} pairs ({a.prep} to {a.size} px); device {dev} ({dev_name}); CPU side torch "
+          f"with {a.threads} threads; load {load_start:.1f}", flush=True)
+    rows = bench_throughput(x, methods, dev, a.repeats, a.slow_repeats)
+    res = {
+        "benchmark": "classical_throughput", "device": str(dev), "device_name": dev_name,
+        "torch": torch.__version__, "cuda": torch.version.cuda,
+        "cudnn": torch.backends.cudnn.version() if dev.type == "cuda" else None,
+        "tf32": {"matmul": torch.backends.cuda.matmul.allow_tf32, "cudnn": torch.backends.cudnn.allow_tf32},
+        "cpu_threads": a.threads, "cpu": platform.processor() or platform.machine(),
+        "cpu_count": os.cpu_count(), "batch": a.batch, "size": a.size, "prep": a.prep,
+        "prep_note": "gray planes (infrared; luminance Y of the visible image, BT.601 full range); "
+                     "'crop': centre crop size x size, images with a side under size first resized "
+                     "(bilinear, antialiased) so that the shorter side is size; 'resize': always that "
+                     "resize, then the centre crop; pairs cycled in order to fill the batch",
+        **data_info, **batch_info, "repeats": a.repeats, "slow_repeats": a.slow_repeats,
+        "load_average_start": load_start, "load_average": os.getloadavg()[0],
+        "note": "fusionlib.classical.fuse(name, x) on x of shape (batch, 2, 1, size, size) float32. "
+                "device_s: minimum over device_repeats calls (one warm-up call before) with x already on "
+                "the device, timed with CUDA events around the call after torch.cuda.synchronize() "
+                "(wall clock between synchronised points on other devices; device_wall_s is that wall "
+                "clock on every device); device_e2e_s: fuse(name, x_cpu, device=device), i.e. with the "
+                "host-to-device and device-to-host copies. cpu_s: wall-clock minimum over cpu_repeats "
+                "calls of the same batch with torch on the CPU (cpu_threads threads; cpu_process_s the "
+                "process CPU time). *_pairs_per_s = batch / minimum; speedup_device_over_cpu = cpu_s / "
+                "device_s; max_abs_diff / mean_abs_diff: device result against the CPU result. Rows with "
+                "status other than 'ok' give the reason.",
+        "rows": rows}
+    if dev.type == "cuda" or a.out:
+        out = a.out or str(GPU_OUT)
+        write_json_atomic(out, res)
+        print(f"wrote {out}")
+    else:
+        print(f"not written (device {dev}; pass --out to write)")
+    return 0
+
+
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--pairs", type=int, default=21)
@@ -222,9 +479,26 @@ def main(argv=None) -> int:
     p.add_argument("--repeats", type=int, default=5, help="rounds for methods under 50 ms a call")
     p.add_argument("--slow-repeats", type=int, default=2, help="rounds for methods over 0.5 s a call")
     p.add_argument("--skip-compare", action="store_true")
-    p.add_argument("--out", default=str(HERE / "results" / "bench_classical.json"))
+    p.add_argument("--out", default=None,
+                   help="JSON path (default: results/bench_classical.json; with --gpu-throughput "
+                        "results/bench_classical_gpu.json, written only on CUDA or when --out is given)")
+    g = p.add_argument_group("batched throughput on a device (--gpu-throughput)")
+    g.add_argument("--gpu-throughput", action="store_true",
+                   help="time fuse() on a (batch, 2, 1, size, size) tensor on --device and on the CPU")
+    g.add_argument("--device", default="auto", help="cuda, cuda:1, mps, cpu or auto (default: auto)")
+    g.add_argument("--batch", type=int, default=64, help="pairs in the batch (default 64)")
+    g.add_argument("--size", type=int, default=256, help="side of the square images (default 256)")
+    g.add_argument("--prep", choices=("crop", "resize"), default="crop",
+                   help="crop: centre crop (images smaller than --size resized first); resize: "
+                        "shorter side to --size, then centre crop")
+    g.add_argument("--data", choices=("auto", "vifb", "embedded"), default="auto",
+                   help="auto: VIFB when found, else the embedded pairs")
+    g.add_argument("--no-tf32", action="store_true", help="disable TF32 in cuDNN and matmul on CUDA")
     a = p.parse_args(argv)
     torch.set_num_threads(a.threads)
+    if a.gpu_throughput:
+        return run_throughput(a)
+    a.out = a.out or str(HERE / "results" / "bench_classical.json")
     root = fl.data.find_root(a.data_root)
     if root is None:
         print("VIFB not found (set FUSIONLIB_DATA or --data-root); nothing measured")
