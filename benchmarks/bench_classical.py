@@ -417,7 +417,10 @@ def bench_throughput(x: torch.Tensor, methods, dev: torch.device, repeats: int =
 def run_throughput(a) -> int:
     """The ``--gpu-throughput`` mode (see the module docstring)."""
     from fusionlib.utils import resolve_device
-    dev = resolve_device(a.device)
+    try:
+        dev = resolve_device(a.device)
+    except (RuntimeError, ValueError) as e:
+        raise SystemExit(f"--device: {e}") from None
     if a.no_tf32:
         torch.backends.cuda.matmul.allow_tf32 = False
         torch.backends.cudnn.allow_tf32 = False
@@ -498,6 +501,8 @@ def main(argv=None) -> int:
     torch.set_num_threads(a.threads)
     if a.gpu_throughput:
         return run_throughput(a)
+    if a.device != "auto" or a.no_tf32:
+        p.error("--device and --no-tf32 apply to --gpu-throughput only (the default mode runs on the CPU)")
     a.out = a.out or str(HERE / "results" / "bench_classical.json")
     root = fl.data.find_root(a.data_root)
     if root is None:

@@ -35,6 +35,9 @@ torch)::
 
     .venv/bin/python benchmarks/bench_metrics.py --device cuda
     .venv/bin/python benchmarks/bench_metrics.py --device cuda --only ssim vif --merge   # re-measure two
+    # without TF32 in cuDNN convolutions (device/CPU differences then at float32 rounding):
+    .venv/bin/python benchmarks/bench_metrics.py --device cuda --no-tf32 \
+        --out benchmarks/results/bench_metrics_gpu_no_tf32.json
     # CPU smoke run (prints only): --device cpu --n 2 --n-ps 1 --size 64 --repeats 1 --only psnr ergas
 """
 from __future__ import annotations
@@ -258,9 +261,15 @@ def main(argv=None) -> int:
                    help="run ours on this device (cuda, cuda:1, mps, cpu, auto; inputs moved there once, "
                         "untimed; synchronised timing); peers stay on the CPU. JSON: "
                         "results/bench_metrics_gpu.json, written only on CUDA or with --out")
+    p.add_argument("--no-tf32", action="store_true", help="with --device cuda: no TF32 in cuDNN and matmul")
     a = p.parse_args(argv)
     if a.merge and not a.only:
         p.error("--merge needs --only")
+    if a.no_tf32 and a.device is None:
+        p.error("--no-tf32 applies to --device only")
+    if a.no_tf32:
+        torch.backends.cuda.matmul.allow_tf32 = False
+        torch.backends.cudnn.allow_tf32 = False
     dev = None
     if a.device is not None:
         from fusionlib.utils import resolve_device
