@@ -17,10 +17,10 @@ optimiser bit for bit).
 
 Scope
 -----
-``corrected`` mode of the optimisers that implement ``step_batch`` (the population-batched
-generation is what makes a runs axis possible). ``faithful`` mode (individuals one at a time in
-MATLAB order) and optimisers without ``step_batch`` fall back to one :func:`run` per seed, with
-identical results.
+``corrected`` mode of the optimisers that implement ``step_batch``, and ``faithful`` mode of those
+that also declare ``batch_faithful = True`` (individuals still one at a time in MATLAB order inside
+each run; the runs advance together, one objective call of R rows per individual). Other cases fall
+back to one :func:`run` per seed, with identical results.
 """
 from __future__ import annotations
 
@@ -68,8 +68,13 @@ def best_of_batch(X: np.ndarray, f: np.ndarray, best_x: np.ndarray | None, best_
 
 
 def supports_batch(optimizer: Optimizer) -> bool:
-    """True when ``optimizer`` can run a runs axis (``corrected`` mode and a ``step_batch``)."""
-    return optimizer.mode == "corrected" and type(optimizer).step_batch is not Optimizer.step_batch
+    """True when ``optimizer`` can run a runs axis: it has a ``step_batch``, and the mode is
+    ``corrected`` or the class also batches ``faithful`` mode (``batch_faithful = True``: the MATLAB
+    order of individuals is kept inside every run, all runs advance individual by individual)."""
+    cls = type(optimizer)
+    if cls.step_batch is Optimizer.step_batch:
+        return False
+    return optimizer.mode == "corrected" or bool(getattr(cls, "batch_faithful", False))
 
 
 class BatchProblem:
@@ -202,7 +207,10 @@ def run_batch(problem: Problem, optimizer: Optimizer, seeds: Sequence, n_iter: i
 
     record(state)
     stop = bool(callback(state)) if callback is not None else False
-    cap = state.n_iter if n_iter is not None else 10 * state.n_iter + 10
+    n_steps = state.n_iter
+    if n_iter is not None and optimizer.mode == "faithful" and optimizer.faithful_eval_first:
+        n_steps = n_iter - 1   # as in run(): the MATLAB loop evaluates at the top
+    cap = n_steps if n_iter is not None else 10 * n_steps + 10
     while not stop and not p.exhausted and state.iteration < cap:
         state = optimizer.step_batch(state, p, rngs)
         record(state)

@@ -39,33 +39,28 @@ class TestRunBatch:
         different code paths, not the sequential fallback with itself)."""
         assert fo.supports_batch(fo.OPTIMIZERS[name].cls())
 
+    @pytest.mark.parametrize("mode", ["corrected", "faithful"])
     @pytest.mark.parametrize("fitness", [sphere, rastrigin, shifted])
     @pytest.mark.parametrize("pop,n_iter", [(5, 10), (12, 6)])
-    def test_equals_sequential_runs(self, name, fitness, pop, n_iter):
-        opt = fo.OPTIMIZERS[name].cls(pop_size=pop)
+    def test_equals_sequential_runs(self, name, fitness, pop, n_iter, mode):
+        opt = fo.OPTIMIZERS[name].cls(pop_size=pop, mode=mode)
         p = fo.Problem(fitness, LO, HI)
         seeds = [0, 1, 2, 17, 2**31 + 5]
         batch = fo.run_batch(p, opt, seeds, n_iter=n_iter)
         assert len(batch) == len(seeds)
         for s, b in zip(seeds, batch):
             _same(b, fo.run(p, opt, n_iter=n_iter, seed=s))
-            assert b.seed == s and b.mode == "corrected" and b.optimizer == name
+            assert b.seed == s and b.mode == mode and b.optimizer == name
 
-    def test_budget_truncation(self, name):
+    @pytest.mark.parametrize("mode", ["corrected", "faithful"])
+    def test_budget_truncation(self, name, mode):
         """An exact max_evals binds at the same generation in every run, as in run()."""
-        opt = fo.OPTIMIZERS[name].cls(pop_size=6)
+        opt = fo.OPTIMIZERS[name].cls(pop_size=6, mode=mode)
         p = fo.Problem(sphere, LO, HI)
         budget = 6 + 2 * fo.OPTIMIZERS[name].evals_per_iter(6) + 3
         for s, b in zip([3, 4], fo.run_batch(p, opt, [3, 4], max_evals=budget)):
             _same(b, fo.run(p, opt, max_evals=budget, seed=s))
             assert b.n_evals == budget
-
-    def test_faithful_falls_back(self, name):
-        opt = fo.OPTIMIZERS[name].cls(pop_size=5, mode="faithful")
-        assert not fo.supports_batch(opt)
-        p = fo.Problem(sphere, LO, HI)
-        for s, b in zip([0, 1], fo.run_batch(p, opt, [0, 1], n_iter=4)):
-            _same(b, fo.run(p, opt, n_iter=4, seed=s))
 
 
 class TestBatchProblem:
