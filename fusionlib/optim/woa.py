@@ -69,9 +69,11 @@ class WOA(Optimizer):
 
     Notes
     -----
-    Bounds: ``clip`` before evaluation. The leader X* is the best-so-far.
+    Bounds: ``clip`` before evaluation. The leader X* is the best-so-far. Both modes batch
+    (:func:`fusionlib.optim.run_batch`).
     """
     faithful_eval_first = True
+    batch_faithful = True
     pop_size: int = 5
     mode: str = "corrected"
     b: float = 1.0
@@ -103,7 +105,11 @@ class WOA(Optimizer):
                              iteration=state.iteration + 1)
 
     def step_batch(self, state: State, problem, rngs) -> State:
-        """:meth:`step` (corrected) for R runs at once (``fusionlib.optim.run_batch``)."""
+        """:meth:`step` for R runs at once (``fusionlib.optim.run_batch``), in both modes.
+
+        ``faithful``: whale ``i`` of every run moves (in place, seeing the whales moved before it in
+        its own run) with one set of array operations on the runs axis, ``i = 0 .. N-1`` in order; the
+        draws are those of :meth:`step` (taken before the moves in both modes)."""
         X = state.positions
         _, n, d = X.shape
         it = min(state.iteration, state.n_iter - 1)
@@ -112,7 +118,14 @@ class WOA(Optimizer):
         r1, r2, rl, p = draw(rngs, "random", (4, n)).transpose(1, 0, 2)
         A, C, l = 2.0 * a * r1 - a, 2.0 * r2, (a2 - 1.0) * rl + 1.0
         k = draw(rngs, "integers", 0, n, n * d).reshape(-1, n, d)
-        X = woa_update(X, X, state.best_x, A, C, l, p, k, self.b)
+        if self.mode == "corrected":
+            X = woa_update(X, X, state.best_x, A, C, l, p, k, self.b)
+        else:
+            X = X.copy()  # moved in place, whale by whale (all runs at once)
+            for i in range(n):
+                s = slice(i, i + 1)
+                X[:, i] = woa_update(X[:, s], X, state.best_x, A[:, s], C[:, s], l[:, s], p[:, s], k[:, s],
+                                     self.b)[:, 0]
         X = _uclip(X, problem.lower, problem.upper, out=X)
         f = problem.evaluate(X)
         bx, bf = best_of_batch(X, f, state.best_x, state.best_f)

@@ -1,0 +1,47 @@
+"""Batched WOA: both modes of run_batch equal single runs, bit for bit; faithful moves whales in place."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import fusionlib.optim as fo
+from fusionlib.optim.functions import rastrigin, sphere
+
+LO, HI = np.full(3, -4.0), np.full(3, 4.0)
+
+
+class TestStepBatch:
+    @pytest.mark.parametrize("mode", ["corrected", "faithful"])
+    def test_supports_batch(self, mode):
+        assert fo.supports_batch(fo.WOA(mode=mode))
+
+    def test_faithful_many_seeds(self):
+        """pop 3 and a long horizon: |A| >= 1 (the random-whale search, where in-place order matters)
+        and the spiral both occur; 24 seeds, every run equals its single run."""
+        p = fo.Problem(rastrigin, LO, HI)
+        opt = fo.WOA(pop_size=3, mode="faithful")
+        seeds = list(range(24))
+        for s, b in zip(seeds, fo.run_batch(p, opt, seeds, n_iter=15)):
+            a = fo.run(p, opt, n_iter=15, seed=s)
+            assert a.best_f == b.best_f and a.n_evals == b.n_evals == 3 * 15
+            np.testing.assert_array_equal(a.best_x, b.best_x)
+            np.testing.assert_array_equal(a.history.best_per_eval, b.history.best_per_eval)
+            np.testing.assert_array_equal(a.state.positions, b.state.positions)
+
+    def test_faithful_differs_from_corrected(self):
+        """The in-place faithful moves are not the synchronous ones (same seeds, same draws)."""
+        p = fo.Problem(sphere, LO, HI)
+        fa = fo.run_batch(p, fo.WOA(pop_size=4, mode="faithful"), range(8), n_iter=6)
+        co = fo.run_batch(p, fo.WOA(pop_size=4), range(8), n_iter=6)
+        assert any(not np.array_equal(a.history.best_per_eval[4:24], c.history.best_per_eval[4:24])
+                   for a, c in zip(fa, co))
+
+    def test_faithful_one_call_per_iteration(self):
+        """WOA.m evaluates the whole population at the top of each pass: T calls of R * N rows."""
+        calls = []
+
+        def f(X):
+            calls.append(X.shape)
+            return sphere(X)
+        fo.run_batch(fo.Problem(f, LO, HI), fo.WOA(pop_size=5, mode="faithful"), range(7), n_iter=10)
+        assert calls == [(35, 3)] * 10
