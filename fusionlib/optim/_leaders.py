@@ -103,3 +103,29 @@ def leaders_topk_batch(LX: np.ndarray, Lf: np.ndarray, X: np.ndarray, f: np.ndar
         bx[none], bf[none] = LX[b[none]], Lf[b[none]]
         out_x[b], out_f[b] = bx, bf
     return out_x, out_f
+
+
+def leaders_chain_batch(LX: np.ndarray, Lf: np.ndarray, X: np.ndarray, f: np.ndarray):
+    """:func:`leaders_chain` for R runs at once: ``LX`` (R, k, D), ``Lf`` (R, k), ``X`` (R, P, D),
+    ``f`` (R, P). Run ``r`` of the result equals ``leaders_chain(LX[r], Lf[r], X[r], f[r])``.
+
+    Individuals stay sequential (each sees the leaders the previous ones left); the runs move
+    together. For candidate i, the first leader k with ``f_i < Lf_k`` is the one the chain reaches;
+    every earlier leader has ``Lf_j <= f_i``, so ``all(f_i > Lf[:k])`` fails exactly when one of
+    them equals ``f_i``. Comparisons are the chain's own (``<``, ``==`` on the same floats).
+    """
+    LX, Lf = LX.copy(), Lf.copy()
+    R, k = Lf.shape
+    rows = np.arange(R)
+    before = np.arange(k)
+    for i in range(f.shape[-1]):
+        fi = f[:, i, None]
+        lt = fi < Lf                                    # (R, k)
+        kf = lt.argmax(axis=-1)                         # the first leader the chain stops at
+        ok = lt[rows, kf]                               # some leader is worse
+        ok &= ~((fi == Lf) & (before < kf[:, None])).any(axis=-1)
+        if ok.any():
+            r = rows[ok]
+            LX[r, kf[ok]] = X[r, i]
+            Lf[r, kf[ok]] = f[r, i]
+    return LX, Lf

@@ -12,7 +12,7 @@ import numpy as np
 
 from ._base import Optimizer, State, register
 from ._batch import draw
-from ._leaders import empty_leaders, leaders_chain, leaders_topk, leaders_topk_batch
+from ._leaders import empty_leaders, leaders_chain, leaders_chain_batch, leaders_topk, leaders_topk_batch
 from ._problem import Problem, _uclip
 
 __all__ = ["GWO", "gwo_update"]
@@ -58,6 +58,7 @@ class GWO(Optimizer):
     Bounds: ``clip`` before evaluation. The best is α.
     """
     faithful_eval_first = True
+    batch_faithful = True
     pop_size: int = 5
     mode: str = "corrected"
 
@@ -66,6 +67,9 @@ class GWO(Optimizer):
 
     def _update_leaders(self, LX, Lf, X, f):
         return (leaders_chain if self.mode == "faithful" else leaders_topk)(LX, Lf, X, f)
+
+    def _update_leaders_batch(self, LX, Lf, X, f):
+        return (leaders_chain_batch if self.mode == "faithful" else leaders_topk_batch)(LX, Lf, X, f)
 
     def _init_extras(self, X, f, problem, rng) -> dict:
         LX, Lf = self._update_leaders(*empty_leaders(3, X.shape[1]), X, f)
@@ -76,11 +80,9 @@ class GWO(Optimizer):
         return s.replace(best_x=s.extras["leaders_x"][0].copy(), best_f=float(s.extras["leaders_f"][0]))
 
     def _init_extras_batch(self, X, f, problem, rngs) -> dict:
-        if self.mode == "faithful":  # pragma: no cover - run_batch falls back to run() per seed
-            return super()._init_extras_batch(X, f, problem, rngs)
         LX, Lf = empty_leaders(3, X.shape[-1])
         r = X.shape[0]
-        LX, Lf = leaders_topk_batch(np.broadcast_to(LX, (r,) + LX.shape), np.broadcast_to(Lf, (r, 3)), X, f)
+        LX, Lf = self._update_leaders_batch(np.broadcast_to(LX, (r,) + LX.shape), np.broadcast_to(Lf, (r, 3)), X, f)
         return {"leaders_x": LX, "leaders_f": Lf}
 
     def init_batch(self, problem, rngs, n_iter: int | None = None) -> State:
@@ -101,7 +103,8 @@ class GWO(Optimizer):
                              extras={"leaders_x": LX, "leaders_f": Lf})
 
     def step_batch(self, state: State, problem, rngs) -> State:
-        """:meth:`step` (corrected) for R runs at once (``fusionlib.optim.run_batch``)."""
+        """:meth:`step` for R runs at once (``fusionlib.optim.run_batch``), either mode: the faithful
+        leader chain runs individual by individual inside each run, all runs together."""
         X = state.positions
         _, n, d = X.shape
         a = 2.0 - 2.0 * min(state.iteration, state.n_iter - 1) / state.n_iter
@@ -110,7 +113,7 @@ class GWO(Optimizer):
         Xn = gwo_update(X, LX, a, r[:, :3], r[:, 3:])
         Xn = _uclip(Xn, problem.lower, problem.upper, out=Xn)
         fn = problem.evaluate(Xn)
-        LX, Lf = leaders_topk_batch(LX, Lf, Xn, fn)
+        LX, Lf = self._update_leaders_batch(LX, Lf, Xn, fn)
         return state.replace(positions=Xn, fitness=fn, best_x=LX[:, 0].copy(), best_f=Lf[:, 0].copy(),
                              n_evals=problem.n_evals, iteration=state.iteration + 1,
                              extras={"leaders_x": LX, "leaders_f": Lf})

@@ -1,10 +1,12 @@
-"""Batched GWO pieces: the runs-axis top-k leaders and gwo_update equal their one-run forms."""
+"""Batched GWO pieces: the runs-axis leaders (top-k and the faithful chain) and gwo_update equal their
+one-run forms; faithful GWO batches."""
 from __future__ import annotations
 
 import numpy as np
 
 import fusionlib.optim as fo
-from fusionlib.optim._leaders import empty_leaders, leaders_topk, leaders_topk_batch
+from fusionlib.optim._leaders import (empty_leaders, leaders_chain, leaders_chain_batch, leaders_topk,
+                                     leaders_topk_batch)
 
 
 class TestLeadersTopkBatch:
@@ -65,3 +67,54 @@ class TestGwoUpdateBatch:
             ex, ef = leaders_topk(LX, Lf, X[r], f[r])
             np.testing.assert_array_equal(bx[r], ex)
             np.testing.assert_array_equal(bf[r], ef)
+
+
+class TestLeadersChainBatch:
+    def test_equals_per_run(self):
+        """Few fitness values (ties with a leader block the chain), +inf (not evaluated) and -inf."""
+        rng = np.random.default_rng(4)
+        R, P, D = 30, 6, 2
+        n_changed = n_blocked = 0
+        for k in (3, 4):
+            LX, Lf = empty_leaders(k, D)
+            LX, Lf = np.repeat(LX[None], R, axis=0), np.repeat(Lf[None], R, axis=0)
+            for _ in range(6):
+                X = rng.integers(0, 3, (R, P, D)).astype(float)
+                f = rng.integers(0, 4, (R, P)).astype(float)
+                f[rng.random((R, P)) < 0.2] = np.inf
+                f[rng.random((R, P)) < 0.03] = -np.inf
+                bx, bf = leaders_chain_batch(LX, Lf, X, f)
+                for r in range(R):
+                    ex, ef = leaders_chain(LX[r], Lf[r], X[r], f[r])
+                    np.testing.assert_array_equal(bx[r], ex)
+                    np.testing.assert_array_equal(bf[r], ef)
+                    n_changed += not np.array_equal(ef, Lf[r])
+                    # a candidate below some leader but equal to an earlier one: the chain skips it
+                    n_blocked += any((fi < Lf[r]).any() and (fi == Lf[r][:int(np.argmax(fi < Lf[r]))]).any()
+                                     for fi in f[r])
+                LX, Lf = bx, bf
+        assert n_changed > 0 and n_blocked > 0
+
+    def test_inputs_unchanged(self):
+        LX, Lf = np.zeros((2, 3, 2)), np.full((2, 3), np.inf)
+        leaders_chain_batch(LX, Lf, np.ones((2, 4, 2)), np.arange(8.0).reshape(2, 4))
+        assert np.isinf(Lf).all() and not LX.any()
+
+
+class TestFaithfulBatch:
+    def test_supports_batch(self):
+        assert fo.supports_batch(fo.GWO(mode="faithful"))
+
+    def test_one_call_per_generation(self):
+        """Faithful GWO evaluates its whole pack at once (GWO.m's loop top): one call of R * N rows per
+        iteration, T iterations in all (the first one is the initial population)."""
+        calls = []
+
+        def f(X):
+            calls.append(X.shape)
+            return (X ** 2).sum(axis=1)
+        p = fo.Problem(f, -np.ones(3), np.ones(3))
+        res = fo.run_batch(p, fo.GWO(pop_size=5, mode="faithful"), range(7), n_iter=10)
+        assert calls == [(35, 3)] * 10
+        for s, b in zip(range(7), res):
+            assert b.best_f == fo.run(p, fo.GWO(pop_size=5, mode="faithful"), n_iter=10, seed=s).best_f
