@@ -14,7 +14,7 @@ import numpy as np
 from .._checks import check_positive
 from ._base import Optimizer, State, greedy, register
 from ._batch import draw
-from ._leaders import empty_leaders, leaders_chain, leaders_topk, leaders_topk_batch
+from ._leaders import empty_leaders, leaders_chain, leaders_chain_batch, leaders_topk, leaders_topk_batch
 from ._problem import Problem, _uclip
 
 __all__ = ["EO", "eo_update"]
@@ -73,6 +73,7 @@ class EO(Optimizer):
     Bounds: ``clip`` before evaluation.
     """
     faithful_eval_first = True
+    batch_faithful = True
     pop_size: int = 5
     mode: str = "corrected"
     a1: float = 2.0
@@ -90,6 +91,9 @@ class EO(Optimizer):
     def _update_pool(self, LX, Lf, X, f):
         return (leaders_chain if self.mode == "faithful" else leaders_topk)(LX, Lf, X, f)
 
+    def _update_pool_batch(self, LX, Lf, X, f):
+        return (leaders_chain_batch if self.mode == "faithful" else leaders_topk_batch)(LX, Lf, X, f)
+
     def _init_extras(self, X, f, problem, rng) -> dict:
         LX, Lf = self._update_pool(*empty_leaders(4, X.shape[1]), X, f)
         return {"eq_x": LX, "eq_f": Lf}
@@ -99,11 +103,9 @@ class EO(Optimizer):
         return s.replace(best_x=s.extras["eq_x"][0].copy(), best_f=float(s.extras["eq_f"][0]))
 
     def _init_extras_batch(self, X, f, problem, rngs) -> dict:
-        if self.mode == "faithful":  # pragma: no cover - run_batch falls back to run() per seed
-            return super()._init_extras_batch(X, f, problem, rngs)
         LX, Lf = empty_leaders(4, X.shape[-1])
         r = X.shape[0]
-        LX, Lf = leaders_topk_batch(np.broadcast_to(LX, (r,) + LX.shape), np.broadcast_to(Lf, (r, 4)), X, f)
+        LX, Lf = self._update_pool_batch(np.broadcast_to(LX, (r,) + LX.shape), np.broadcast_to(Lf, (r, 4)), X, f)
         return {"eq_x": LX, "eq_f": Lf}
 
     def init_batch(self, problem, rngs, n_iter: int | None = None) -> State:
@@ -129,7 +131,8 @@ class EO(Optimizer):
                              extras={"eq_x": LX, "eq_f": Lf})
 
     def step_batch(self, state: State, problem, rngs) -> State:
-        """:meth:`step` (corrected) for R runs at once (``fusionlib.optim.run_batch``)."""
+        """:meth:`step` for R runs at once (``fusionlib.optim.run_batch``), either mode: the faithful
+        leader chain runs individual by individual inside each run, all runs together."""
         X, f = state.positions, state.fitness
         R, n, d = X.shape
         LX, Lf = state.extras["eq_x"], state.extras["eq_f"]
@@ -143,7 +146,7 @@ class EO(Optimizer):
         Xn = eo_update(X, pool, k, lam, r, r1, r2, t, self.a1, self.gp, self.V)
         Xn = _uclip(Xn, problem.lower, problem.upper, out=Xn)
         fn = problem.evaluate(Xn)
-        LX, Lf = leaders_topk_batch(LX, Lf, Xn, fn)
+        LX, Lf = self._update_pool_batch(LX, Lf, Xn, fn)
         Xm, fm = greedy(X, f, Xn, fn)                                        # memory saving
         return state.replace(positions=Xm, fitness=fm, best_x=LX[:, 0].copy(), best_f=Lf[:, 0].copy(),
                              n_evals=problem.n_evals, iteration=state.iteration + 1,

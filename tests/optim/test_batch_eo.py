@@ -1,4 +1,4 @@
-"""Batched EO pieces: eo_update with a runs axis equals its one-run form."""
+"""Batched EO pieces: eo_update with a runs axis equals its one-run form; faithful EO batches."""
 from __future__ import annotations
 
 import numpy as np
@@ -18,3 +18,19 @@ class TestEoUpdateBatch:
         for i in range(R):
             np.testing.assert_array_equal(
                 Y[i], fo.eo_update(C[i], pool[i], k[i], lam[i], r[i], r1[i], r2[i], 0.7, 2.0, 0.5, 1.0))
+
+
+class TestFaithfulBatch:
+    def test_supports_batch(self):
+        assert fo.supports_batch(fo.EO(mode="faithful"))
+
+    def test_equals_run_with_ties(self):
+        """A step objective (many equal fitness values) exercises the chain's tie rule in the pool."""
+        p = fo.Problem(lambda X: np.floor(np.abs(X).sum(axis=1)), -np.full(3, 4.0), np.full(3, 4.0))
+        opt = fo.EO(pop_size=8, mode="faithful")
+        for s, b in zip(range(6), fo.run_batch(p, opt, range(6), n_iter=12)):
+            a = fo.run(p, opt, n_iter=12, seed=s)
+            assert a.best_f == b.best_f
+            np.testing.assert_array_equal(a.state.positions, b.state.positions)
+            np.testing.assert_array_equal(a.state.extras["eq_x"], b.state.extras["eq_x"])
+            np.testing.assert_array_equal(a.state.extras["eq_f"], b.state.extras["eq_f"])
