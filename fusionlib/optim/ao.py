@@ -103,6 +103,7 @@ class AO(Optimizer):
     beta : float
         Lévy exponent (1.5).
     """
+    batch_faithful = True
     pop_size: int = 5
     mode: str = "corrected"
     alpha: float = 0.1
@@ -156,25 +157,50 @@ class AO(Optimizer):
                              iteration=t)
 
     def step_batch(self, state: State, problem, rngs) -> State:
-        """:meth:`step` (corrected) for R runs at once (``fusionlib.optim.run_batch``)."""
+        """:meth:`step` for R runs at once (``fusionlib.optim.run_batch``), either mode.
+
+        ``faithful``: the re-clip and re-evaluation at the top of AO.m's loop is one call for all
+        runs; then the individuals move one after the other as in :meth:`step` (X_M and X_R see the
+        earlier replacements of their own run), individual i of every run in one call of R rows."""
         lo, hi = problem.lower, problem.upper
         t = state.iteration + 1
         T = state.n_iter
         tt = min(t, T)
         X, f = state.positions, state.fitness
+        bx, bf = state.best_x, state.best_f
         R, n, d = X.shape
+        faithful = self.mode == "faithful"
+        if faithful and t > 1:
+            X = _uclip(X, lo, hi)                     # top of AO.m's loop: clip and re-evaluate
+            f = problem.evaluate(X)
+            bx, bf = best_of_batch(X, f, bx, bf)
         u = draw(rngs, "random", 2 + 5 * n)      # = random(2), random(n), random((n, 4)), per run
         qf_u, g2_u = u[:, 0, None, None], u[:, 1, None, None]
         branch, r = u[:, 2:2 + n], u[:, 2 + n:].reshape(R, n, 4)
         z = draw(rngs, "standard_normal", 2 * n * d).reshape(R, 2, n, d)  # = two (n, d) draws
         L = levy(z[:, 0], z[:, 1], self.beta)
         kr = draw(rngs, "integers", 0, n, n)
-        Y = ao_update(X, state.best_x[:, None, :], X.mean(axis=1, keepdims=True),
+        if faithful:
+            X, f = X.copy(), f.copy()
+            rows = np.arange(R)
+            best = bx[:, None, :]
+            explore = tt <= 2 * T / 3
+            for i in range(n):
+                xi = X[:, i:i + 1]
+                xm = xi.mean(axis=-1, keepdims=True) if explore else X.mean(axis=1, keepdims=True)
+                y = ao_update(xi, best, xm, X[rows, kr[:, i]][:, None], tt, T, lo, hi, branch[:, i:i + 1],
+                              r[:, i:i + 1], L[:, i:i + 1], qf_u, g2_u, self.alpha, self.delta)
+                fy = problem.evaluate(y)[:, 0]           # unclipped, as in AO.m
+                better = fy < f[:, i]
+                X[better, i], f[better, i] = y[better, 0], fy[better]
+            return state.replace(positions=X, fitness=f, best_x=bx, best_f=bf, n_evals=problem.n_evals,
+                                 iteration=t)
+        Y = ao_update(X, bx[:, None, :], X.mean(axis=1, keepdims=True),
                       np.take_along_axis(X, kr[..., None], axis=-2), tt, T, lo, hi, branch, r, L, qf_u, g2_u,
                       self.alpha, self.delta)
         Y = _uclip(Y, lo, hi, out=Y)
         fy = problem.evaluate(Y)
         X, f = greedy(X, f, Y, fy)
-        bx, bf = best_of_batch(X, f, state.best_x, state.best_f)
+        bx, bf = best_of_batch(X, f, bx, bf)
         return state.replace(positions=X, fitness=f, best_x=bx, best_f=bf, n_evals=problem.n_evals,
                              iteration=t)
