@@ -13,7 +13,7 @@ import numpy as np
 
 from .._checks import check_positive
 from ._base import Optimizer, State, best_of, register
-from ._batch import best_of_batch
+from ._batch import best_of_batch, draw
 from ._problem import Problem, _uclip, repair_bounds
 
 __all__ = ["PSO", "pso_update", "constriction"]
@@ -75,8 +75,10 @@ class PSO(Optimizer):
 
     Notes
     -----
-    Budget N + N·T. Bounds: velocity mirroring then ``clip``.
+    Budget N + N·T. Bounds: velocity mirroring then ``clip``. Both modes batch
+    (:func:`fusionlib.optim.run_batch`).
     """
+    batch_faithful = True
     pop_size: int = 5
     mode: str = "corrected"
     phi1: float = 2.05
@@ -112,6 +114,22 @@ class PSO(Optimizer):
                 if s.fitness[i] > bf:
                     bx, bf = s.positions[i].copy(), float(s.fitness[i])
             s = s.replace(best_x=bx, best_f=bf)
+        return s
+
+    def init_batch(self, problem, rngs, n_iter: int | None = None) -> State:
+        """:meth:`init_state` for R runs at once, the faithful initial-global-best quirk included.
+
+        The quirk's loop (start at particle 0 with cost 0, take particle i when its cost is ``>`` the
+        current one) ends at the **first** maximum of the initial costs when that maximum is > 0 and
+        at particle 0 with cost 0 otherwise: that closed form is applied to every run."""
+        s = super().init_batch(problem, rngs, n_iter)
+        if self.mode == "faithful":
+            rows = np.arange(s.fitness.shape[0])
+            i = s.fitness.argmax(axis=1)                    # first maximum
+            fi = s.fitness[rows, i]
+            take = fi > 0.0
+            bx = np.where(take[:, None], s.positions[rows, i], s.positions[:, 0])
+            s = s.replace(best_x=bx, best_f=np.where(take, fi, 0.0))
         return s
 
     def _init_extras(self, X, f, problem, rng) -> dict:
@@ -150,11 +168,17 @@ class PSO(Optimizer):
                              extras={"velocity": V, "pbest_x": px, "pbest_f": pf})
 
     def step_batch(self, state: State, problem, rngs) -> State:
-        """:meth:`step` (corrected) for R runs at once (``fusionlib.optim.run_batch``)."""
+        """:meth:`step` for R runs at once (``fusionlib.optim.run_batch``), in both modes.
+
+        ``faithful``: particle ``i`` of every run moves, is evaluated (one objective call of R rows)
+        and updates its personal best and its run's global best at once, ``i = 0 .. N-1`` in order,
+        with the draws of :meth:`step` (one ``random((2, 1, D))`` per particle and run)."""
         lo, hi = problem.lower, problem.upper
         w, c1, c2 = self.coefficients
         vmax = self.vmax_frac * (hi - lo)
         R, n, d = state.positions.shape
+        if self.mode == "faithful":
+            return self._step_batch_faithful(state, problem, rngs, w, c1, c2, vmax)
         px, pf = state.extras["pbest_x"], state.extras["pbest_f"]
         r = np.empty((R, 2, n, d))
         for k, g in enumerate(rngs):                              # step's one random((2, n, d)) per run
@@ -165,6 +189,31 @@ class PSO(Optimizer):
         better = f < pf
         px, pf = np.where(better[..., None], X, px), np.where(better, f, pf)
         bx, bf = best_of_batch(px, pf, state.best_x, state.best_f)
+        return state.replace(positions=X, fitness=f, best_x=bx, best_f=bf, n_evals=problem.n_evals,
+                             iteration=state.iteration + 1,
+                             extras={"velocity": V, "pbest_x": px, "pbest_f": pf})
+
+    def _step_batch_faithful(self, state: State, problem, rngs, w, c1, c2, vmax) -> State:
+        lo, hi = problem.lower, problem.upper
+        X, V = state.positions.copy(), state.extras["velocity"].copy()
+        f = state.fitness.copy()
+        px, pf = state.extras["pbest_x"].copy(), state.extras["pbest_f"].copy()
+        bx, bf = state.best_x.copy(), state.best_f.copy()
+        n = X.shape[1]
+        for i in range(n):
+            s = slice(i, i + 1)
+            r = draw(rngs, "random", (2, 1, X.shape[2]))      # (R, 2, 1, D): step's draw per run
+            xi, vi = pso_update(X[:, s], V[:, s], px[:, s], bx[:, None, :], r[:, 0], r[:, 1], w, c1, c2, vmax,
+                                lo, hi)
+            X[:, s], V[:, s] = xi, vi
+            fi = problem.evaluate(xi)[:, 0]
+            f[:, i] = fi
+            better = fi < pf[:, i]                              # personal best, then the global best
+            px[:, i] = np.where(better[:, None], xi[:, 0], px[:, i])
+            pf[:, i] = np.where(better, fi, pf[:, i])
+            gb = better & (pf[:, i] < bf)
+            bx = np.where(gb[:, None], px[:, i], bx)
+            bf = np.where(gb, pf[:, i], bf)
         return state.replace(positions=X, fitness=f, best_x=bx, best_f=bf, n_evals=problem.n_evals,
                              iteration=state.iteration + 1,
                              extras={"velocity": V, "pbest_x": px, "pbest_f": pf})

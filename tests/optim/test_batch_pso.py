@@ -1,9 +1,12 @@
-"""Batched PSO pieces: pso_update with a runs axis equals its one-run form, bit for bit."""
+"""Batched PSO: pso_update with a runs axis equals its one-run form, and both modes of run_batch equal
+single runs bit for bit (faithful: the initial-global-best quirk and particle-by-particle updates)."""
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 import fusionlib.optim as fo
+from fusionlib.optim.functions import sphere
 
 
 class TestPsoUpdate:
@@ -27,7 +30,50 @@ class TestPsoUpdate:
         np.testing.assert_array_equal(V, V0)
 
 
+LO, HI = np.full(3, -4.0), np.full(3, 4.0)
+
+
+def offset(X):
+    """Sphere - 20 on [-4, 4]^3: some initial populations have every cost <= 0, others not."""
+    return sphere(X) - 20.0
+
+
+def capped(X):
+    """Ties: many points share the largest value 5."""
+    return np.minimum(sphere(X), 5.0)
+
+
 class TestStepBatch:
-    def test_supports_batch(self):
-        assert fo.supports_batch(fo.PSO())
-        assert not fo.supports_batch(fo.PSO(mode="faithful"))
+    @pytest.mark.parametrize("mode", ["corrected", "faithful"])
+    def test_supports_batch(self, mode):
+        assert fo.supports_batch(fo.PSO(mode=mode))
+
+    @pytest.mark.parametrize("fitness", [offset, capped])
+    def test_faithful_quirk_branches(self, fitness):
+        """The '>' initial-best quirk: runs where no initial cost exceeds 0 (best stays particle 0
+        at cost 0) and runs where the first maximum is taken (ties: the first), 30 seeds."""
+        p = fo.Problem(fitness, LO, HI)
+        opt = fo.PSO(pop_size=5, mode="faithful")
+        batch = fo.run_batch(p, opt, range(30), n_iter=8)
+        init = np.array([b.history.best[0] for b in batch])
+        if fitness is offset:
+            assert np.any(init == 0.0) and np.any(init > 0.0)
+        else:
+            assert np.all(init == 5.0)
+        for s, b in enumerate(batch):
+            a = fo.run(p, opt, n_iter=8, seed=s)
+            assert a.best_f == b.best_f and a.history.best[0] == b.history.best[0]
+            np.testing.assert_array_equal(a.best_x, b.best_x)
+            np.testing.assert_array_equal(a.history.best, b.history.best)
+            np.testing.assert_array_equal(a.history.best_per_eval, b.history.best_per_eval)
+            np.testing.assert_array_equal(a.state.extras["pbest_x"], b.state.extras["pbest_x"])
+            np.testing.assert_array_equal(a.state.extras["velocity"], b.state.extras["velocity"])
+
+    def test_faithful_one_call_per_particle(self):
+        calls = []
+
+        def f(X):
+            calls.append(X.shape)
+            return sphere(X)
+        fo.run_batch(fo.Problem(f, LO, HI), fo.PSO(pop_size=4, mode="faithful"), range(6), n_iter=3)
+        assert calls == [(24, 3)] + [(6, 3)] * 12
