@@ -81,6 +81,17 @@ def _visit_update(VT: np.ndarray, i: int, tar: int | None, improved: bool) -> No
         VT[i, i] = np.nan
 
 
+def _visit_update_batch(VT: np.ndarray, i: int, tar: np.ndarray, guided: np.ndarray, improved: np.ndarray) -> None:
+    """:func:`_visit_update` of bird ``i`` in every run (in place): ``VT`` (R, P, P); ``tar``,
+    ``guided``, ``improved`` (R,) (a run's target counts only where it foraged guided)."""
+    Vi = VT[:, i]                                            # row i of every run (a view)
+    Vi += 1
+    Vi[guided, tar[guided]] = 0
+    if improved.any():   # the diagonal is NaN throughout, so setting it again changes no other run
+        VT[:, :, i] = np.where(improved[:, None], np.fmax.reduce(VT, axis=-1) + 1, VT[:, :, i])
+        VT[:, i, i] = np.nan
+
+
 @register("aha", full_name="Artificial Hummingbird Algorithm", year=2022, doi="10.1016/j.cma.2021.114194",
           evals_per_iter=lambda n: n, matlab_evals=lambda n, t: n + n * t + t // (2 * n),
           reference="W. Zhao, L. Wang, S. Mirjalili, Comput. Methods Appl. Mech. Eng. 388, 114194, 2022")
@@ -102,6 +113,7 @@ class AHA(Optimizer):
     Budget N + N·T + ⌊T / 2N⌋ (one migration evaluation every 2N iterations; 56 for N=5, T=10).
     Bounds: ``random`` (uniform redraw of out-of-box coordinates). Not in mealpy 3.0.2.
     """
+    batch_faithful = True
     pop_size: int = 5
     mode: str = "corrected"
 
@@ -161,10 +173,11 @@ class AHA(Optimizer):
                              iteration=t, extras={"visit_table": VT})
 
     def step_batch(self, state: State, problem, rngs) -> State:
-        """:meth:`step` (corrected) for R runs at once (``fusionlib.optim.run_batch``).
+        """:meth:`step` for R runs at once (``fusionlib.optim.run_batch``), either mode.
 
         The bird-order bookkeeping of the visit tables loops over the N birds, each bird's update
-        applied to all runs at once."""
+        applied to all runs at once; in ``faithful`` mode each bird also picks its target, moves and
+        is evaluated (one call of R rows) after the previous birds of its run, as in :meth:`step`."""
         lo, hi = problem.lower, problem.upper
         X, f = state.positions.copy(), state.fitness.copy()
         VT = state.extras["visit_table"].copy()
@@ -176,21 +189,24 @@ class AHA(Optimizer):
         guided = u[:, 2 * n + n * d:] < 0.5
         a = draw(rngs, "standard_normal", n)
         U = draw(rngs, "random", (n, d))
-        targets = _targets_batch(VT, f)
-        Y = repair_bounds(aha_candidates(X, targets, guided, Dir, a), lo, hi, "random", U)
-        fy = problem.evaluate(Y)
-        improved = fy < f
-        X = np.where(improved[..., None], Y, X)
-        f = np.where(improved, fy, f)
-        for i in range(n):                                   # _visit_update, bird by bird
-            Vi = VT[:, i]                                    # row i of every run (a view)
-            Vi += 1
-            g = guided[:, i]
-            Vi[rows[g], targets[g, i]] = 0
-            imp = improved[:, i]
-            if imp.any():   # the diagonal is NaN throughout, so setting it again changes no other run
-                VT[:, :, i] = np.where(imp[:, None], np.fmax.reduce(VT, axis=-1) + 1, VT[:, :, i])
-                VT[:, i, i] = np.nan
+        if self.mode == "corrected":
+            targets = _targets_batch(VT, f)
+            Y = repair_bounds(aha_candidates(X, targets, guided, Dir, a), lo, hi, "random", U)
+            fy = problem.evaluate(Y)
+            improved = fy < f
+            X = np.where(improved[..., None], Y, X)
+            f = np.where(improved, fy, f)
+            for i in range(n):                               # _visit_update, bird by bird
+                _visit_update_batch(VT, i, targets[:, i], guided[:, i], improved[:, i])
+        else:
+            for i in range(n):   # bird i of every run: target, candidate, one R-row call, bookkeeping
+                tar = _targets_batch(VT[:, i:i + 1], f)[:, 0]
+                y = aha_candidates(X, np.broadcast_to(tar[:, None], (R, n)), guided, Dir, a)[:, i:i + 1]
+                y = repair_bounds(y, lo, hi, "random", U[:, i:i + 1])
+                fy = problem.evaluate(y)[:, 0]
+                imp = fy < f[:, i]
+                X[imp, i], f[imp, i] = y[imp, 0], fy[imp]
+                _visit_update_batch(VT, i, tar, guided[:, i], imp)
         VT[:, np.arange(n), np.arange(n)] = np.nan
         if t % (2 * n) == 0:                                 # migration (Eq. 11)
             w = np.argmax(f, axis=-1)

@@ -1,5 +1,5 @@
 """Batched AHA pieces: targets, directions and candidates with a runs axis equal their one-run
-forms; budgets that end at a migration."""
+forms; budgets that end at a migration (both modes); faithful AHA batches bird by bird."""
 from __future__ import annotations
 
 import numpy as np
@@ -39,11 +39,12 @@ class TestAhaPiecesBatch:
             np.testing.assert_array_equal(Y[r], fo.aha_candidates(X[r], tg[r], guided[r], Dir[r], a[r]))
 
 
+@pytest.mark.parametrize("mode", ["corrected", "faithful"])
 class TestAhaRunBatch:
     @pytest.mark.parametrize("extra", [0, 1, 2])
-    def test_budget_ends_at_migration(self, extra):
+    def test_budget_ends_at_migration(self, extra, mode):
         """N = 2 migrates every 4 steps; the budget ends just before, at or after that evaluation."""
-        opt = fo.AHA(pop_size=2)
+        opt = fo.AHA(pop_size=2, mode=mode)
         p = fo.Problem(sphere, np.full(3, -5.0), np.full(3, 5.0))
         budget = 2 + 4 * 2 + extra
         seeds = [0, 1, 2, 3]
@@ -55,12 +56,41 @@ class TestAhaRunBatch:
             np.testing.assert_array_equal(a.state.extras["visit_table"], b.state.extras["visit_table"])
             np.testing.assert_array_equal(a.history.best_per_eval, b.history.best_per_eval)
 
-    def test_migrations_over_many_steps(self):
-        opt = fo.AHA(pop_size=2)
+    def test_migrations_over_many_steps(self, mode):
+        opt = fo.AHA(pop_size=2, mode=mode)
         p = fo.Problem(sphere, np.full(3, -5.0), np.full(3, 5.0))
         seeds = list(range(6))
         for s, b in zip(seeds, fo.run_batch(p, opt, seeds, n_iter=25)):
             a = fo.run(p, opt, n_iter=25, seed=s)
             assert a.best_f == b.best_f and a.n_evals == b.n_evals
+            np.testing.assert_array_equal(a.state.extras["visit_table"], b.state.extras["visit_table"])
+            np.testing.assert_array_equal(a.history.best_per_eval, b.history.best_per_eval)
+
+
+class TestFaithfulBatch:
+    def test_supports_batch(self):
+        assert fo.supports_batch(fo.AHA(mode="faithful"))
+
+    def test_calls_bird_by_bird(self):
+        """AHA.m's order: one call of R rows per bird, one more at a migration (every 2N iterations)."""
+        calls = []
+
+        def f(X):
+            calls.append(X.shape[0])
+            return (X ** 2).sum(axis=1)
+        R, n, T = 3, 2, 5
+        p = fo.Problem(f, -np.ones(2), np.ones(2))
+        res = fo.run_batch(p, fo.AHA(pop_size=n, mode="faithful"), range(R), n_iter=T)
+        assert calls == [R * n] + [R] * n * 4 + [R] + [R] * n
+        assert all(b.n_evals == n + n * T + T // (2 * n) for b in res)
+
+    def test_equals_run_with_ties(self):
+        """A step objective: ties of fitness among the tied longest-unvisited sources decide targets."""
+        p = fo.Problem(lambda X: np.floor(np.abs(X).sum(axis=1)), np.full(3, -3.0), np.full(3, 3.0))
+        opt = fo.AHA(pop_size=6, mode="faithful")
+        for s, b in zip(range(6), fo.run_batch(p, opt, range(6), n_iter=15)):
+            a = fo.run(p, opt, n_iter=15, seed=s)
+            assert a.best_f == b.best_f
+            np.testing.assert_array_equal(a.state.positions, b.state.positions)
             np.testing.assert_array_equal(a.state.extras["visit_table"], b.state.extras["visit_table"])
             np.testing.assert_array_equal(a.history.best_per_eval, b.history.best_per_eval)
