@@ -1,5 +1,6 @@
 """IAOA's runs axis: run_batch == run beyond tests/optim/test_batch.py's defaults (other DRST sizes
-and kernel parameters, ties in the merge sort, a budget that binds inside the DRST call)."""
+and kernel parameters, ties in the merge sort, a budget that binds inside the DRST call), in both
+modes; faithful mode also with a budget that binds between an AOA candidate and its opposite."""
 from __future__ import annotations
 
 import numpy as np
@@ -18,6 +19,7 @@ def plateau(X):
 
 def _same(a, b):
     assert a.best_f == b.best_f and a.n_evals == b.n_evals and a.n_iter == b.n_iter
+    assert a.n_calls == b.n_calls
     np.testing.assert_array_equal(a.best_x, b.best_x)
     np.testing.assert_array_equal(a.history.best, b.history.best)
     np.testing.assert_array_equal(a.history.best_per_eval, b.history.best_per_eval)
@@ -30,13 +32,14 @@ def _same(a, b):
 class TestIAOAStepBatch:
     def test_supports_batch(self):
         assert fo.supports_batch(fo.IAOA())
-        assert not fo.supports_batch(fo.IAOA(mode="faithful"))
+        assert fo.supports_batch(fo.IAOA(mode="faithful"))
 
+    @pytest.mark.parametrize("mode", ["corrected", "faithful"])
     @pytest.mark.parametrize("fitness", [rastrigin, plateau])
     @pytest.mark.parametrize("hyper", [dict(pop_size=3, n_samples=1, q=0.1, zeta=0.6),
                                        dict(pop_size=6, n_samples=13, mu=0.5, alpha=3.0, moa_min=0.0)])
-    def test_equals_sequential_runs(self, fitness, hyper):
-        opt = fo.IAOA(**hyper)
+    def test_equals_sequential_runs(self, fitness, hyper, mode):
+        opt = fo.IAOA(mode=mode, **hyper)
         p = fo.Problem(fitness, LO, HI)
         seeds = [11, 12, 13]
         for s, b in zip(seeds, fo.run_batch(p, opt, seeds, n_iter=6)):
@@ -49,3 +52,82 @@ class TestIAOAStepBatch:
         for s, b in zip([0, 1], fo.run_batch(p, opt, [0, 1], max_evals=budget)):
             _same(b, fo.run(p, opt, max_evals=budget, seed=s))
             assert b.n_evals == budget and b.n_iter == 2
+
+
+class TestIAOAFaithfulBatch:
+    """Faithful mode: individuals one by one (AOA candidate, then its opposite, each one objective
+    call of R rows), the best updated at once, DRST unclipped, the stale pool of iteration 1."""
+
+    def test_one_call_per_candidate(self):
+        calls = []
+
+        def f(X):
+            calls.append(X.shape[0])
+            return rastrigin(X)
+        n, S, R = 4, 7, 3
+        fo.run_batch(fo.Problem(f, LO, HI), fo.IAOA(pop_size=n, n_samples=S, mode="faithful"), range(R), n_iter=2)
+        assert calls == [R * n] + 2 * ([R] * (2 * n) + [R * S])
+
+    @pytest.mark.parametrize("budget", [4 + 18 + 3, 4 + 18 + 4, 4 + 18 + 8 + 5, 4 + 1 * 18])
+    def test_budget_binds_anywhere(self, budget):
+        """Inside the AOA/OBL loop (after a candidate, before its opposite; after a pair), inside
+        the DRST call, at a step boundary."""
+        opt = fo.IAOA(pop_size=4, n_samples=10, mode="faithful")
+        p = fo.Problem(rastrigin, LO, HI)
+        for s, b in zip([0, 1, 2], fo.run_batch(p, opt, [0, 1, 2], max_evals=budget)):
+            _same(b, fo.run(p, opt, max_evals=budget, seed=s))
+            assert b.n_evals == budget
+
+    def test_unclipped_samples_and_stale_pool(self):
+        """The faithful quirks survive batching: OBL/DRST points outside the box are evaluated
+        (asymmetric box), and iteration 1's kept population can hold duplicates of an initial
+        particle (the stale copies in the pool)."""
+        seen = []
+
+        def f(X):
+            seen.append(X.copy())
+            return plateau(X)
+        opt = fo.IAOA(pop_size=5, mode="faithful")
+        seeds = list(range(8))
+        res = fo.run_batch(fo.Problem(f, LO, HI), opt, seeds, n_iter=3)
+        pts = np.concatenate(seen)
+        assert ((pts < LO) | (pts > HI)).any()
+        dup = [len(np.unique(r.history._positions[1], axis=0)) < 5 for r in res]
+        assert any(dup)
+        for s, b in zip(seeds, res):
+            _same(b, fo.run(fo.Problem(plateau, LO, HI), opt, n_iter=3, seed=s))
+
+
+class TestAOACandidate:
+    """The faithful batch's 7-operation form of aoa_update (moved bracket and AOA's) has the same
+    values as aoa_update, signed zeros included."""
+
+    @pytest.mark.parametrize("bracket", ["aoa", "iaoa"])
+    def test_equals_aoa_update(self, bracket):
+        from fusionlib.optim.aoa import _aoa_branches, _aoa_candidate
+        g = np.random.default_rng(3)
+        lo, hi = np.array([-50.0, -1.0, 0.0, -2.0]), np.array([50.0, 3.0, 0.0, 2.0])
+        r = g.random((6, 5, 3, 4))
+        r[0, 0, :, :2] = 0.5                                   # the > 0.5 boundaries
+        best = g.normal(scale=20, size=(6, 4))
+        best[1] = 0.0
+        best[2] = -0.0
+        for t in (1, 3, 10):
+            mop, moa = fo.aoa_schedules(t, 10, 5.0, 0.2, 0.9)
+            best[3] = mop * (hi - lo) * 0.499 + (lo if bracket == "aoa" else 0.0)   # b = MOP s: b - MOP s = 0
+            explore, branch, step, shift = _aoa_branches(r, mop, moa, lo, hi, 0.499, bracket)
+            for i in range(5):
+                want = fo.aoa_update(best[:, None], r[:, i, 0][:, None], r[:, i, 1][:, None], r[:, i, 2][:, None],
+                                     mop, moa, lo, hi, 0.499, bracket=bracket)[:, 0]
+                got = _aoa_candidate(best, explore[:, i], branch[:, i], step[:, i], mop, shift)
+                np.testing.assert_array_equal(got, want)
+                assert (np.signbit(got) == np.signbit(want)).all()
+
+    def test_consecutive_uniform_draws_are_one_draw(self):
+        """The faithful batch draws the N uniform (3, 1, D) blocks and the DRST uniforms of a step
+        in one call per run: the same numbers as the sequential calls (NumPy fills doubles in
+        stream order)."""
+        a, b = np.random.default_rng(9), np.random.default_rng(9)
+        seq = np.concatenate([a.random((3, 1, 4)).ravel() for _ in range(5)] + [a.random((40, 4)).ravel()])
+        np.testing.assert_array_equal(b.random(5 * 12 + 160), seq)
+        np.testing.assert_array_equal(a.standard_normal(7), b.standard_normal(7))
