@@ -101,9 +101,11 @@ class DE(Optimizer):
 
     Notes
     -----
-    Budget N + N·T. Bounds: the mutant is ``clip``-ped.
+    Budget N + N·T. Bounds: the mutant is ``clip``-ped. Both modes batch
+    (:func:`fusionlib.optim.run_batch`).
     """
     min_pop = 4
+    batch_faithful = True
     pop_size: int = 5
     mode: str = "corrected"
     f_min: float = 0.2
@@ -148,9 +150,16 @@ class DE(Optimizer):
                              iteration=state.iteration + 1)
 
     def step_batch(self, state: State, problem, rngs) -> State:
-        """:meth:`step` (corrected) for R runs at once (``fusionlib.optim.run_batch``)."""
+        """:meth:`step` for R runs at once (``fusionlib.optim.run_batch``), in both modes.
+
+        ``faithful``: individual ``i`` of every run builds its trial from its run's partly updated
+        population, is evaluated (one objective call of R rows) and replaces its target (and its
+        run's best) at once, ``i = 0 .. N-1`` in order. The draws of :meth:`step` do not depend on
+        the data, so each run's are taken at the start of the step, in step's order."""
         X, f = state.positions, state.fitness
         R, n, d = X.shape
+        if self.mode == "faithful":
+            return self._step_batch_faithful(state, problem, rngs)
         # One pass over the runs, each generator drawing what step draws, in step's order: keys
         # random((n, n)), F uniform((n, d)), r random((n, d)), then j0 integers(0, d, n). The first
         # three are consecutive doubles of the stream, so they are one random() call here, and F is
@@ -169,5 +178,40 @@ class DE(Optimizer):
         fu = problem.evaluate(U)
         X, f = greedy(X, f, U, fu)
         bx, bf = best_of_batch(X, f, state.best_x, state.best_f)
+        return state.replace(positions=X, fitness=f, best_x=bx, best_f=bf, n_evals=problem.n_evals,
+                             iteration=state.iteration + 1)
+
+    def _step_batch_faithful(self, state: State, problem, rngs) -> State:
+        X, f = state.positions.copy(), state.fitness.copy()  # replaced in place, individual by individual
+        bx, bf = state.best_x.copy(), state.best_f.copy()
+        R, n, d = X.shape
+        # step's draws for individual i: keys random(n), F uniform((1, d)), r random((1, d)) (consecutive
+        # doubles: one random(n + 2d) call here, F = f_min + (f_max - f_min) u as uniform forms it),
+        # then j0 integers(0, d, 1); per run, i = 0 .. N-1. The scalar form integers(0, d) fills the one
+        # value with the same bounded generator (NumPy's random_bounded_uint64_fill, count 1): same
+        # stream, checked by tests/optim/test_batch_de.py.
+        u = np.empty((R, n, n + 2 * d))
+        j0 = np.empty((R, n), dtype=np.int64)
+        for k, g in enumerate(rngs):
+            uk, jk = u[k], j0[k]
+            for i in range(n):
+                g.random(out=uk[i])
+                jk[i] = g.integers(0, d)   # = integers(0, d, 1)[0]: the same C fill of one value, 4 us not 20
+        keys = u[:, :, :n]
+        keys[:, np.arange(n), np.arange(n)] = np.inf              # keys[i] = inf (not itself)
+        donors = np.argsort(keys, axis=-1)[..., :3]               # (R, n, 3): each row as step's argsort
+        F = self.f_min + (self.f_max - self.f_min) * u[:, :, n:n + d]
+        r = u[:, :, n + d:]
+        lo, hi = problem.lower, problem.upper
+        for i in range(n):
+            s = slice(i, i + 1)
+            ui = de_update(X[:, s], X, donors[:, s], F[:, s], r[:, s], j0[:, s], self.cr, lo, hi)[:, 0]
+            fu = problem.evaluate(ui[:, None])[:, 0]
+            better = fu < f[:, i]
+            X[:, i] = np.where(better[:, None], ui, X[:, i])
+            f[:, i] = np.where(better, fu, f[:, i])
+            gb = better & (fu < bf)
+            bx = np.where(gb[:, None], ui, bx)
+            bf = np.where(gb, fu, bf)
         return state.replace(positions=X, fitness=f, best_x=bx, best_f=bf, n_evals=problem.n_evals,
                              iteration=state.iteration + 1)

@@ -1,4 +1,5 @@
-"""Batched DE pieces: distinct_donors and de_update with a runs axis equal their one-run forms."""
+"""Batched DE: distinct_donors and de_update with a runs axis equal their one-run forms; both modes of
+run_batch equal single runs bit for bit."""
 from __future__ import annotations
 
 import numpy as np
@@ -46,9 +47,35 @@ class TestDeUpdate:
 
 
 class TestStepBatch:
-    def test_supports_batch(self):
-        assert fo.supports_batch(fo.DE())
-        assert not fo.supports_batch(fo.DE(mode="faithful"))
+    @pytest.mark.parametrize("mode", ["corrected", "faithful"])
+    def test_supports_batch(self, mode):
+        assert fo.supports_batch(fo.DE(mode=mode))
+
+    @pytest.mark.parametrize("pop", [4, 20, 50])
+    def test_faithful_equals_sequential(self, pop):
+        """Faithful: trials built from the partly replaced population; pop 4 (the minimum), 20 and 50
+        (argsort rows past the small-array sort); 12 seeds, in a tight box so the mutant clip acts."""
+        p = fo.Problem(sphere, np.full(3, -1.0), np.full(3, 2.0))
+        opt = fo.DE(pop_size=pop, mode="faithful")
+        seeds = list(range(12))
+        for s, b in zip(seeds, fo.run_batch(p, opt, seeds, n_iter=4)):
+            a = fo.run(p, opt, n_iter=4, seed=s)
+            assert a.best_f == b.best_f and a.n_evals == b.n_evals == pop * 5
+            np.testing.assert_array_equal(a.best_x, b.best_x)
+            np.testing.assert_array_equal(a.history.best, b.history.best)
+            np.testing.assert_array_equal(a.history.best_per_eval, b.history.best_per_eval)
+            np.testing.assert_array_equal(a.state.positions, b.state.positions)
+            np.testing.assert_array_equal(a.state.fitness, b.state.fitness)
+
+    def test_faithful_one_call_per_individual(self):
+        calls = []
+
+        def f(X):
+            calls.append(X.shape)
+            return sphere(X)
+        fo.run_batch(fo.Problem(f, np.full(3, -1.0), np.full(3, 1.0)), fo.DE(pop_size=4, mode="faithful"),
+                     range(5), n_iter=2)
+        assert calls == [(20, 3)] + [(5, 3)] * 8
 
     def test_large_population_equals_sequential(self):
         """pop_size > 48: the argmin path of distinct_donors inside run_batch."""
@@ -69,3 +96,14 @@ class TestUniformIdentity:
         a, b = np.random.default_rng(11), np.random.default_rng(11)
         np.testing.assert_array_equal(a.uniform(lo, hi, (50, 7)), lo + (hi - lo) * b.random((50, 7)))
         np.testing.assert_array_equal(a.random(5), b.random(5))
+
+
+class TestScalarIntegers:
+    def test_same_stream_as_size_one(self):
+        """DE's faithful step_batch draws j0 with integers(0, d) where step calls integers(0, d, 1):
+        the same value and the same generator state afterwards, interleaved with random() calls."""
+        for seed in range(50):
+            a, b = np.random.default_rng(seed), np.random.default_rng(seed)
+            for d in (1, 2, 3, 7, 64, 1000):
+                assert a.integers(0, d, 1)[0] == b.integers(0, d)
+                np.testing.assert_array_equal(a.random(3), b.random(3))
