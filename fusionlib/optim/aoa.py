@@ -156,6 +156,8 @@ class AOA(Optimizer):
     mu: float = 0.499
     moa_min: float = 0.2
     moa_max: float = 0.9
+    #: faithful mode batches too (run_batch): individuals in MATLAB order inside each run
+    batch_faithful: ClassVar[bool] = True
 
     def __post_init__(self):
         self._validate_common()
@@ -189,8 +191,17 @@ class AOA(Optimizer):
                              iteration=t)
 
     def step_batch(self, state: State, problem, rngs) -> State:
-        """:meth:`step` (corrected) for R runs at once (``fusionlib.optim.run_batch``): per run the
-        same draw (uniform (3, N, D)) and the same values."""
+        """:meth:`step` for R runs at once (``fusionlib.optim.run_batch``): per run the same draws
+        and the same values.
+
+        ``corrected``: one uniform (3, N, D) draw, one generation. ``faithful`` (AOA.m): individual
+        i = 0..N-1 in turn inside each run, its candidate evaluated (one objective call of R rows,
+        individual i of every run), greedy replacement of X_i and the best updated at once, so
+        individual i + 1 moves around the new best. The sequential step draws uniform (3, 1, D)
+        N times with nothing drawn in between: one uniform draw of 3·N·D numbers per run is the
+        same numbers in the same order."""
+        if self.mode == "faithful":
+            return self._step_batch_faithful(state, problem, rngs)
         t = state.iteration + 1
         mop, moa = aoa_schedules(min(t, state.n_iter), state.n_iter, self.alpha, self.moa_min, self.moa_max)
         lo, hi = problem.lower, problem.upper
@@ -202,6 +213,30 @@ class AOA(Optimizer):
         fy = problem.evaluate(Y)
         X, f = greedy(X, f, Y, fy)
         bx, bf = best_of_batch(X, f, state.best_x, state.best_f)
+        return state.replace(positions=X, fitness=f, best_x=bx, best_f=bf, n_evals=problem.n_evals,
+                             iteration=t)
+
+    def _step_batch_faithful(self, state: State, problem, rngs) -> State:
+        t = state.iteration + 1
+        mop, moa = aoa_schedules(min(t, state.n_iter), state.n_iter, self.alpha, self.moa_min, self.moa_max)
+        lo, hi = problem.lower, problem.upper
+        X, f = state.positions.copy(), state.fitness.copy()
+        bx, bf = state.best_x, state.best_f
+        R, n, d = X.shape
+        r = _draw_into(rngs, "random", (n, 3, d))
+        explore, branch, step, shift = _aoa_branches(r, mop, moa, lo, hi, self.mu, "aoa")
+        for i in range(n):
+            y = _aoa_candidate(bx, explore[:, i], branch[:, i], step[:, i], mop, shift)
+            y = _uclip(y, lo, hi, out=y)                    # (R, D)
+            fy = problem.evaluate(y[:, None])[:, 0]
+            fi = f[:, i]
+            better = fy < fi
+            xi = np.where(better[:, None], y, X[:, i])
+            fi = np.where(better, fy, fi)
+            X[:, i], f[:, i] = xi, fi
+            new = fi < bf
+            bx = np.where(new[:, None], xi, bx)
+            bf = np.where(new, fi, bf)
         return state.replace(positions=X, fitness=f, best_x=bx, best_f=bf, n_evals=problem.n_evals,
                              iteration=t)
 

@@ -1,0 +1,68 @@
+"""AOA's runs axis: run_batch == run beyond tests/optim/test_batch.py's defaults (other schedules and
+step scale, exact ties, a budget that binds inside the faithful individual loop), in both modes."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import fusionlib.optim as fo
+from fusionlib.optim.functions import rastrigin
+
+LO, HI = np.array([-3.0, -1.0, 0.0]), np.array([3.0, 2.0, 0.5])
+
+
+def plateau(X):
+    """Integer-valued: exact ties, so the strict comparisons (greedy, best) decide."""
+    return np.floor(4.0 * (X ** 2).sum(axis=1))
+
+
+def _same(a, b):
+    assert a.best_f == b.best_f and a.n_evals == b.n_evals and a.n_iter == b.n_iter and a.n_calls == b.n_calls
+    np.testing.assert_array_equal(a.best_x, b.best_x)
+    np.testing.assert_array_equal(a.history.best, b.history.best)
+    np.testing.assert_array_equal(a.history.best_per_eval, b.history.best_per_eval)
+    np.testing.assert_array_equal(a.state.positions, b.state.positions)
+    np.testing.assert_array_equal(a.state.fitness, b.state.fitness)
+
+
+class TestAOAStepBatch:
+    @pytest.mark.parametrize("mode", ["corrected", "faithful"])
+    def test_supports_batch(self, mode):
+        assert fo.supports_batch(fo.AOA(mode=mode))
+
+    @pytest.mark.parametrize("mode", ["corrected", "faithful"])
+    @pytest.mark.parametrize("fitness", [rastrigin, plateau])
+    @pytest.mark.parametrize("hyper", [dict(pop_size=2, mu=0.5, alpha=2.0),
+                                       dict(pop_size=7, moa_min=0.5, moa_max=0.5),
+                                       dict(pop_size=4, moa_min=0.0, moa_max=1.0, mu=0.1)])
+    def test_equals_sequential_runs(self, fitness, hyper, mode):
+        opt = fo.AOA(mode=mode, **hyper)
+        p = fo.Problem(fitness, LO, HI)
+        seeds = [21, 22, 23, 24]
+        for s, b in zip(seeds, fo.run_batch(p, opt, seeds, n_iter=8)):
+            _same(b, fo.run(p, opt, n_iter=8, seed=s))
+
+    def test_faithful_one_call_per_individual(self):
+        calls = []
+
+        def f(X):
+            calls.append(X.shape[0])
+            return rastrigin(X)
+        fo.run_batch(fo.Problem(f, LO, HI), fo.AOA(pop_size=4, mode="faithful"), range(3), n_iter=2)
+        assert calls == [12] + [3] * 8
+
+    @pytest.mark.parametrize("budget", [5 + 1, 5 + 5 + 3, 5 + 10])
+    def test_faithful_budget_binds_inside_the_loop(self, budget):
+        opt = fo.AOA(pop_size=5, mode="faithful")
+        p = fo.Problem(rastrigin, LO, HI)
+        for s, b in zip([0, 1, 2], fo.run_batch(p, opt, [0, 1, 2], max_evals=budget)):
+            _same(b, fo.run(p, opt, max_evals=budget, seed=s))
+            assert b.n_evals == budget
+
+    def test_faithful_later_individuals_see_the_new_best(self):
+        """The batched faithful step is not the corrected one: the sequential best update changes
+        the candidates of later individuals (on most seeds the two modes differ)."""
+        p = fo.Problem(rastrigin, LO, HI)
+        a = fo.run_batch(p, fo.AOA(mode="faithful"), range(6), n_iter=5)
+        c = fo.run_batch(p, fo.AOA(mode="corrected"), range(6), n_iter=5)
+        assert sum(not np.array_equal(x.state.positions, y.state.positions) for x, y in zip(a, c)) >= 3
