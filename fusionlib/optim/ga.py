@@ -158,8 +158,10 @@ class GA(Optimizer):
     Notes
     -----
     No elitism (the best-so-far is tracked separately). Children stay in the box by construction.
+    Both modes batch (:func:`fusionlib.optim.run_batch`).
     """
     faithful_eval_first = True
+    batch_faithful = True
     pop_size: int = 5
     mode: str = "corrected"
     pc: float = 0.8
@@ -187,17 +189,20 @@ class GA(Optimizer):
                              iteration=state.iteration + 1)
 
     def step_batch(self, state: State, problem, rngs) -> State:
-        """:meth:`step` (corrected) for R runs at once (``fusionlib.optim.run_batch``)."""
+        """:meth:`step` for R runs at once (``fusionlib.optim.run_batch``), in both modes (GA.m builds
+        all N children from the population of the pass, so faithful differs only in the roulette
+        weights and the crossover positions, as in :meth:`step`)."""
         X, f = state.positions, state.fitness
         R, n, d = X.shape
         p = selection_probabilities(f, self.mode)
-        # per run, step's draws in step's order: cross_pos integers(0, d, n); then random(d) for the
+        first = 1 if (self.mode == "faithful" and d >= 2) else 0
+        # per run, step's draws in step's order: cross_pos integers(first, d, n); then random(d) for the
         # mutation vector and four random(n) (father, mother, crossover, mutation), consecutive
         # doubles of the stream, so one random() call here; then mut_pos integers(0, d, n)
         u = np.empty((R, d + 4 * n))
         cross_pos, mut_pos = np.empty((R, n), dtype=np.int64), np.empty((R, n), dtype=np.int64)
         for k, g in enumerate(rngs):
-            cross_pos[k] = g.integers(0, d, n)   # ~6-11 us a call (NumPy 1.26): most of this loop
+            cross_pos[k] = g.integers(first, d, n)   # ~6-11 us a call (NumPy 1.26): most of this loop
             g.random(out=u[k])
             mut_pos[k] = g.integers(0, d, n)
         mut_vector = problem.lower + u[:, :d] * (problem.upper - problem.lower)

@@ -99,15 +99,40 @@ class TestGaOffspring:
 
 
 class TestStepBatch:
-    def test_supports_batch(self):
-        assert fo.supports_batch(fo.GA())
-        assert not fo.supports_batch(fo.GA(mode="faithful"))
+    @pytest.mark.parametrize("mode", ["corrected", "faithful"])
+    def test_supports_batch(self, mode):
+        assert fo.supports_batch(fo.GA(mode=mode))
 
-    def test_large_population_equals_sequential(self):
-        p = fo.Problem(sphere, np.full(3, -5.0), np.full(3, 5.0))
-        opt = fo.GA(pop_size=150)
-        for s, b in zip([0, 9], fo.run_batch(p, opt, [0, 9], n_iter=3)):
-            a = fo.run(p, opt, n_iter=3, seed=s)
-            assert a.best_f == b.best_f
-            np.testing.assert_array_equal(a.state.positions, b.state.positions)
+    @pytest.mark.parametrize("dim", [1, 2, 5])
+    def test_faithful_equals_sequential(self, dim):
+        """Faithful: roulette proportional to the cost, crossover genes 2..D (all genes when D = 1),
+        evaluation at the top of each pass; 16 seeds."""
+        p = fo.Problem(sphere, np.full(dim, -3.0), np.full(dim, 3.0))
+        opt = fo.GA(pop_size=5, mode="faithful")
+        seeds = list(range(16))
+        for s, b in zip(seeds, fo.run_batch(p, opt, seeds, n_iter=10)):
+            a = fo.run(p, opt, n_iter=10, seed=s)
+            assert a.best_f == b.best_f and a.n_evals == b.n_evals == 50
             np.testing.assert_array_equal(a.history.best_per_eval, b.history.best_per_eval)
+            np.testing.assert_array_equal(a.state.positions, b.state.positions)
+
+    @staticmethod
+    def _crossed_genes(mode):
+        """pc = 1, pm = 0, batched, first generation (the initial rows are distinct in every gene, so a
+        child's father is the row it differs from in at most one gene): per child, where it differs."""
+        p = fo.Problem(lambda Y: Y.sum(1) + 4.0, np.full(3, -1.0), np.full(3, 2.0))
+        seen = []
+        fo.run_batch(p, fo.GA(pop_size=6, mode=mode, pc=1.0, pm=0.0), range(30), n_iter=2,
+                     callback=lambda s: seen.append(s.positions.copy()))
+        X, C = seen[0], seen[1]                                    # (R, N, D) before, children after
+        diff = C[:, :, None, :] != X[:, None, :, :]                # (R, child, row, D)
+        n_diff = diff.sum(-1)
+        row = n_diff.argmin(-1)
+        assert np.all(np.take_along_axis(n_diff, row[..., None], -1) <= 1)   # one gene from a mother
+        return np.take_along_axis(diff, row[..., None, None], 2)[:, :, 0]     # (R, children, D)
+
+    def test_faithful_gene_one_never_crossed(self):
+        """GA.m draws the crossover position from genes 2..D: in faithful mode gene 1 of a child is
+        always its father's; corrected mode does cross it (so the check can fail)."""
+        assert not self._crossed_genes("faithful")[..., 0].any()
+        assert self._crossed_genes("corrected")[..., 0].any()
