@@ -10,6 +10,7 @@ these functions are shared with :mod:`fusionlib.optim.aoa`.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import ClassVar
 
 import numpy as np
 
@@ -117,6 +118,9 @@ class ACOR(Optimizer):
     n_samples: int | None = None
     q: float = 0.5
     zeta: float = 1.0
+    #: faithful mode batches too (run_batch): it is the same step (ACO.m samples, clips and
+    #: merges the whole archive at once; nothing is sequential inside an iteration)
+    batch_faithful: ClassVar[bool] = True
 
     def __post_init__(self):
         self._validate_common()
@@ -159,7 +163,8 @@ class ACOR(Optimizer):
 
     def step_batch(self, state: State, problem, rngs) -> State:
         """:meth:`step` for R runs at once (``fusionlib.optim.run_batch``); per run the same draws
-        (uniform (S, D), then normal (S, D)) and the same values."""
+        (uniform (S, D), then normal (S, D)) and the same values. Both modes: ACOR's faithful step
+        is its corrected step (one generation of S samples per iteration in ACO.m)."""
         X, f = state.positions, state.fitness
         _, n, d = X.shape
         S = self.n_samples or n

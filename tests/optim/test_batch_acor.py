@@ -72,12 +72,13 @@ class TestAcorSample:
 class TestACORStepBatch:
     def test_supports_batch(self):
         assert fo.supports_batch(fo.ACOR())
-        assert not fo.supports_batch(fo.ACOR(mode="faithful"))
+        assert fo.supports_batch(fo.ACOR(mode="faithful"))
 
+    @pytest.mark.parametrize("mode", ["corrected", "faithful"])
     @pytest.mark.parametrize("fitness", [sphere, plateau])
     @pytest.mark.parametrize("hyper", [dict(pop_size=4, n_samples=9, q=0.2, zeta=0.85), dict(pop_size=7, n_samples=2)])
-    def test_equals_sequential_runs(self, fitness, hyper):
-        opt = fo.ACOR(**hyper)
+    def test_equals_sequential_runs(self, fitness, hyper, mode):
+        opt = fo.ACOR(mode=mode, **hyper)
         p = fo.Problem(fitness, LO, HI)
         seeds = [5, 6, 7, 8]
         for s, b in zip(seeds, fo.run_batch(p, opt, seeds, n_iter=7)):
@@ -87,6 +88,17 @@ class TestACORStepBatch:
             np.testing.assert_array_equal(a.history.best, b.history.best)
             np.testing.assert_array_equal(a.state.positions, b.state.positions)
             np.testing.assert_array_equal(a.state.fitness, b.state.fitness)
+
+    def test_faithful_budget_truncation(self):
+        """A budget that binds inside a generation of samples, faithful mode, several runs."""
+        opt = fo.ACOR(pop_size=5, n_samples=8, mode="faithful")
+        p = fo.Problem(plateau, LO, HI)
+        budget = 5 + 8 + 3
+        for s, b in zip([0, 1, 2], fo.run_batch(p, opt, [0, 1, 2], max_evals=budget)):
+            a = fo.run(p, opt, max_evals=budget, seed=s)
+            assert a.best_f == b.best_f and a.n_evals == b.n_evals == budget and a.n_calls == b.n_calls
+            np.testing.assert_array_equal(a.state.positions, b.state.positions)
+            np.testing.assert_array_equal(a.history.best_per_eval, b.history.best_per_eval)
 
     def test_archive_stays_sorted(self):
         res = fo.run_batch(fo.Problem(plateau, LO, HI), fo.ACOR(pop_size=6), range(3), n_iter=4)
