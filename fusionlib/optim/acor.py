@@ -49,6 +49,10 @@ def acor_sample(means: np.ndarray, widths: np.ndarray, p: np.ndarray, u: np.ndar
     cum_p = np.cumsum(p)
     n, d = means.shape[-2:]
     lead = means.shape[:-2]
+    if not lead and u.ndim == 2:   # one run (the sequential steps): plain fancy indexing is cheapest
+        l = roulette(cum_p, u)
+        j = np.arange(d)
+        return means[l, j] + widths[l, j] * normals
     fast = (n <= _FAST_N and widths.shape == means.shape and u.ndim == means.ndim and u.shape[:-2] == lead
             and u.shape[-1] == d and (p >= 0).all())
     if not fast:
