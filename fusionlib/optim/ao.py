@@ -146,8 +146,9 @@ class AO(Optimizer):
             bx, bf = best_of(X, f, bx, bf)
         else:
             X, f = X.copy(), f.copy()
-            for i in range(n):
-                xm = X[i:i + 1].mean(axis=1, keepdims=True) if tt <= 2 * T / 3 else X.mean(axis=0)
+            explore = tt <= 2 * T / 3
+            for i in range(n):   # X_M as np.mean computes it (its sum, one division), less overhead
+                xm = np.add.reduce(X[i:i + 1], axis=1, keepdims=True) / d if explore else np.add.reduce(X, axis=0) / n
                 y = ao_update(X[i:i + 1], bx, xm, X[kr[i]][None], tt, T, lo, hi, branch[i:i + 1], r[i:i + 1],
                               L[i:i + 1], qf_u, g2_u, self.alpha, self.delta)
                 fy = problem.evaluate(y)[0]           # unclipped, as in AO.m
@@ -187,7 +188,8 @@ class AO(Optimizer):
             explore = tt <= 2 * T / 3
             for i in range(n):
                 xi = X[:, i:i + 1]
-                xm = xi.mean(axis=-1, keepdims=True) if explore else X.mean(axis=1, keepdims=True)
+                xm = (np.add.reduce(xi, axis=-1, keepdims=True) / d if explore     # as np.mean
+                      else np.add.reduce(X, axis=1, keepdims=True) / n)
                 y = ao_update(xi, best, xm, X[rows, kr[:, i]][:, None], tt, T, lo, hi, branch[:, i:i + 1],
                               r[:, i:i + 1], L[:, i:i + 1], qf_u, g2_u, self.alpha, self.delta)
                 fy = problem.evaluate(y)[:, 0]           # unclipped, as in AO.m
