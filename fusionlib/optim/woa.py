@@ -27,17 +27,32 @@ def woa_update(X: np.ndarray, Xsrc: np.ndarray, leader: np.ndarray, A: np.ndarra
     whales in ``Xsrc`` (one per dimension); ``leader`` (D,). Unclipped. Any leading (runs) axes are
     allowed: ``X``, ``Xsrc``, ``k`` (R, P, D), per-whale numbers (R, P), ``leader`` (R, D).
     """
-    # Every move has the form X' = B + K |M B - X| with a per-whale base B, factor K and multiplier M:
-    # search B = X_rand, K = -A, M = C; encircling B = X*, K = -A, M = C; spiral B = X*, K = e^{bl} cos 2πl,
-    # M = 1 (x - y = x + (-y) and 1·y = y exactly, so the values are those of the three separate forms).
+    return _woa_move(X, Xsrc, leader[..., None, :], k, *_woa_coefficients(A, C, l, p, b))
+
+
+def _woa_coefficients(A, C, l, p, b):
+    """Per-whale (search, K1, K2, M) of :func:`woa_update` (they do not depend on the positions).
+
+    Every move has the form X' = B + K |M B - X| with a per-whale base B, factor K and multiplier M:
+    search B = X_rand, K = -A, M = C; encircling B = X*, K = -A, M = C; spiral B = X*, K = e^{bl} cos 2πl,
+    M = 1 (x - y = x + (-y) and 1·y = y exactly, so the values are those of the three separate forms).
+    K = K1·K2 is applied as two factors: spiral (|X* - X| e^{bl}) cos 2πl, in that order (rounding as
+    in Eq. 2.5)."""
     shrink = p < 0.5
     search = shrink & (np.abs(A) >= 1.0)
-    K1 = np.where(shrink, -A, np.exp(b * l))[..., None]          # spiral: (|X* - X| e^{bl}) cos 2πl, in
-    K2 = np.where(shrink, 1.0, np.cos(2.0 * np.pi * l))[..., None]  # that order (rounding as in Eq. 2.5)
+    K1 = np.where(shrink, -A, np.exp(b * l))[..., None]
+    K2 = np.where(shrink, 1.0, np.cos(2.0 * np.pi * l))[..., None]
     M = np.where(shrink, C, 1.0)[..., None]
-    leader = leader[..., None, :]
+    return search, K1, K2, M
+
+
+def _woa_move(X, Xsrc, leader, k, search, K1, K2, M):
+    """B + K1 K2 |M B - X| (see :func:`_woa_coefficients`); ``leader`` (..., 1, D)."""
     if search.any():
-        Xr = np.take_along_axis(Xsrc, k, axis=-2)             # Xr[i, j] = Xsrc[k[i, j], j]
+        if Xsrc.ndim == 2:
+            Xr = Xsrc[k, np.arange(X.shape[-1])]              # Xr[i, j] = Xsrc[k[i, j], j]
+        else:
+            Xr = np.take_along_axis(Xsrc, k, axis=-2)
         B = np.where(search[..., None], Xr, leader)
     else:
         B = np.broadcast_to(leader, X.shape)
@@ -94,10 +109,21 @@ class WOA(Optimizer):
         if self.mode == "corrected":
             X = woa_update(X, X, state.best_x, A, C, l, p, k, self.b)
         else:
-            X = X.copy()  # moved in place, whale by whale
+            # moved in place, whale by whale: woa_update's operations on one row at a time (the
+            # coefficients do not depend on the positions, so they are formed once)
+            X = X.copy()
+            search, K1, K2, M = _woa_coefficients(A, C, l, p, self.b)
+            cols = np.arange(d)
+            leader = state.best_x
             for i in range(n):
-                X[i] = woa_update(X[i:i + 1], X, state.best_x, A[i:i + 1], C[i:i + 1], l[i:i + 1],
-                                  p[i:i + 1], k[i:i + 1], self.b)[0]
+                B = X[k[i], cols] if search[i] else leader
+                D = np.multiply(M[i], B)
+                D -= X[i]
+                np.abs(D, out=D)
+                D *= K1[i]
+                D *= K2[i]
+                D += B
+                X[i] = D
         X = _uclip(X, problem.lower, problem.upper, out=X)  # X is a new array in both modes
         f = problem.evaluate(X)
         bx, bf = best_of(X, f, state.best_x, state.best_f)
@@ -121,11 +147,24 @@ class WOA(Optimizer):
         if self.mode == "corrected":
             X = woa_update(X, X, state.best_x, A, C, l, p, k, self.b)
         else:
-            X = X.copy()  # moved in place, whale by whale (all runs at once)
+            # moved in place, whale by whale (all runs at once): step's per-whale operations on (R, D)
+            X = X.copy()
+            R = X.shape[0]
+            search, K1, K2, M = _woa_coefficients(A, C, l, p, self.b)
+            Xf = X.reshape(R * n, d)                                  # a view: rows of every run
+            rows = k + (np.arange(R) * n)[:, None, None]              # k[r, i, j] as a row of Xf
+            cols = np.arange(d)
+            leader = state.best_x
             for i in range(n):
-                s = slice(i, i + 1)
-                X[:, i] = woa_update(X[:, s], X, state.best_x, A[:, s], C[:, s], l[:, s], p[:, s], k[:, s],
-                                     self.b)[:, 0]
+                si = search[:, i]
+                B = np.where(si[:, None], Xf[rows[:, i], cols], leader) if si.any() else leader
+                D = np.multiply(M[:, i], B)
+                D -= X[:, i]
+                np.abs(D, out=D)
+                D *= K1[:, i]
+                D *= K2[:, i]
+                D += B
+                X[:, i] = D
         X = _uclip(X, problem.lower, problem.upper, out=X)
         f = problem.evaluate(X)
         bx, bf = best_of_batch(X, f, state.best_x, state.best_f)

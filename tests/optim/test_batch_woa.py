@@ -45,3 +45,25 @@ class TestStepBatch:
             return sphere(X)
         fo.run_batch(fo.Problem(f, LO, HI), fo.WOA(pop_size=5, mode="faithful"), range(7), n_iter=10)
         assert calls == [(35, 3)] * 10
+
+
+class TestFaithfulStep:
+    @pytest.mark.parametrize("seed", range(6))
+    def test_equals_woa_update_whale_by_whale(self, seed):
+        """The sequential faithful step (woa_update's operations inlined per whale) equals woa_update
+        called on one row at a time, in place, with step's draws."""
+        opt = fo.WOA(pop_size=6, mode="faithful")
+        p = fo.Problem(rastrigin, LO, HI)
+        s0 = opt.init_state(p, np.random.default_rng(seed), n_iter=4)
+        got = opt.step(s0, p, np.random.default_rng(seed + 100))
+        g = np.random.default_rng(seed + 100)
+        n, d = s0.positions.shape
+        a = 2.0
+        r1, r2, rl, pp = g.random((4, n))
+        A, C, l = 2.0 * a * r1 - a, 2.0 * r2, (-1.0 - 1.0) * rl + 1.0
+        k = g.integers(0, n, (n, d))
+        X = s0.positions.copy()
+        for i in range(n):
+            X[i] = fo.woa_update(X[i:i + 1], X, s0.best_x, A[i:i + 1], C[i:i + 1], l[i:i + 1], pp[i:i + 1],
+                                 k[i:i + 1])[0]
+        np.testing.assert_array_equal(got.positions, np.clip(X, LO, HI))
