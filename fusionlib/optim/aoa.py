@@ -179,12 +179,15 @@ class AOA(Optimizer):
             bx, bf = best_of(X, f, bx, bf)
         else:
             X, f = X.copy(), f.copy()  # updated in place, individual by individual
+            # AOA.m draws (3, 1, D) uniforms per individual and nothing else in the loop: one draw of
+            # (N, 3, D) is the same numbers; _aoa_candidate gives aoa_update's values in fewer operations
+            explore, branch, step, shift = _aoa_branches(rng.random((n, 3, d)), mop, moa, lo, hi, self.mu, "aoa")
             for i in range(n):
-                r = rng.random((3, 1, d))
-                y = repair_bounds(aoa_update(bx, r[0], r[1], r[2], mop, moa, lo, hi, self.mu), lo, hi, "clip")
-                fy = problem.evaluate(y)[0]
+                y = _aoa_candidate(bx, explore[i], branch[i], step[i], mop, shift)
+                y = _uclip(y, lo, hi, out=y)
+                fy = problem.evaluate(y[None])[0]
                 if fy < f[i]:
-                    X[i], f[i] = y[0], fy
+                    X[i], f[i] = y, fy
                 if f[i] < bf:
                     bx, bf = X[i].copy(), float(f[i])
         return state.replace(positions=X, fitness=f, best_x=bx, best_f=bf, n_evals=problem.n_evals,
@@ -327,17 +330,20 @@ class IAOA(Optimizer):
             X, f = greedy(X, f, Y, fy)
             bx, bf = best_of(X, f, bx, bf)
         else:
+            # IAOA.m draws (3, 1, D) uniforms per individual and nothing else in the loop: one draw of
+            # (N, 3, D) is the same numbers; _aoa_candidate gives aoa_update's values in fewer operations
+            explore, branch, step, shift = _aoa_branches(rng.random((n, 3, d)), mop, moa, lo, hi, self.mu, "iaoa")
+            mirror = hi + lo
             for i in range(n):
-                r = rng.random((3, 1, d))
-                y = repair_bounds(aoa_update(bx, r[0], r[1], r[2], mop, moa, lo, hi, self.mu, bracket="iaoa"),
-                                  lo, hi, "clip")
-                fy = problem.evaluate(y)[0]
-                yo = opposite(y, lo, hi)  # not clipped in IAOA.m
-                fo = problem.evaluate(yo)[0]
+                y = _aoa_candidate(bx, explore[i], branch[i], step[i], mop, shift)
+                y = _uclip(y, lo, hi, out=y)
+                fy = problem.evaluate(y[None])[0]
+                yo = mirror - y  # opposite(y): not clipped in IAOA.m
+                fo = problem.evaluate(yo[None])[0]
                 if fo < fy:
                     y, fy = yo, fo
                 if fy < f[i]:
-                    X[i], f[i] = y[0], fy
+                    X[i], f[i] = y, fy
                 if f[i] < bf:
                     bx, bf = X[i].copy(), float(f[i])
         # 3. DRST (kernel sampling around the population)

@@ -66,3 +66,43 @@ class TestAOAStepBatch:
         a = fo.run_batch(p, fo.AOA(mode="faithful"), range(6), n_iter=5)
         c = fo.run_batch(p, fo.AOA(mode="corrected"), range(6), n_iter=5)
         assert sum(not np.array_equal(x.state.positions, y.state.positions) for x, y in zip(a, c)) >= 3
+
+
+def _aoa_m(fit, lo, hi, n, T, seed, mu=0.499, alpha=5.0, moa_min=0.2, moa_max=0.9):
+    """AOA.m's loop written out with the public aoa_update, one (3, 1, D) draw per individual:
+    the reference the faithful sequential step (and so its batch) must match bit for bit."""
+    rng = np.random.default_rng(seed)
+    d = lo.size
+    X = lo + rng.random((n, d)) * (hi - lo)
+    f = fit(X)
+    i0 = int(f.argmin())
+    bx, bf = X[i0].copy(), float(f[i0])
+    for t in range(1, T + 1):
+        mop, moa = fo.aoa_schedules(t, T, alpha, moa_min, moa_max)
+        for i in range(n):
+            r = rng.random((3, 1, d))
+            y = np.minimum(np.maximum(fo.aoa_update(bx, r[0], r[1], r[2], mop, moa, lo, hi, mu), lo), hi)
+            fy = float(fit(y)[0])
+            if fy < f[i]:
+                X[i], f[i] = y[0], fy
+            if f[i] < bf:
+                bx, bf = X[i].copy(), float(f[i])
+    return bx, bf, X, f
+
+
+class TestAOAFaithfulReference:
+    @pytest.mark.parametrize("fitness", [rastrigin, plateau])
+    @pytest.mark.parametrize("hyper", [dict(), dict(mu=0.5, alpha=2.0, moa_min=0.0, moa_max=1.0)])
+    def test_sequential_and_batch_equal_aoa_m(self, fitness, hyper):
+        opt = fo.AOA(pop_size=5, mode="faithful", **hyper)
+        p = fo.Problem(fitness, LO, HI)
+        seeds = list(range(6))
+        batch = fo.run_batch(p, opt, seeds, n_iter=7)
+        for s, b in zip(seeds, batch):
+            bx, bf, X, f = _aoa_m(fitness, LO, HI, 5, 7, s, **hyper)
+            a = fo.run(p, opt, n_iter=7, seed=s)
+            for res in (a, b):
+                assert res.best_f == bf
+                np.testing.assert_array_equal(res.best_x, bx)
+                np.testing.assert_array_equal(res.state.positions, X)
+                np.testing.assert_array_equal(res.state.fitness, f)

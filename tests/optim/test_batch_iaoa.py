@@ -131,3 +131,62 @@ class TestAOACandidate:
         seq = np.concatenate([a.random((3, 1, 4)).ravel() for _ in range(5)] + [a.random((40, 4)).ravel()])
         np.testing.assert_array_equal(b.random(5 * 12 + 160), seq)
         np.testing.assert_array_equal(a.standard_normal(7), b.standard_normal(7))
+
+
+def _iaoa_m(fit, lo, hi, n, T, seed, S=40, q=0.5, zeta=1.0, mu=0.499, alpha=5.0, moa_min=0.2, moa_max=0.9):
+    """IAOA.m's loop (shared/notes/iaoa.md §4) written out with the public functions, one (3, 1, D)
+    draw per individual: the reference the faithful sequential step and its batch must match."""
+    rng = np.random.default_rng(seed)
+    d = lo.size
+    X = lo + rng.random((n, d)) * (hi - lo)
+    f = fit(X)
+    X_init, f_init = X.copy(), f.copy()
+    i0 = int(f.argmin())
+    bx, bf = X[i0].copy(), float(f[i0])
+    for t in range(1, T + 1):
+        mop, moa = fo.aoa_schedules(t, T, alpha, moa_min, moa_max)
+        X_start = X.copy()
+        for i in range(n):
+            r = rng.random((3, 1, d))
+            y = np.minimum(np.maximum(fo.aoa_update(bx, r[0], r[1], r[2], mop, moa, lo, hi, mu, bracket="iaoa"),
+                                      lo), hi)
+            fy = float(fit(y)[0])
+            yo = fo.opposite(y, lo, hi)
+            fo_ = float(fit(yo)[0])
+            if fo_ < fy:
+                y, fy = yo, fo_
+            if fy < f[i]:
+                X[i], f[i] = y[0], fy
+            if f[i] < bf:
+                bx, bf = X[i].copy(), float(f[i])
+        Z = fo.acor_sample(X, fo.acor_widths(X_start, zeta), fo.acor_weights(n, q), rng.random((S, d)),
+                           rng.standard_normal((S, d)))
+        pool_x, pool_f = [X, Z], [f, fit(Z)]
+        if t == 1:
+            pool_x += [X_init] * (n + S - 1)
+            pool_f += [f_init] * (n + S - 1)
+        pool_x, pool_f = np.concatenate(pool_x), np.concatenate(pool_f)
+        keep = np.argsort(pool_f, kind="stable")[:n]
+        X, f = pool_x[keep], pool_f[keep]
+        if f[0] < bf:
+            bx, bf = X[0].copy(), float(f[0])
+    return bx, bf, X, f
+
+
+class TestIAOAFaithfulReference:
+    @pytest.mark.parametrize("fitness", [rastrigin, plateau])
+    @pytest.mark.parametrize("hyper", [dict(), dict(S=7, q=0.2, zeta=0.7, mu=0.5, moa_min=0.0, moa_max=1.0)])
+    def test_sequential_and_batch_equal_iaoa_m(self, fitness, hyper):
+        kw = {("n_samples" if k == "S" else k): v for k, v in hyper.items()}
+        opt = fo.IAOA(pop_size=4, mode="faithful", **kw)
+        p = fo.Problem(fitness, LO, HI)
+        seeds = list(range(5))
+        batch = fo.run_batch(p, opt, seeds, n_iter=5)
+        for s, b in zip(seeds, batch):
+            bx, bf, X, f = _iaoa_m(fitness, LO, HI, 4, 5, s, **hyper)
+            a = fo.run(p, opt, n_iter=5, seed=s)
+            for res in (a, b):
+                assert res.best_f == bf
+                np.testing.assert_array_equal(res.best_x, bx)
+                np.testing.assert_array_equal(res.state.positions, X)
+                np.testing.assert_array_equal(res.state.fitness, f)
