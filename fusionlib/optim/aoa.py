@@ -200,9 +200,9 @@ class AOA(Optimizer):
         ``corrected``: one uniform (3, N, D) draw, one generation. ``faithful`` (AOA.m): individual
         i = 0..N-1 in turn inside each run, its candidate evaluated (one objective call of R rows,
         individual i of every run), greedy replacement of X_i and the best updated at once, so
-        individual i + 1 moves around the new best. The sequential step draws uniform (3, 1, D)
-        N times with nothing drawn in between: one uniform draw of 3·N·D numbers per run is the
-        same numbers in the same order."""
+        individual i + 1 moves around the new best. AOA.m draws uniform (3, 1, D) per individual,
+        nothing else in between; the sequential step draws them as one (N, 3, D) block, and so does
+        this one per run (the same numbers in the same order)."""
         if self.mode == "faithful":
             return self._step_batch_faithful(state, problem, rngs)
         t = state.iteration + 1
@@ -423,11 +423,12 @@ class IAOA(Optimizer):
         alone (2N + 1 per step). DRST and the merge (stale pool in iteration 1, unclipped samples,
         widths from the population at the start of the step) as in :meth:`step`.
 
-        Draws: per run, the sequential step draws uniform (3, 1, D) N times, then uniform (S, D),
-        then normal (S, D), with nothing else drawn in between. Consecutive ``random`` calls of a
-        generator return consecutive doubles of its stream, so one uniform draw of
-        N·3·D + S·D numbers per run is the same numbers in the same order (checked by
-        ``tests/optim/test_batch.py`` run against run, bit for bit).
+        Draws: per run, IAOA.m draws uniform (3, 1, D) per individual, then uniform (S, D), then
+        normal (S, D), nothing else in between (the sequential step takes the first N as one
+        (N, 3, D) block). Consecutive ``random`` calls of a generator return consecutive doubles of
+        its stream, so one uniform draw of N·3·D + S·D numbers per run is the same numbers in the
+        same order (checked run against run, bit for bit, by ``tests/optim/test_batch.py`` and
+        against IAOA.m's loop written out in ``tests/optim/test_batch_iaoa.py``).
         """
         t = state.iteration + 1
         mop, moa = aoa_schedules(min(t, state.n_iter), state.n_iter, self.alpha, self.moa_min, self.moa_max)
