@@ -44,9 +44,14 @@ def aha_candidates(X: np.ndarray, targets: np.ndarray, guided: np.ndarray, Dir: 
 
     Any leading (runs) axes are allowed: ``X``, ``Dir`` (R, P, D), ``targets``, ``guided``, ``a`` (R, P).
     """
-    a = a[..., None]
     # Xt[i] = X[targets[i]] (plain indexing for one run: the same gather, less overhead)
     Xt = X[targets] if X.ndim == 2 else np.take_along_axis(X, targets[..., None], axis=-2)
+    return _moves(X, Xt, guided, Dir, a)
+
+
+def _moves(X: np.ndarray, Xt: np.ndarray, guided: np.ndarray, Dir: np.ndarray, a: np.ndarray) -> np.ndarray:
+    """Eqs. 6 and 9 from the targets' positions ``Xt`` (like ``X``); any leading axes."""
+    a = a[..., None]
     g = Xt + a * Dir * (X - Xt)
     terr = X + a * Dir * X
     return np.where(guided[..., None], g, terr)
@@ -201,12 +206,17 @@ class AHA(Optimizer):
                 _visit_update_batch(VT, i, targets[:, i], guided[:, i], improved[:, i])
         else:
             for i in range(n):   # bird i of every run: target, candidate, one R-row call, bookkeeping
-                tar = _targets_batch(VT[:, i:i + 1], f)[:, 0]
-                y = aha_candidates(X, np.broadcast_to(tar[:, None], (R, n)), guided, Dir, a)[:, i:i + 1]
-                y = repair_bounds(y, lo, hi, "random", U[:, i:i + 1])
-                fy = problem.evaluate(y)[:, 0]
+                Vi = VT[:, i]                    # _target: the longest unvisited, ties -> the first best
+                tie = Vi == np.fmax.reduce(Vi, axis=-1)[:, None]
+                tar = np.where(tie, f, np.inf).argmin(axis=-1)
+                miss = ~tie[rows, tar]
+                if miss.any():   # every tied source has f = +inf: the first tie (as _targets_batch)
+                    tar = np.where(miss, tie.argmax(axis=-1), tar)
+                y = _moves(X[:, i], X[rows, tar], guided[:, i], Dir[:, i], a[:, i])
+                y = repair_bounds(y, lo, hi, "random", U[:, i])
+                fy = problem.evaluate(y[:, None])[:, 0]
                 imp = fy < f[:, i]
-                X[imp, i], f[imp, i] = y[imp, 0], fy[imp]
+                X[imp, i], f[imp, i] = y[imp], fy[imp]
                 _visit_update_batch(VT, i, tar, guided[:, i], imp)
         VT[:, np.arange(n), np.arange(n)] = np.nan
         if t % (2 * n) == 0:                                 # migration (Eq. 11)

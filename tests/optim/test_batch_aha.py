@@ -94,3 +94,20 @@ class TestFaithfulBatch:
             np.testing.assert_array_equal(a.state.positions, b.state.positions)
             np.testing.assert_array_equal(a.state.extras["visit_table"], b.state.extras["visit_table"])
             np.testing.assert_array_equal(a.history.best_per_eval, b.history.best_per_eval)
+
+    @pytest.mark.parametrize("mode", ["corrected", "faithful"])
+    def test_equals_run_with_infinite_fitness(self, mode):
+        """+inf over half the box: tied longest-unvisited sources that all have f = +inf take the first
+        tie (the miss branch of the targets)."""
+        def f(X):
+            return np.where(X[:, 0] > -1.0, np.inf, (X ** 2).sum(axis=1))
+        p = fo.Problem(f, np.full(2, -2.0), np.full(2, 2.0))
+        opt = fo.AHA(pop_size=4, mode=mode)
+        n_inf = 0
+        for s, b in zip(range(10), fo.run_batch(p, opt, range(10), n_iter=9)):
+            a = fo.run(p, opt, n_iter=9, seed=s)
+            assert a.best_f == b.best_f
+            np.testing.assert_array_equal(a.state.positions, b.state.positions)
+            np.testing.assert_array_equal(a.state.extras["visit_table"], b.state.extras["visit_table"])
+            n_inf += int(np.isinf(b.state.fitness).sum())
+        assert n_inf > 0
