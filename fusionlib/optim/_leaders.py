@@ -110,22 +110,20 @@ def leaders_chain_batch(LX: np.ndarray, Lf: np.ndarray, X: np.ndarray, f: np.nda
     ``f`` (R, P). Run ``r`` of the result equals ``leaders_chain(LX[r], Lf[r], X[r], f[r])``.
 
     Individuals stay sequential (each sees the leaders the previous ones left); the runs move
-    together. For candidate i, the first leader k with ``f_i < Lf_k`` is the one the chain reaches;
-    every earlier leader has ``Lf_j <= f_i``, so ``all(f_i > Lf[:k])`` fails exactly when one of
-    them equals ``f_i``. Comparisons are the chain's own (``<``, ``==`` on the same floats).
+    together. The chain stops at the first leader k with ``f_i < Lf_k`` and replaces it only when
+    no earlier leader equals ``f_i`` (every earlier one has ``Lf_j <= f_i``). Both facts in one
+    test: take the first leader with ``f_i <= Lf_k``; candidate i replaces it exactly when
+    ``f_i < Lf_k`` there (when it is equal, the chain is blocked; when no leader has
+    ``f_i <= Lf_k``, ``argmax`` gives leader 0, which is below ``f_i``: no change).
     """
     LX, Lf = LX.copy(), Lf.copy()
-    R, k = Lf.shape
-    rows = np.arange(R)
-    before = np.arange(k)
+    rows = np.arange(Lf.shape[0])
     for i in range(f.shape[-1]):
-        fi = f[:, i, None]
-        lt = fi < Lf                                    # (R, k)
-        kf = lt.argmax(axis=-1)                         # the first leader the chain stops at
-        ok = lt[rows, kf]                               # some leader is worse
-        ok &= ~((fi == Lf) & (before < kf[:, None])).any(axis=-1)
+        fi = f[:, i]
+        kk = (fi[:, None] <= Lf).argmax(axis=-1)    # the first leader not below f_i
+        ok = fi < Lf[rows, kk]
         if ok.any():
-            r = rows[ok]
-            LX[r, kf[ok]] = X[r, i]
-            Lf[r, kf[ok]] = f[r, i]
+            r, k = rows[ok], kk[ok]
+            LX[r, k] = X[r, i]
+            Lf[r, k] = fi[ok]
     return LX, Lf
