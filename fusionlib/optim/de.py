@@ -135,12 +135,19 @@ class DE(Optimizer):
             bx, bf = best_of(X, f, bx, bf)
         else:
             X, f = X.copy(), f.copy()  # replaced in place, individual by individual
+            scale = self.f_max - self.f_min
             for i in range(n):
-                keys = rng.random(n)
+                # DE.m's draws for individual i: keys random(n), F uniform(f_min, f_max, (1, d)), r random((1, d))
+                # (consecutive doubles: one random(n + 2d) call, F = f_min + (f_max - f_min) u as uniform
+                # forms it), then j0 integers(0, d, 1) (drawn as the scalar integers(0, d): the same C fill
+                # of one value); tests/optim/test_batch_de.py checks both equivalences
+                v = rng.random(n + 2 * d)
+                keys = v[:n]
                 keys[i] = np.inf
                 donors = np.argsort(keys)[:3][None, :]
-                F = rng.uniform(self.f_min, self.f_max, (1, d))
-                u = de_update(X[i:i + 1], X, donors, F, rng.random((1, d)), rng.integers(0, d, 1), self.cr, lo, hi)
+                F = self.f_min + scale * v[None, n:n + d]
+                j0 = np.array([rng.integers(0, d)])
+                u = de_update(X[i:i + 1], X, donors, F, v[None, n + d:], j0, self.cr, lo, hi)
                 fu = problem.evaluate(u)[0]
                 if fu < f[i]:
                     X[i], f[i] = u[0], fu
