@@ -13,7 +13,7 @@ import numpy as np
 
 from .._checks import check_positive
 from ._base import Optimizer, State, best_of, register
-from ._batch import best_of_batch, draw
+from ._batch import best_of_batch
 from ._problem import Problem, _uclip, repair_bounds
 
 __all__ = ["PSO", "pso_update", "constriction"]
@@ -154,8 +154,11 @@ class PSO(Optimizer):
             X, V = state.positions.copy(), state.extras["velocity"].copy()
             f = state.fitness.copy()
             px, pf = state.extras["pbest_x"].copy(), state.extras["pbest_f"].copy()
+            # PSO.m's draws, rand(1, D) twice per particle: one random((n, 2, 1, d)) call gives the same
+            # consecutive doubles as n calls of random((2, 1, d)) (the draws do not depend on the data)
+            rr = rng.random((n, 2, 1, d))
             for i in range(n):
-                r = rng.random((2, 1, d))
+                r = rr[i]
                 xi, vi = pso_update(X[i:i + 1], V[i:i + 1], px[i], bx, r[0], r[1], w, c1, c2, vmax, lo, hi)
                 X[i], V[i] = xi[0], vi[0]
                 f[i] = problem.evaluate(xi)[0]
@@ -172,7 +175,7 @@ class PSO(Optimizer):
 
         ``faithful``: particle ``i`` of every run moves, is evaluated (one objective call of R rows)
         and updates its personal best and its run's global best at once, ``i = 0 .. N-1`` in order,
-        with the draws of :meth:`step` (one ``random((2, 1, D))`` per particle and run)."""
+        with the draws of :meth:`step` (one ``random((N, 2, 1, D))`` per run)."""
         lo, hi = problem.lower, problem.upper
         w, c1, c2 = self.coefficients
         vmax = self.vmax_frac * (hi - lo)
@@ -199,10 +202,13 @@ class PSO(Optimizer):
         f = state.fitness.copy()
         px, pf = state.extras["pbest_x"].copy(), state.extras["pbest_f"].copy()
         bx, bf = state.best_x.copy(), state.best_f.copy()
-        n = X.shape[1]
+        R, n, d = X.shape
+        rr = np.empty((R, n, 2, 1, d))
+        for k, g in enumerate(rngs):                          # step's one random((n, 2, 1, d)) per run
+            g.random(out=rr[k])
         for i in range(n):
             s = slice(i, i + 1)
-            r = draw(rngs, "random", (2, 1, X.shape[2]))      # (R, 2, 1, D): step's draw per run
+            r = rr[:, i]                                      # (R, 2, 1, D)
             xi, vi = pso_update(X[:, s], V[:, s], px[:, s], bx[:, None, :], r[:, 0], r[:, 1], w, c1, c2, vmax,
                                 lo, hi)
             X[:, s], V[:, s] = xi, vi
