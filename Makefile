@@ -22,12 +22,16 @@ $(VENV)/.installed: pyproject.toml constraints.txt
 book: env
 	$(PY) -m fusionlib.book --profile $(PROFILE) --device $(DEVICE) $(BOOK_ARGS)
 
+# unit tests: 2 xdist workers, one BLAS/OpenMP thread each (tests/conftest.py sets torch's; idle
+# OpenBLAS threads spin, and 2 workers x 2 spinning threads on 2 cores stall each other)
+UNIT_ENV := OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 MKL_NUM_THREADS=1
+
 test: env
-	$(PY) -m pytest -q -n 2 tests
+	$(UNIT_ENV) $(PY) -m pytest -q -n 2 tests
 	$(PY) -m pytest -q --nbval-lax --nbval-current-env book
 
 test-unit: env
-	$(PY) -m pytest -q -n 2 tests
+	$(UNIT_ENV) $(PY) -m pytest -q -n 2 tests
 
 test-notebooks: env
 	$(PY) -m pytest -q --nbval-lax --nbval-current-env book
