@@ -29,7 +29,7 @@ from typing import Callable, Sequence
 
 import numpy as np
 
-from .._checks import ShapeError, check_int, check_type
+from .._checks import ShapeError
 from ..utils import as_rng
 from ._base import Optimizer, State
 from ._problem import Problem
@@ -169,10 +169,9 @@ def run_batch(problem: Problem, optimizer: Optimizer, seeds: Sequence, n_iter: i
     >>> [r.best_f == run(p, WOA(pop_size=5), n_iter=10, seed=s).best_f for s, r in zip([0, 1, 2], res)]
     [True, True, True]
     """
-    from ._run import History, Result, run
+    from ._run import History, Result, _check_run_args, run
     where = "run_batch"
-    check_type(where, "problem", problem, Problem)
-    check_type(where, "optimizer", optimizer, Optimizer)
+    n_iter, max_evals = _check_run_args(where, problem, optimizer, n_iter, max_evals, callback)
     seeds = list(seeds)
     if not seeds:
         raise ValueError(f"{where}: `seeds` must hold at least one seed; got none")
@@ -181,17 +180,6 @@ def run_batch(problem: Problem, optimizer: Optimizer, seeds: Sequence, n_iter: i
             return [run(problem, optimizer, n_iter=n_iter, max_evals=max_evals, seed=s) for s in seeds]
         return [run(problem, optimizer, n_iter=n_iter, max_evals=max_evals, seed=s, callback=callback)
                 for s in seeds]
-    if n_iter is None and max_evals is None:
-        raise ValueError(f"{where}: give `n_iter` and/or `max_evals`; got neither")
-    if n_iter is not None:
-        n_iter = check_int(where, "n_iter", n_iter, minimum=1)
-    if max_evals is not None:
-        max_evals = check_int(where, "max_evals", max_evals, minimum=1)
-        if max_evals < optimizer.pop_size:
-            raise ValueError(f"{where}: `max_evals` must be >= pop_size={optimizer.pop_size} (the initial "
-                             f"population is evaluated first); got {max_evals}")
-    if callback is not None and not callable(callback):
-        raise TypeError(f"{where}: `callback` must be callable; got {type(callback).__name__}")
     rngs = [as_rng(s) for s in seeds]
     R = len(rngs)
     p = BatchProblem(problem, R, max_evals)

@@ -99,6 +99,24 @@ def _means(fs: list[np.ndarray]) -> np.ndarray:
     return out
 
 
+def _check_run_args(where: str, problem, optimizer, n_iter, max_evals, callback):
+    """The checks shared by :func:`run` and :func:`~fusionlib.optim.run_batch`; returns (n_iter, max_evals)."""
+    check_type(where, "problem", problem, Problem)
+    check_type(where, "optimizer", optimizer, Optimizer)
+    if n_iter is None and max_evals is None:
+        raise ValueError(f"{where}: give `n_iter` and/or `max_evals`; got neither")
+    if n_iter is not None:
+        n_iter = check_int(where, "n_iter", n_iter, minimum=1)
+    if max_evals is not None:
+        max_evals = check_int(where, "max_evals", max_evals, minimum=1)
+        if max_evals < optimizer.pop_size:
+            raise ValueError(f"{where}: `max_evals` must be >= pop_size={optimizer.pop_size} (the initial "
+                             f"population is evaluated first); got {max_evals}")
+    if callback is not None and not callable(callback):
+        raise TypeError(f"{where}: `callback` must be callable; got {type(callback).__name__}")
+    return n_iter, max_evals
+
+
 def run(problem: Problem, optimizer: Optimizer, n_iter: int | None = None, max_evals: int | None = None,
         seed=0, callback: Callable[[State], bool | None] | None = None) -> Result:
     """Run ``optimizer`` on ``problem`` from a fresh evaluation counter.
@@ -125,20 +143,7 @@ def run(problem: Problem, optimizer: Optimizer, n_iter: int | None = None, max_e
     -------
     Result
     """
-    where = "run"
-    check_type(where, "problem", problem, Problem)
-    check_type(where, "optimizer", optimizer, Optimizer)
-    if n_iter is None and max_evals is None:
-        raise ValueError(f"{where}: give `n_iter` and/or `max_evals`; got neither")
-    if n_iter is not None:
-        n_iter = check_int(where, "n_iter", n_iter, minimum=1)
-    if max_evals is not None:
-        max_evals = check_int(where, "max_evals", max_evals, minimum=1)
-        if max_evals < optimizer.pop_size:
-            raise ValueError(f"{where}: `max_evals` must be >= pop_size={optimizer.pop_size} (the initial "
-                             f"population is evaluated first); got {max_evals}")
-    if callback is not None and not callable(callback):
-        raise TypeError(f"{where}: `callback` must be callable; got {type(callback).__name__}")
+    n_iter, max_evals = _check_run_args("run", problem, optimizer, n_iter, max_evals, callback)
     rng = as_rng(seed)
     p = problem.fresh(max_evals)
     t0 = time.perf_counter()
