@@ -123,6 +123,20 @@ def _check_aoa_hyper(name, alpha, mu, moa_min, moa_max):
                          f"moa_max={moa_max}")
 
 
+
+def _replace_individual(X: np.ndarray, f: np.ndarray, i: int, y: np.ndarray, fy: np.ndarray,
+                        bx: np.ndarray, bf: np.ndarray):
+    """Faithful batched step, individual ``i`` of every run: the candidate ``y`` (R, D) with fitness
+    ``fy`` (R,) replaces ``X[:, i]`` where strictly better (in place in ``X``, ``f``), and the best
+    ``(bx, bf)`` is updated at once (AOA.m / IAOA.m order). Returns the new ``(bx, bf)``."""
+    fi = f[:, i]
+    better = fy < fi
+    xi = np.where(better[:, None], y, X[:, i])
+    fi = np.where(better, fy, fi)
+    X[:, i], f[:, i] = xi, fi
+    new = fi < bf
+    return np.where(new[:, None], xi, bx), np.where(new, fi, bf)
+
 @register("aoa", full_name="Arithmetic Optimization Algorithm", year=2021, doi="10.1016/j.cma.2020.113609",
           evals_per_iter=lambda n: n, matlab_evals=lambda n, t: n + n * t,
           reference="L. Abualigah, A. Diabat, S. Mirjalili, M. Abd Elaziz, A. H. Gandomi, "
@@ -232,14 +246,7 @@ class AOA(Optimizer):
             y = _aoa_candidate(bx, explore[:, i], branch[:, i], step[:, i], mop, shift)
             y = _uclip(y, lo, hi, out=y)                    # (R, D)
             fy = problem.evaluate(y[:, None])[:, 0]
-            fi = f[:, i]
-            better = fy < fi
-            xi = np.where(better[:, None], y, X[:, i])
-            fi = np.where(better, fy, fi)
-            X[:, i], f[:, i] = xi, fi
-            new = fi < bf
-            bx = np.where(new[:, None], xi, bx)
-            bf = np.where(new, fi, bf)
+            bx, bf = _replace_individual(X, f, i, y, fy, bx, bf)
         return state.replace(positions=X, fitness=f, best_x=bx, best_f=bf, n_evals=problem.n_evals,
                              iteration=t)
 
@@ -453,14 +460,7 @@ class IAOA(Optimizer):
             take = fo < fy
             y = np.where(take[:, None], yo, y)
             fy = np.where(take, fo, fy)
-            fi = f[:, i]
-            better = fy < fi
-            xi = np.where(better[:, None], y, X[:, i])
-            fi = np.where(better, fy, fi)
-            X[:, i], f[:, i] = xi, fi
-            new = fi < bf
-            bx = np.where(new[:, None], xi, bx)
-            bf = np.where(new, fi, bf)
+            bx, bf = _replace_individual(X, f, i, y, fy, bx, bf)
         # 3. DRST: means from the updated population, widths from the one at the start, unclipped
         Z = acor_sample(X, acor_widths(X0, self.zeta), acor_weights(n, self.q), u[:, n * k:].reshape(R, S, d),
                         _draw_into(rngs, "standard_normal", (S, d)))
