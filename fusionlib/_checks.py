@@ -80,7 +80,19 @@ def _extremes(x: torch.Tensor) -> tuple[float, float]:
     return float(lo), float(hi)
 
 
-_UINT_VIEW = {torch.float32: (np.uint32, np.float32), torch.float64: (np.uint64, np.float64)}
+#: Float dtype -> (unsigned integer of the same width, NumPy float type), for bit-pattern tests.
+UINT_VIEW = {torch.float32: (np.uint32, np.float32), torch.float64: (np.uint64, np.float64)}
+
+
+def nonneg_pattern_bound(dtype: torch.dtype, high: float):
+    """Bit pattern, as the unsigned integer of :data:`UINT_VIEW`, of the largest ``dtype`` value
+    <= ``high`` (``high`` >= 0): every value of that dtype whose pattern is at most this one is a
+    number in [+0, ``high``] (see :func:`all_in_nonneg_range`)."""
+    uint, flt = UINT_VIEW[dtype]
+    b = flt(high)
+    if float(b) > high:  # the float nearest to `high` is above it: take the one below
+        b = np.nextafter(b, flt(0))
+    return np.asarray(b).view(uint)[()]
 
 
 def all_in_nonneg_range(x: torch.Tensor, high: float) -> bool | None:
@@ -94,20 +106,17 @@ def all_in_nonneg_range(x: torch.Tensor, high: float) -> bool | None:
     its last axis); False is not an error by itself (``-0.0`` fails it), the caller then runs the exact
     checks.
     """
-    kinds = _UINT_VIEW.get(x.dtype)
+    kinds = UINT_VIEW.get(x.dtype)
     if kinds is None or x.device.type != "cpu" or x.ndim == 0 or x.stride(-1) != 1 or high < 0:
         return None
-    uint, flt = kinds
-    bound = flt(high)
-    if float(bound) > high:  # the float nearest to `high` is above it: take the one below
-        bound = np.nextafter(bound, flt(0))
+    uint = kinds[0]
     if x.is_contiguous():  # flat: numpy's fast path (odd strides of size-1 axes would defeat it)
         x = x.view(-1)
     try:
         a = x.detach().numpy().view(uint)
     except (RuntimeError, ValueError):  # conjugate/negative views, odd layouts
         return None
-    return bool(a.max() <= np.asarray(bound).view(uint))
+    return bool(a.max() <= nonneg_pattern_bound(x.dtype, high))
 
 
 def check_finite(where: str, name: str, x: torch.Tensor) -> None:

@@ -46,3 +46,13 @@ def _threads():
     workers = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1"))
     torch.set_num_threads(max(1, min(2, (os.cpu_count() or 1) // workers)))
     yield
+
+
+@pytest.fixture(params=["jit", "numpy"])
+def cpu_path(request, monkeypatch) -> str:
+    """Both CPU paths of the kernels with a compiled loop (:mod:`fusionlib._jit`): the numba loop
+    (numba is a dependency, so it must be in use) and its NumPy/BLAS twin (``FUSIONLIB_JIT=0``)."""
+    from fusionlib import _jit
+    monkeypatch.setenv("FUSIONLIB_JIT", "1" if request.param == "jit" else "0")
+    assert _jit.enabled() is (request.param == "jit")
+    return request.param

@@ -8,10 +8,11 @@ import pytest
 
 PKG = Path(__file__).resolve().parents[1] / "fusionlib"
 
-BASE = {"_checks", "_convert", "registry", "utils", "_typing"}
+BASE = {"_checks", "_convert", "registry", "utils", "_typing", "_jit"}
 IMAGE_IO = BASE | {"filters", "io"}
 ALLOWED = {
     "_checks": set(), "_convert": {"_checks"}, "registry": set(), "utils": set(), "_typing": set(),
+    "_jit": set(),
     "filters": BASE, "io": BASE,
     "data": IMAGE_IO | {"data"},
     "metrics": IMAGE_IO | {"metrics", "resources"},

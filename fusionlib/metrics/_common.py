@@ -18,12 +18,15 @@ from __future__ import annotations
 
 from typing import Any, Sequence
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 
-from .._checks import ShapeError, check_choice, check_finite, check_finite_range, check_positive
+from .. import _jit
+from .._checks import (UINT_VIEW, ShapeError, check_choice, check_finite, check_finite_range,
+                       check_positive, nonneg_pattern_bound)
 from .._convert import Origin, as_tensor, stack_sources
-from ..filters import pad, rgb_to_gray
+from ..filters import pad, rgb_to_gray, sep_filter2d
 from ._registry import PRESETS
 
 GRAY = 255.0
@@ -72,9 +75,12 @@ def prepare_fused(fused: Any, *, where: str, data_range: float = 1.0, check_rang
 
 def prepare_sources(fused: Any, sources: Any, *, where: str, data_range: float = 1.0,
                     min_size: int = 2, min_count: int = 2, max_count: int | None = None,
-                    snap: bool = False, rescale: bool = True
+                    snap: bool = False, rescale: bool = True, check: bool = True
                     ) -> tuple[torch.Tensor, torch.Tensor, Origin]:
-    """Fused (B, C, H, W) and sources (B, N, C, H, W), matched in size and channels, 0..255 scale."""
+    """Fused (B, C, H, W) and sources (B, N, C, H, W), matched in size and channels, 0..255 scale.
+
+    ``check=False`` (for :func:`prepare_sq_diff` only) returns them unscaled and unchecked: the caller
+    must run the checks of :func:`_scale`."""
     data_range = check_positive(where, "data_range", data_range)
     f, origin = as_tensor(fused, where=where, name="fused")
     s, _ = stack_sources(sources, where=where, name="sources", min_count=min_count)
@@ -102,9 +108,62 @@ def prepare_sources(fused: Any, sources: Any, *, where: str, data_range: float =
             raise ShapeError(f"{where}: `fused` has {cf} channels but `sources` have {cs} "
                              "(only gray/RGB combinations are matched)", expected=cf, actual=cs)
     _check_size(where, "fused", f, min_size)
+    if not check:
+        return f, s, origin
     f = _scale(where, "fused", f, data_range, True, snap, rescale)
     s = _scale(where, "sources", s, data_range, True, snap, rescale)
     return f, s, origin
+
+
+def prepare_sq_diff(fused: Any, sources: Any, *, where: str, data_range: float = 1.0
+                    ) -> tuple[torch.Tensor, int, Origin]:
+    """:func:`prepare_sources` (checks included, no rescaling) and the sums over (C, H, W) of
+    ``(S - F)^2`` per (image, source), in data units: ``(sq (B, N) float64, values per image, origin)``.
+
+    On CPU, with fused and sources of one float dtype, one compiled pass per source
+    (:func:`fusionlib._jit.pair_sums`) gives the sums in float64 and the one-pass range test of
+    :func:`fusionlib._checks.check_finite_range`; the exact checks (same errors, same order) run only
+    where that test fails. Elsewhere the checks, then :func:`sq_diff_sum` (cascade sums in the data's
+    dtype).
+    """
+    f, s, origin = prepare_sources(fused, sources, where=where, data_range=data_range, min_size=1,
+                                   min_count=1, rescale=False, check=False)
+    data_range = float(data_range)
+    got = _jit_sq_diff(f, s, data_range + 1e-6)
+    if got is not None and got[1]:
+        return got[0], f[0].numel(), origin
+    f = _scale(where, "fused", f, data_range, True, rescale=False)
+    s = _scale(where, "sources", s, data_range, True, rescale=False)
+    sq = got[0] if got is not None else sq_diff_sum(f, s).to(torch.float64)
+    return sq, f[0].numel(), origin
+
+
+def _jit_sq_diff(f: torch.Tensor, s: torch.Tensor, high: float):
+    """``(sq, ok)`` by the compiled pass for CPU float f (B, C, H, W), s (B, N, C, H, W) of one dtype,
+    ``ok`` whether every value of both is finite in [0, ``high``]; None where it does not apply."""
+    kinds = UINT_VIEW.get(f.dtype)
+    if (kinds is None or s.dtype != f.dtype or f.device.type != "cpu" or s.device.type != "cpu"
+            or f.requires_grad or s.requires_grad):
+        return None
+    jit = _jit.pair_sums()
+    if jit is None:
+        return None
+    uint = kinds[0]
+    b, n = s.shape[:2]
+    m = f[0].numel()
+    bound = nonneg_pattern_bound(f.dtype, high)
+    try:
+        f2 = f.detach().reshape(b, m).numpy()
+        sq = np.empty((b, n))
+        tot = np.empty(b)
+        ok = True
+        for j in range(n):
+            r2 = s[:, j].detach().reshape(b, m).numpy()
+            mf, mr = jit(f2, r2, f2.view(uint), r2.view(uint), sq[:, j], tot)
+            ok = ok and mf <= bound and mr <= bound
+    except (RuntimeError, ValueError, TypeError):  # layouts NumPy cannot view as unsigned integers
+        return None
+    return torch.from_numpy(sq), bool(ok)
 
 
 def prepare_reference(fused: Any, reference: Any, *, where: str, data_range: float = 1.0,
@@ -181,6 +240,14 @@ def plane_var(x: torch.Tensor) -> torch.Tensor:
         torch.sub(x[i:i + step], mean[i:i + step], out=d)
         out[i:i + step] = d.square_().sum(dim=(2, 3))
     return out / (h * w)
+
+
+def window_moments(x: torch.Tensor, y: torch.Tensor, k1d: torch.Tensor, border: str) -> torch.Tensor:
+    """Window means of x, y, x^2, y^2, xy for (B, C, H, W) -> (B, 5C, H', W'), separable ``k1d``:
+    :func:`moment_maps` on CPU without autograd, else the filtered stack (differentiable, any device)."""
+    if x.device.type == "cpu" and not (torch.is_grad_enabled() and (x.requires_grad or y.requires_grad)):
+        return moment_maps(x, y, k1d, border)  # channels-last buffer, oneDNN depthwise convolution
+    return sep_filter2d(torch.cat([x, y, x * x, y * y, x * y], dim=1), k1d, k1d, border)
 
 
 def moment_maps(x: torch.Tensor, y: torch.Tensor, k1d: torch.Tensor, border: str) -> torch.Tensor:

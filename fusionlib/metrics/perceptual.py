@@ -10,12 +10,14 @@ from __future__ import annotations
 import math
 from typing import Any
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 
+from .. import _jit
 from ..filters import gaussian_kernel1d
 from ..filters import filter2d, sep_filter2d
-from ._common import check_preset, finish, normalize1, prepare_sources
+from ._common import check_preset, finish, normalize1, prepare_sources, window_moments
 from ._registry import register_metric
 
 __all__ = ["qcb", "qcv", "vif", "viff"]
@@ -185,43 +187,70 @@ def qcv(fused: Any, sources: Any, *, preset: str = "default", data_range: float 
 
 
 # --------------------------------------------------------------------------- VIF
-def _vif_scales(ref: torch.Tensor, dist: torch.Tensor, sigma_nsq: float):
-    """Per scale (1..4): the per-pixel information maps (num, den) and the gain g of pixel-domain VIF.
-
-    ``ref``, ``dist`` are (B, C, H, W) on the 0..255 scale, H, W >= 41 (4 scales, 'valid' windows);
-    the statistics follow Sheikh and Bovik's ``vifvec``/``vifp_mscale`` release.
-    """
+def _vif_moments(ref: torch.Tensor, dist: torch.Tensor):
+    """Per scale (1..4): the window means (B, 5C, H', W') of (ref, dist, ref^2, dist^2, ref dist) of
+    pixel-domain VIF, Gaussian windows N = 2^(5-s) + 1, sigma = N/5, 'valid', both images filtered
+    and decimated by 2 before scales 2..4 (:func:`window_moments`: channels-last on CPU)."""
     for scale in range(1, 5):
         n = 2 ** (5 - scale) + 1
         k = gaussian_kernel1d(n / 5.0, n, dtype=ref.dtype, device=ref.device)
         if scale > 1:
             both = sep_filter2d(torch.cat([ref, dist], 1), k, k, "valid")[..., ::2, ::2]
             ref, dist = both.split(ref.shape[1], dim=1)
-        stack = torch.cat([ref, dist, ref * ref, dist * dist, ref * dist], 1)
-        m = sep_filter2d(stack, k, k, "valid")
-        mu1, mu2, e11, e22, e12 = m.split(ref.shape[1], dim=1)
-        s1 = (e11 - mu1 * mu1).clamp_min(0)
-        s2 = (e22 - mu2 * mu2).clamp_min(0)
-        s12 = e12 - mu1 * mu2
-        g = s12 / (s1 + 1e-10)
-        sv = s2 - g * s12
-        low1 = s1 < 1e-10
-        g = torch.where(low1, torch.zeros_like(g), g)
-        sv = torch.where(low1, s2, sv)
-        s1 = torch.where(low1, torch.zeros_like(s1), s1)
-        low2 = s2 < 1e-10
-        g = torch.where(low2, torch.zeros_like(g), g)
-        sv = torch.where(low2, torch.zeros_like(sv), sv)
-        neg = g < 0
-        sv = torch.where(neg, s2, sv)
-        g = g.clamp_min(0)
-        sv = sv.clamp_min(1e-10)
-        yield (torch.log10(1 + g * g * s1 / (sv + sigma_nsq)), torch.log10(1 + s1 / sigma_nsq), g)
+        yield window_moments(ref, dist, k, "valid")
+
+
+def _vif_info(m: torch.Tensor, c: int, sigma_nsq: float):
+    """The per-pixel information maps (num, den) and the gain g of one scale from its moments."""
+    mu1, mu2, e11, e22, e12 = m.split(c, dim=1)
+    s1 = (e11 - mu1 * mu1).clamp_min(0)
+    s2 = (e22 - mu2 * mu2).clamp_min(0)
+    s12 = e12 - mu1 * mu2
+    g = s12 / (s1 + 1e-10)
+    sv = s2 - g * s12
+    low1 = s1 < 1e-10
+    g = torch.where(low1, torch.zeros_like(g), g)
+    sv = torch.where(low1, s2, sv)
+    s1 = torch.where(low1, torch.zeros_like(s1), s1)
+    low2 = s2 < 1e-10
+    g = torch.where(low2, torch.zeros_like(g), g)
+    sv = torch.where(low2, torch.zeros_like(sv), sv)
+    neg = g < 0
+    sv = torch.where(neg, s2, sv)
+    g = g.clamp_min(0)
+    sv = sv.clamp_min(1e-10)
+    return torch.log10(1 + g * g * s1 / (sv + sigma_nsq)), torch.log10(1 + s1 / sigma_nsq), g
+
+
+def _vif_scales(ref: torch.Tensor, dist: torch.Tensor, sigma_nsq: float):
+    """Per scale (1..4): the per-pixel information maps (num, den) and the gain g of pixel-domain VIF.
+
+    ``ref``, ``dist`` are (B, C, H, W) on the 0..255 scale, H, W >= 41 (4 scales, 'valid' windows);
+    the statistics follow Sheikh and Bovik's ``vifvec``/``vifp_mscale`` release.
+    """
+    for m in _vif_moments(ref, dist):
+        yield _vif_info(m, ref.shape[1], sigma_nsq)
 
 
 def vif_terms(ref: torch.Tensor, dist: torch.Tensor, sigma_nsq: float = 2.0
               ) -> tuple[torch.Tensor, torch.Tensor]:
-    """Private kernel: numerator and denominator of pixel-domain VIF summed over scales, each (B, C)."""
+    """Private kernel: numerator and denominator of pixel-domain VIF summed over scales, each (B, C).
+
+    On CPU without autograd, each scale's terms come from one compiled pass over its moments
+    (:func:`fusionlib._jit.vif_sums`: per-pixel statistics in the data's dtype, sums in float64)
+    where numba is available; otherwise from the torch maps of :func:`_vif_scales` (summed in the
+    data's dtype).
+    """
+    jit = None
+    if ref.device.type == "cpu" and not (torch.is_grad_enabled() and (ref.requires_grad or dist.requires_grad)):
+        jit = _jit.vif_sums()
+    if jit is not None:
+        num, den = np.zeros(ref.shape[:2]), np.zeros(ref.shape[:2])
+        dt = np.float64 if ref.dtype == torch.float64 else np.float32
+        consts = (dt(sigma_nsq), dt(1e-10), dt(0), dt(1))
+        for m in _vif_moments(ref, dist):
+            jit(m.detach().permute(0, 2, 3, 1).numpy(), ref.shape[1], *consts, num, den)
+        return torch.from_numpy(num), torch.from_numpy(den)
     num = torch.zeros(ref.shape[:2], dtype=ref.dtype, device=ref.device)
     den = torch.zeros_like(num)
     for nm, dm, _ in _vif_scales(ref, dist, sigma_nsq):

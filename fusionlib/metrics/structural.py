@@ -11,8 +11,9 @@ from typing import Any
 import torch
 
 from ..filters import gaussian_kernel1d
-from ..filters import filter2d, sep_filter2d
-from ._common import CHUNK, check_preset, finish, moment_maps, prepare_sources, sq_diff_sum
+from ..filters import filter2d
+from ._common import (CHUNK, check_preset, finish, prepare_sources, prepare_sq_diff, sq_diff_sum,
+                      window_moments)
 from ._registry import register_metric
 
 __all__ = ["psnr", "fusion_rmse", "ssim", "q_y", "q_c", "q_w", "q_e"]
@@ -64,17 +65,13 @@ def psnr(fused: Any, sources: Any, *, preset: str = "default", data_range: float
     """
     where = "psnr"
     check_preset(where, preset, ("default", "vifb", "mefb"))
-    f, s, origin = prepare_sources(fused, sources, where=where, data_range=data_range, min_size=1,
-                                   min_count=1, rescale=preset != "default")
     if preset == "default":  # 10 log10(255^2 / MSE_255) = 10 log10(data_range^2 / MSE)
-        return finish(_psnr(f, s, preset) - 20.0 * math.log10(255.0 / data_range), origin)
+        sq, m, origin = prepare_sq_diff(fused, sources, where=where, data_range=data_range)
+        mse = sq.mean(dim=1) / m
+        return finish(10.0 * torch.log10(255.0 ** 2 / mse) - 20.0 * math.log10(255.0 / data_range), origin)
+    f, s, origin = prepare_sources(fused, sources, where=where, data_range=data_range, min_size=1,
+                                   min_count=1)
     return finish(_psnr(f, s, preset), origin)
-
-
-def _rmse(f: torch.Tensor, s: torch.Tensor, preset: str) -> torch.Tensor:
-    if preset == "vifb":
-        return _pseudo_mse(f, s).mean(dim=1)
-    return torch.sqrt((s - f.unsqueeze(1)).pow(2).mean(dim=(2, 3, 4))).mean(dim=1)
 
 
 @register_metric("fusion_rmse", full_name="Root mean square error to the sources (RMSE)",
@@ -106,18 +103,18 @@ def fusion_rmse(fused: Any, sources: Any, *, preset: str = "default", data_range
     """
     where = "fusion_rmse"
     check_preset(where, preset, ("default", "vifb"))
+    if preset == "default":  # on the 0..255 scale: the data-unit RMSE times 255 / data_range
+        sq, m, origin = prepare_sq_diff(fused, sources, where=where, data_range=data_range)
+        return finish(torch.sqrt(sq / m).mean(dim=1) * (255.0 / data_range), origin)
     f, s, origin = prepare_sources(fused, sources, where=where, data_range=data_range, min_size=1,
                                    min_count=1)
-    return finish(_rmse(f, s, preset), origin)
+    return finish(_pseudo_mse(f, s).mean(dim=1), origin)  # 'vifb'
 
 
 # --------------------------------------------------------------------------- SSIM
 def _local_moments(x: torch.Tensor, y: torch.Tensor, k1d: torch.Tensor, border: str):
     """Local means, variances and covariance with a separable window (B, C, H, W)."""
-    if x.device.type == "cpu" and not (torch.is_grad_enabled() and (x.requires_grad or y.requires_grad)):
-        m = moment_maps(x, y, k1d, border)  # channels-last buffer, oneDNN depthwise convolution
-    else:  # differentiable (training losses) and accelerators
-        m = sep_filter2d(torch.cat([x, y, x * x, y * y, x * y], dim=1), k1d, k1d, border)
+    m = window_moments(x, y, k1d, border)
     c = x.shape[1]
     mx, my, mxx, myy, mxy = m.split(c, dim=1)
     return mx, my, mxx - mx * mx, myy - my * my, mxy - mx * my

@@ -256,3 +256,114 @@ def test_property_histogram_invariances(seed):
     z = _img(seed % 89 + 1, 24)
     # MI(z; x) as "fused" z with one source x == MI(x; z)
     assert M.mutual_information(z, [x, x]) == pytest.approx(M.mutual_information(x, [z, z]), rel=1e-10)
+
+
+def _prep_message(fused, sources, where):
+    """The message of prepare_sources' exact checks (the path before the compiled loop)."""
+    from fusionlib.metrics._common import prepare_sources
+    try:
+        prepare_sources(fused, sources, where=where, min_size=1, min_count=1, rescale=False)
+    except ValueError as e:
+        return str(e)
+    return None
+
+
+@pytest.mark.usefixtures("cpu_path")
+class TestSquaredErrorPaths:
+    """PSNR and RMSE (default preset) through ``prepare_sq_diff``, compiled and NumPy: the float64
+    formulas, the messages of the exact checks, and the general path for other layouts."""
+
+    @staticmethod
+    def _want(fused, sources):
+        f = np.asarray(fused, np.float64)
+        mse = np.stack([((np.asarray(s, np.float64) - f) ** 2).mean(axis=(1, 2, 3)) for s in sources], 1)
+        return 10 * np.log10(1.0 / mse.mean(axis=1)), 255 * np.sqrt(mse).mean(axis=1)
+
+    @pytest.mark.parametrize("dtype", [np.float32, np.float64])
+    @pytest.mark.parametrize("c", [1, 3])
+    def test_values(self, rng, dtype, c):
+        a = rng.uniform(0, 1, (3, c, 40, 33)).astype(dtype)
+        b = rng.uniform(0, 1, (3, c, 40, 33)).astype(dtype)
+        f = np.clip((a + b) / 2 + rng.normal(0, 0.01, a.shape), 0, 1).astype(dtype)
+        tol = 1e-6 if dtype == np.float32 else 1e-12
+        for srcs in ([a, b], [a]):
+            p_want, r_want = self._want(f, srcs)
+            np.testing.assert_allclose(M.psnr(f, srcs), p_want, rtol=tol)
+            np.testing.assert_allclose(M.fusion_rmse(f, srcs), r_want, rtol=tol)
+        # one source for the whole batch (broadcast), a gray source for an RGB fused image (repeated)
+        np.testing.assert_allclose(M.psnr(f, [a[:1]]), self._want(f, [np.repeat(a[:1], 3, 0)])[0], rtol=tol)
+        g = a[:, :1]
+        np.testing.assert_allclose(M.fusion_rmse(f, [g]), self._want(f, [np.repeat(g, c, 1)])[1], rtol=tol)
+        # the same value for a torch input and for data in 0..255 declared as such
+        np.testing.assert_allclose(M.psnr(torch.from_numpy(f), [torch.from_numpy(a)]).numpy(),
+                                   M.psnr(f, [a]), rtol=1e-12)
+        np.testing.assert_allclose(M.psnr(f * 255, [a * 255], data_range=255), M.psnr(f, [a]), rtol=tol)
+
+    def test_skimage(self):
+        from skimage.metrics import peak_signal_noise_ratio
+        x, y = _img(1, 96), _img(2, 96)
+        assert M.psnr(x, [y]) == pytest.approx(peak_signal_noise_ratio(y.astype(np.float64), x.astype(np.float64),
+                                                                       data_range=1.0), rel=1e-6)
+
+    def test_general_path(self, rng):
+        """Non-contiguous, mixed-dtype and integer-backed inputs agree with the contiguous float ones."""
+        a = rng.uniform(0, 1, (2, 1, 30, 20)).astype(np.float32)
+        f = rng.uniform(0, 1, (2, 1, 30, 20)).astype(np.float32)
+        want = M.psnr(f, [a])
+        ft, at = torch.from_numpy(f), torch.from_numpy(a)
+        np.testing.assert_allclose(M.psnr(ft.transpose(2, 3), [at.transpose(2, 3)]).numpy(), want, rtol=1e-6)
+        np.testing.assert_allclose(M.psnr(f, [a.astype(np.float64)]), want, rtol=1e-6)
+        q = np.round(a * 255).astype(np.uint8)  # 8-bit data are read as k / 255
+        np.testing.assert_allclose(M.psnr(f, [q]), M.psnr(f, [q / 255.0]), rtol=1e-6)
+
+    @pytest.mark.parametrize("name", ["psnr", "fusion_rmse"])
+    def test_bad_inputs_same_messages(self, rng, name):
+        a = rng.uniform(0, 1, (2, 1, 30, 20)).astype(np.float32)
+        f = rng.uniform(0, 1, (2, 1, 30, 20)).astype(np.float32)
+        cases = [("f", np.nan), ("f", np.inf), ("s", -np.inf), ("s", 1.5), ("f", -0.5), ("f", 2.0)]
+        for which, v in cases:
+            for spot in [(0, 0, 0, 0), (1, 0, 29, 19)]:
+                ff, aa = f.copy(), a.copy()
+                (ff if which == "f" else aa)[spot] = v
+                want = _prep_message(ff, [aa, a], name)
+                assert want is not None
+                with pytest.raises(ValueError) as e:
+                    M.METRICS[name].fn(ff, [aa, a])
+                assert str(e.value) == want, (which, v, spot)
+        with pytest.raises(ValueError, match="0-255"):
+            M.psnr(f * 255, [a * 255])
+
+    def test_accepted_by_exact_checks(self, rng):
+        """-0.0 and a value within the 1e-6 tolerance fail the one-pass test but are accepted."""
+        a = rng.uniform(0, 1, (1, 1, 30, 20)).astype(np.float32)
+        f = rng.uniform(0, 1, (1, 1, 30, 20)).astype(np.float32)
+        f[0, 0, 3, 4], a[0, 0, 5, 6] = -0.0, 1 + 5e-7
+        p_want, r_want = self._want(f, [a])
+        assert M.psnr(f, [a]) == pytest.approx(float(p_want[0]), rel=1e-6)
+        assert M.fusion_rmse(f, [a]) == pytest.approx(float(r_want[0]), rel=1e-6)
+
+
+class TestVifPaths:
+    """VIF's compiled per-scale pass (numba, float64 statistics) against the torch maps of the same
+    moments (``FUSIONLIB_JIT=0``), for float32 and float64 data, gray and colour, one or two sources."""
+
+    @pytest.mark.parametrize("dtype, tol", [(torch.float64, 1e-12), (torch.float32, 2e-6)])
+    def test_paths_agree(self, monkeypatch, dtype, tol):
+        g = torch.Generator().manual_seed(3)
+        a = torch.rand(2, 3, 70, 64, generator=g, dtype=dtype)
+        b = torch.rand(2, 3, 70, 64, generator=g, dtype=dtype)
+        f = ((a + b) / 2 + 0.02 * torch.randn(a.shape, generator=g, dtype=dtype)).clamp(0, 1)
+        got = {}
+        for mode in ("1", "0"):
+            monkeypatch.setenv("FUSIONLIB_JIT", mode)
+            got[mode] = [M.vif(f, [a, b]), M.vif(f[:, :1], [a[:, :1]], combine="mean"), M.viff(f, [a, b])]
+        for x, y in zip(got["1"], got["0"]):
+            np.testing.assert_allclose(x.numpy(), y.numpy(), rtol=tol)
+
+    def test_flat_and_identical(self, cpu_path):
+        """The guards (s1, s2 < 1e-10) on flat images, and VIF = 1 per source for F = S."""
+        x = _img(5, 64)
+        assert M.vif(x, [x], combine="mean") == pytest.approx(1.0, abs=1e-9)  # g = s1 / (s1 + 1e-10)
+        flat = np.full((64, 64), 0.5, np.float32)
+        assert M.vif(flat, [flat], combine="mean") == 1.0  # zero denominator counts as 1
+        assert np.isfinite(M.vif(flat, [x])) and np.isfinite(M.vif(x, [flat]))

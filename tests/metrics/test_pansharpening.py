@@ -369,9 +369,11 @@ SWEEP_SHAPES = [(1, 2, 1, 65537), (2, 3, 256, 256), (1, 4, 300, 250), (5, 3, 100
                 (3, 2, 1, 1)]
 
 
+@pytest.mark.usefixtures("cpu_path")
 class TestSweep:
-    """The one-sweep path of ERGAS/RMSE/RASE (``_prep_sums``/``_sweep``): same sums as an independent
-    float64 computation, the same errors in the same order as the exact checks, and the fallbacks."""
+    """The one-sweep path of ERGAS/RMSE/RASE (``_prep_sums``/``_sweep``), compiled (numba) and NumPy/BLAS:
+    same sums as an independent float64 computation, the same errors in the same order as the exact
+    checks, and the fallbacks."""
 
     @pytest.mark.parametrize("shape", SWEEP_SHAPES)
     @pytest.mark.parametrize("dtype", [np.float32, np.float64])

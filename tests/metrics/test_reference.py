@@ -37,6 +37,7 @@ def imgs():
 
 
 class TestSkimage:
+    @pytest.mark.usefixtures("cpu_path")
     def test_psnr(self, imgs):
         skm = pytest.importorskip("skimage.metrics")
         a, b, _ = imgs
@@ -84,6 +85,7 @@ class TestSkimage:
 
 
 class TestTorchmetrics:
+    @pytest.mark.usefixtures("cpu_path")
     def test_psnr(self, imgs):
         tmf = pytest.importorskip("torchmetrics.functional")
         a, b, _ = imgs
@@ -103,6 +105,7 @@ class TestTorchmetrics:
         assert M.ssim(_f(b), [_f(a)]) == pytest.approx(float(full[..., 5:-5, 5:-5].mean()), abs=1e-12)
         assert abs(M.ssim(_f(b), [_f(a)]) - float(whole)) > 1e-3  # the documented disagreement
 
+    @pytest.mark.usefixtures("cpu_path")
     def test_vif_on_0_255(self, imgs):
         """torchmetrics VIF does not rescale: it equals ours only on 0..255 data (note §4)."""
         tmf = pytest.importorskip("torchmetrics.functional.image")
@@ -116,12 +119,14 @@ class TestTorchmetrics:
 
 
 class TestSewar:
+    @pytest.mark.usefixtures("cpu_path")
     def test_vifp(self):
         sewar = pytest.importorskip("sewar.full_ref")
         a, b = _blurred_pair()
         ref = sewar.vifp(a.astype(float), b.astype(float))  # (GT, P)
         assert M.vif(_f(b), [_f(a)]) == pytest.approx(ref, rel=1e-6)
 
+    @pytest.mark.usefixtures("cpu_path")
     def test_psnr(self, imgs):
         sewar = pytest.importorskip("sewar.full_ref")
         a, b, _ = imgs
