@@ -7,8 +7,10 @@ where the peer is a full-reference function. Ours gets the float32 [0, 1] batch 
 gets the images one by one in the form its documentation asks for (0..255 float64 where the peer does
 not rescale: VIF, PSNR with ``data_range=255``). Time: CPU time of the process (less disturbed by other
 processes on a shared machine than wall time), minimum over ``--repeats`` runs or more (calls of a few ms
-are repeated up to 30 times within 0.5 s, the same rule for every library); torch and
-BLAS limited to one thread for every library. The value difference is the largest relative difference
+are repeated up to 30 times within 0.5 s, the same rule for every library), taken in ``--rounds`` (5)
+interleaved rounds: ours, each peer, ours, each peer, ... with the minimum over all rounds (a slow
+spell of the shared machine then hits every library alike); torch, BLAS and our compiled loops
+(numba, never threaded) limited to one thread for every library. The value difference is the largest relative difference
 over the batch between our value and the peer's value of the same quantity.
 
 Pansharpening: ``--n-ps`` (4) pairs of 4-band ``--size`` px cubes (smooth random reference in [0.05, 0.95],
@@ -175,6 +177,21 @@ def cpu_time(fn, repeats, budget=0.5, cap=30):
     return best, out
 
 
+def interleaved(fns, repeats, rounds):
+    """CPU time of each callable of ``fns`` (ours first, then the peers), measured in ``rounds``
+    rounds: in each round every callable in turn gets :func:`cpu_time`'s rule with at least
+    ``ceil(repeats / rounds)`` runs, and its time is the minimum over all rounds. A slow spell of the
+    machine (other processes, a cold cache) then falls on every library's runs alike, not on one
+    library's whole measurement. Returns (times, last outputs)."""
+    per = -(-repeats // rounds)
+    best, outs = [float("inf")] * len(fns), [None] * len(fns)
+    for _ in range(rounds):
+        for i, fn in enumerate(fns):
+            t, outs[i] = cpu_time(fn, per)
+            best[i] = min(best[i], t)
+    return best, outs
+
+
 GPU_OUT = Path(__file__).resolve().parent / "results" / "bench_metrics_gpu.json"
 
 
@@ -252,6 +269,8 @@ def main(argv=None) -> int:
     p.add_argument("--size", type=int, default=512)
     p.add_argument("--n-ps", dest="n_ps", type=int, default=4, help="4-band pansharpening pairs")
     p.add_argument("--repeats", type=int, default=3)
+    p.add_argument("--rounds", type=int, default=5,
+                   help="CPU mode: ours and the peers measured in this many interleaved rounds (see interleaved)")
     p.add_argument("--quick", action="store_true", help="4 pairs of 256 px, 1 repeat")
     p.add_argument("--only", nargs="*", help="measure only these metrics (not written unless --out)")
     p.add_argument("--out", default=None)
@@ -293,18 +312,22 @@ def main(argv=None) -> int:
         if a.only and name not in a.only:
             continue
         extra = {}
+        peer_fns = [lambda pf=pf: np.array([pf(F[i], A[i]) for i in range(a.n)]) for _, pf in plist]
+        for _, pf in plist:
+            pf(F[0], A[0])  # warm-up
         if dev is None:
             ours(name, f32[:1], a32[:1])  # warm-up
-            t_ours, v_ours = cpu_time(lambda: ours(name, f32, a32), a.repeats)
+            times, outs = interleaved([lambda: ours(name, f32, a32)] + peer_fns, a.repeats, a.rounds)
+            t_ours, v_ours = times[0], outs[0]
+            peer_res = list(zip(times[1:], outs[1:]))
         else:
             got = _ours_on_device(name, lambda: ours(name, f_dev, a_dev), lambda: ours(name, f32, a32),
                                   dev, a.repeats, failed)
             if got is None:
                 continue
             t_ours, v_ours, extra = got
-        for label, pf in plist:
-            pf(F[0], A[0])
-            t_peer, v_peer = cpu_time(lambda: np.array([pf(F[i], A[i]) for i in range(a.n)]), a.repeats)
+            peer_res = [cpu_time(fn, a.repeats) for fn in peer_fns]
+        for (label, _), (t_peer, v_peer) in zip(plist, peer_res):
             rel = float(np.max(np.abs(np.asarray(v_ours) - v_peer) / np.maximum(np.abs(v_peer), 1e-12)))
             rows.append({"metric": name, "peer": label, "ours_s": t_ours, "peer_s": t_peer,
                          "speedup": t_peer / t_ours, "max_rel_diff": rel, "data": "gray", **extra})
@@ -319,20 +342,24 @@ def main(argv=None) -> int:
                 continue
             fn = M.METRICS[name].fn
             extra = {}
+            peer_fns = []
+            for _, prep, pf in plist:
+                QF, QR = [prep(x) for x in PF], [prep(x) for x in PR]  # peer's input form, not timed
+                pf(QF[0], QR[0])  # warm-up
+                peer_fns.append(lambda pf=pf, QF=QF, QR=QR: np.array([pf(QF[i], QR[i]) for i in range(a.n_ps)]))
             if dev is None:
                 fn(pf32[:1], pr32[:1])  # warm-up
-                t_ours, v_ours = cpu_time(lambda: fn(pf32, pr32), a.repeats)
+                times, outs = interleaved([lambda: fn(pf32, pr32)] + peer_fns, a.repeats, a.rounds)
+                t_ours, v_ours = times[0], outs[0]
+                peer_res = list(zip(times[1:], outs[1:]))
             else:
                 got = _ours_on_device(name, lambda: fn(pf_dev, pr_dev), lambda: fn(pf32, pr32), dev,
                                       a.repeats, failed)
                 if got is None:
                     continue
                 t_ours, v_ours, extra = got
-            for label, prep, pf in plist:
-                QF, QR = [prep(x) for x in PF], [prep(x) for x in PR]  # peer's input form, not timed
-                pf(QF[0], QR[0])
-                t_peer, v_peer = cpu_time(lambda: np.array([pf(QF[i], QR[i]) for i in range(a.n_ps)]),
-                                          a.repeats)
+                peer_res = [cpu_time(f_, a.repeats) for f_ in peer_fns]
+            for (label, _, _), (t_peer, v_peer) in zip(plist, peer_res):
                 rel = float(np.max(np.abs(np.asarray(v_ours) - v_peer) / np.maximum(np.abs(v_peer), 1e-12)))
                 rows.append({"metric": name, "peer": label, "ours_s": t_ours, "peer_s": t_peer,
                              "speedup": t_peer / t_ours, "max_rel_diff": rel, "data": "pansharpening",
@@ -343,7 +370,7 @@ def main(argv=None) -> int:
             fastest[r["metric"]] = r
     if dev is None:
         print(f"{a.n} gray pairs and {a.n_ps} 4-band pairs of {a.size}x{a.size}, CPU time (min of "
-              f"{a.repeats}), 1 thread")
+              f"{a.repeats}+ runs in {a.rounds} interleaved rounds), 1 thread")
     else:
         print(f"{a.n} gray pairs and {a.n_ps} 4-band pairs of {a.size}x{a.size}; ours on {dev} "
               f"({'CUDA events' if dev.type == 'cuda' else 'wall clock'}, synchronised, min of {a.repeats}+), "
@@ -359,7 +386,8 @@ def main(argv=None) -> int:
     print("* fastest peer of the metric")
     for f in failed:
         print(f"not measured on {f['device']}: {f['metric']}: {f['reason']}")
-    res = {"n_pairs": a.n, "n_pansharpening_pairs": a.n_ps, "bands": 4, "size": a.size, "repeats": a.repeats, "threads": 1, "timer": "process_time",
+    res = {"n_pairs": a.n, "n_pansharpening_pairs": a.n_ps, "bands": 4, "size": a.size, "repeats": a.repeats,
+           "rounds": a.rounds if dev is None else 1, "threads": 1, "timer": "process_time",
            "platform": platform.platform(), "torch": torch.__version__, "rows": rows,
            "vs_fastest_peer": {k: {"peer": v["peer"], "speedup": v["speedup"],
                                    "max_rel_diff": v["max_rel_diff"]} for k, v in fastest.items()}}
@@ -400,7 +428,7 @@ def _merge(path: Path, new: dict, metrics: list[str], device: bool = False) -> d
     if not path.is_file():
         raise SystemExit(f"--merge: no results at {path} to merge into; run without --only first")
     old = json.loads(path.read_text())
-    keys = ("n_pairs", "n_pansharpening_pairs", "bands", "size", "repeats", "threads", "timer")
+    keys = ("n_pairs", "n_pansharpening_pairs", "bands", "size", "repeats", "rounds", "threads", "timer")
     if device:
         keys += ("device", "device_name")
     diff = {k: (old.get(k), new[k]) for k in keys if old.get(k) != new[k]}
