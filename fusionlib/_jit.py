@@ -20,7 +20,7 @@ import warnings
 
 import numpy as np
 
-__all__ = ["enabled", "pair_sums", "vif_sums"]
+__all__ = ["enabled", "pair_sums", "plane_var", "vif_sums"]
 
 _OFF = {"0", "off", "false", "no"}
 _COMPILED: dict = {}
@@ -69,6 +69,28 @@ def _pair_sums_py(f, r, fu, ru, sq, s):
         sq[p] = a
         s[p] = b
     return mf, mr
+
+
+def _plane_var_py(x, xu, var):
+    """Population variance of every plane of ``x`` (P, N) float32/float64 (P, N >= 1), two passes in
+    float64 (the mean, then the sum of squared deviations), into ``var`` (P,) float64; returns the
+    largest bit pattern of ``xu`` (``x`` read as unsigned integers) for the range test of
+    :func:`fusionlib._checks.all_in_nonneg_range`."""
+    n_planes, n = x.shape
+    mx = xu[0, 0]
+    for p in range(n_planes):
+        xp, xup = x[p], xu[p]
+        s = 0.0
+        for i in range(n):
+            s += np.float64(xp[i])
+            mx = max(mx, xup[i])
+        mu = s / n
+        q = 0.0
+        for i in range(n):
+            d = np.float64(xp[i]) - mu
+            q += d * d
+        var[p] = q / n
+    return mx
 
 
 def _vif_sums_py(m, c, sigma_nsq, eps, zero, one, num, den):
@@ -136,6 +158,11 @@ def _compile(name: str, py_func, fastmath):
 def vif_sums():
     """The compiled :func:`_vif_sums_py`, or None (use the torch kernel)."""
     return _compile("vif_sums", _vif_sums_py, False)  # exact IEEE order per pixel
+
+
+def plane_var():
+    """The compiled :func:`_plane_var_py`, or None (use :func:`fusionlib.metrics._common.plane_var`)."""
+    return _compile("plane_var", _plane_var_py, {"reassoc", "contract"})
 
 
 def pair_sums():

@@ -59,6 +59,29 @@ def _scale(where: str, name: str, t: torch.Tensor, data_range: float, check: boo
     return torch.where((t - r).abs() < 1e-4, r, t)
 
 
+def prepare_plane_var(fused: Any, *, where: str, data_range: float = 1.0) -> tuple[torch.Tensor, Origin]:
+    """:func:`prepare_fused` (range checked, no rescaling, any size) and the population variance of
+    every (H, W) plane in data units: ``(var (B, C) float64, origin)``.
+
+    On CPU float data, one compiled two-pass loop (:func:`fusionlib._jit.plane_var`: float64 sums) that
+    also gives the one-pass range test of :func:`fusionlib._checks.check_finite_range`; the exact
+    check (same error) runs only where that test fails. Elsewhere the check, then :func:`plane_var`.
+    """
+    data_range = float(check_positive(where, "data_range", data_range))
+    f, origin = as_tensor(fused, where=where, name="fused")
+    _check_size(where, "fused", f, 1)
+    jit = _jit.plane_var() if (f.device.type == "cpu" and f.dtype in UINT_VIEW and not f.requires_grad) else None
+    if jit is not None:
+        x = f.detach().reshape(-1, f.shape[-2] * f.shape[-1]).numpy()
+        var = np.empty(x.shape[0])
+        uint = UINT_VIEW[f.dtype][0]
+        if jit(x, x.view(uint), var) > nonneg_pattern_bound(f.dtype, data_range + 1e-6):
+            _scale(where, "fused", f, data_range, True, rescale=False)  # raises, or accepts (-0.0)
+        return torch.from_numpy(var).reshape(f.shape[:2]), origin
+    f = _scale(where, "fused", f, data_range, True, rescale=False)
+    return plane_var(f).to(torch.float64), origin
+
+
 def prepare_fused(fused: Any, *, where: str, data_range: float = 1.0, check_range_: bool = True,
                   min_size: int = 2, name: str = "fused", rescale: bool = True
                   ) -> tuple[torch.Tensor, Origin]:

@@ -10,7 +10,7 @@ from typing import Any
 import torch
 
 from ..filters import filter2d
-from ._common import batch_step, check_preset, finish, plane_var, prepare_fused, prepare_sources
+from ._common import batch_step, check_preset, finish, prepare_fused, prepare_plane_var, prepare_sources
 from ._registry import register_metric
 
 __all__ = ["standard_deviation", "spatial_frequency", "average_gradient", "edge_intensity", "brenner",
@@ -25,10 +25,6 @@ _SOBEL = torch.tensor([[1.0, 2.0, 1.0], [0.0, 0.0, 0.0], [-1.0, -2.0, -1.0]])  #
 
 
 # --------------------------------------------------------------------------- SD
-def _sd(f: torch.Tensor) -> torch.Tensor:
-    return plane_var(f).sqrt_().mean(dim=1)
-
-
 @register_metric("standard_deviation", full_name="Standard deviation (SD)", higher_is_better=True,
                  inputs="none", range=(0.0, 127.5), units="grey levels",
                  presets=("default", "vifb", "mefb"),
@@ -58,8 +54,8 @@ def standard_deviation(fused: Any, *, preset: str = "default", data_range: float
     """
     where = "standard_deviation"
     check_preset(where, preset, ("default", "vifb", "mefb"))
-    f, origin = prepare_fused(fused, where=where, data_range=data_range, min_size=1, rescale=False)
-    return finish(_sd(f) * (255.0 / data_range), origin)
+    var, origin = prepare_plane_var(fused, where=where, data_range=data_range)
+    return finish(var.sqrt().mean(dim=1) * (255.0 / data_range), origin)
 
 
 # --------------------------------------------------------------------------- SF

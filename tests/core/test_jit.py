@@ -60,6 +60,18 @@ class TestPairSums:
         assert not np.isfinite(s[0]) and np.isfinite(s[1]) and mr > np.float32(1.0).view(np.uint32)
 
 
+class TestPlaneVar:
+    @pytest.mark.parametrize("dtype", [np.float32, np.float64])
+    @pytest.mark.parametrize("shape", [(1, 1), (1, 9), (5, 1), (3, 70001)])
+    def test_against_float64(self, rng, dtype, shape):
+        x = (1000 + rng.normal(0, 1e-3, shape)).astype(dtype)  # large mean, tiny spread: two passes
+        var = np.full(shape[0], np.nan)
+        u = UINT[dtype]
+        mx = _jit.plane_var()(x, x.view(u), var)
+        np.testing.assert_allclose(var, x.astype(np.float64).var(axis=1), rtol=1e-9, atol=1e-300)
+        assert mx == x.view(u).max()
+
+
 class TestSwitch:
     @pytest.mark.parametrize("value", ["0", "off", "False", " no "])
     def test_env_off(self, monkeypatch, value):

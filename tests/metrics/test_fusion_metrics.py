@@ -367,3 +367,39 @@ class TestVifPaths:
         flat = np.full((64, 64), 0.5, np.float32)
         assert M.vif(flat, [flat], combine="mean") == 1.0  # zero denominator counts as 1
         assert np.isfinite(M.vif(flat, [x])) and np.isfinite(M.vif(x, [flat]))
+
+
+@pytest.mark.usefixtures("cpu_path")
+class TestStandardDeviationPaths:
+    """SD through ``prepare_plane_var``, compiled (two float64 passes) and torch: NumPy's float64 std,
+    the messages of the exact check, and the general path for other layouts."""
+
+    @pytest.mark.parametrize("dtype, tol", [(np.float32, 1e-6), (np.float64, 1e-12)])
+    def test_values(self, rng, dtype, tol):
+        x = rng.random((3, 2, 50, 41)).astype(dtype)
+        want = (x.astype(np.float64).std(axis=(2, 3)) * 255).mean(axis=1)
+        np.testing.assert_allclose(M.standard_deviation(x), want, rtol=tol)
+        np.testing.assert_allclose(M.standard_deviation(x * 255, data_range=255), want, rtol=tol)
+        xt = torch.from_numpy(x).transpose(2, 3)  # non-contiguous
+        np.testing.assert_allclose(M.standard_deviation(xt).numpy(), want, rtol=tol)
+        assert M.standard_deviation(np.full((9, 7), 0.25, dtype)) == 0.0
+        assert M.standard_deviation(np.array([[0.0, 1.0]], dtype)) == 127.5
+
+    def test_bad_inputs_same_messages(self, rng):
+        from fusionlib.metrics._common import prepare_fused
+        x = rng.random((2, 1, 20, 30)).astype(np.float32)
+        for v in (np.nan, np.inf, -0.5, 1.5):
+            y = x.copy()
+            y[1, 0, 19, 29] = v
+            with pytest.raises(ValueError) as want:
+                prepare_fused(y, where="standard_deviation", min_size=1)
+            with pytest.raises(ValueError) as got:
+                M.standard_deviation(y)
+            assert str(got.value) == str(want.value)
+        with pytest.raises(ValueError, match="0-255"):
+            M.standard_deviation(x * 255)
+
+    def test_negative_zero_accepted(self, rng):
+        x = rng.random((1, 1, 20, 30)).astype(np.float32)
+        x[0, 0, 0, 0] = -0.0
+        assert M.standard_deviation(x) == pytest.approx(float(x.astype(np.float64).std() * 255), rel=1e-6)
