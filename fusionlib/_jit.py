@@ -44,7 +44,7 @@ def enabled() -> bool:
 def _pair_sums_py(f, r, fu, ru, sq, s):
     """One pass over a (fused, reference) pair of (P, N) planes.
 
-    ``f``, ``r``: float32 or float64 (P, N), C-contiguous, P, N >= 1; ``fu``, ``ru``: the same memory
+    ``f``, ``r``: float32 or float64 (P, N), rows of unit stride, P, N >= 1; ``fu``, ``ru``: the same memory
     read as unsigned integers of the same width; ``sq``, ``s``: float64 (P,) outputs.
     Writes ``sq[p] = sum_i (f - r)^2`` and ``s[p] = sum_i r``, each difference and each sum in float64
     (the difference of two floats of the data's dtype is exact in float64), and returns the largest bit

@@ -70,7 +70,9 @@ def prepare_plane_var(fused: Any, *, where: str, data_range: float = 1.0) -> tup
     data_range = float(check_positive(where, "data_range", data_range))
     f, origin = as_tensor(fused, where=where, name="fused")
     _check_size(where, "fused", f, 1)
-    jit = _jit.plane_var() if (f.device.type == "cpu" and f.dtype in UINT_VIEW and not f.requires_grad) else None
+    jit = None
+    if f.device.type == "cpu" and f.dtype in UINT_VIEW and f.numel() and not f.requires_grad:
+        jit = _jit.plane_var()
     if jit is not None:
         x = f.detach().reshape(-1, f.shape[-2] * f.shape[-1]).numpy()
         var = np.empty(x.shape[0])
@@ -152,13 +154,14 @@ def prepare_sq_diff(fused: Any, sources: Any, *, where: str, data_range: float =
     f, s, origin = prepare_sources(fused, sources, where=where, data_range=data_range, min_size=1,
                                    min_count=1, rescale=False, check=False)
     data_range = float(data_range)
-    got = _jit_sq_diff(f, s, data_range + 1e-6)
+    m = f.shape[1] * f.shape[2] * f.shape[3]
+    got = _jit_sq_diff(f, s, data_range + 1e-6) if f.numel() else None
     if got is not None and got[1]:
-        return got[0], f[0].numel(), origin
+        return got[0], m, origin
     f = _scale(where, "fused", f, data_range, True, rescale=False)
     s = _scale(where, "sources", s, data_range, True, rescale=False)
     sq = got[0] if got is not None else sq_diff_sum(f, s).to(torch.float64)
-    return sq, f[0].numel(), origin
+    return sq, m, origin
 
 
 def _jit_sq_diff(f: torch.Tensor, s: torch.Tensor, high: float):
