@@ -66,6 +66,9 @@ def as_tensor(x: Any, *, where: str = "fusionlib", name: str = "input",
     elif rank != 4:
         raise ShapeError(f"{where}: `{name}` must be (H, W), (C, H, W) or (B, C, H, W); got shape "
                          f"{tuple(t.shape)}", expected=(2, 3, 4), actual=tuple(t.shape))
+    if t.numel() == 0:
+        raise ShapeError(f"{where}: `{name}` is empty (shape {tuple(x.shape)}): it needs at least one image "
+                         "of at least one channel and one pixel", expected="non-empty", actual=tuple(x.shape))
     if t.dtype == torch.float16 or t.dtype == torch.bfloat16:
         t = t.float()
     if dtype is not None:

@@ -1,6 +1,8 @@
 """fusionlib._convert: NumPy <-> torch, ranks, dtype rule."""
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pytest
 import torch
@@ -10,6 +12,12 @@ from fusionlib._convert import as_tensor, restore, restore_scores, stack_sources
 
 
 class TestAsTensor:
+    @pytest.mark.parametrize("shape", [(0, 6), (3, 0, 6), (0, 3, 5, 6), (2, 3, 5, 0)])
+    def test_empty_refused(self, shape):
+        for x in (np.zeros(shape, np.float32), torch.zeros(shape)):
+            with pytest.raises(ValueError, match=r"f: `img` is empty \(shape " + re.escape(str(shape))):
+                as_tensor(x, where="f", name="img")
+
     @pytest.mark.parametrize("shape", [(5, 6), (3, 5, 6), (2, 3, 5, 6)])
     def test_shape_roundtrip(self, shape, rng):
         x = rng.random(shape).astype(np.float32)

@@ -1,6 +1,8 @@
 """Shared invariants of every registered fusion metric (parametrised over the registry)."""
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pytest
 import torch
@@ -208,6 +210,24 @@ class TestBadInput:
         a, b = pair
         with pytest.raises(KeyError, match="valid keys"):
             M.evaluate(a, [a, b], names=["nope"])
+
+    @pytest.mark.parametrize("name", sorted(M.METRICS))
+    @pytest.mark.parametrize("empty", [(0, 1, 64, 64), (2, 0, 64, 64), (2, 1, 0, 64)])
+    def test_empty_input(self, name, empty):
+        """An empty batch, channel axis or image is refused with its shape, by every metric."""
+        info = M.METRICS[name]
+        c = 1 if info.kind == "fusion" else 4
+        shape = (empty[0], c if empty[1] else 0, *empty[2:])
+        z = np.zeros(shape, np.float32)
+        with pytest.raises(ValueError, match=re.escape(f"`fused` is empty (shape {shape})")):
+            if info.inputs == "none":
+                info.fn(z)
+            elif info.inputs == "sources":
+                info.fn(z, [z, z])
+            elif info.inputs == "ms_pan":
+                info.fn(z, z, np.zeros((1, 1, 256, 256), np.float32))
+            else:
+                info.fn(z, z)
 
 
 class TestEvaluate:
