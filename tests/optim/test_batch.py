@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 
 import fusionlib.optim as fo
+from batch_helpers import recording, same_result
 from fusionlib._checks import ShapeError
 from fusionlib.optim.functions import rastrigin, sphere
 
@@ -14,22 +15,6 @@ LO, HI = np.full(4, -5.0), np.full(4, 5.0)
 
 def shifted(X):
     return ((X - 7.0) ** 2).sum(axis=1)
-
-
-def _same(a: fo.Result, b: fo.Result) -> None:
-    assert a.best_f == b.best_f
-    np.testing.assert_array_equal(a.best_x, b.best_x)
-    np.testing.assert_array_equal(a.history.best, b.history.best)
-    np.testing.assert_array_equal(a.history.best_per_eval, b.history.best_per_eval)
-    np.testing.assert_array_equal(a.history.n_evals, b.history.n_evals)
-    np.testing.assert_array_equal(a.history.mean, b.history.mean)
-    np.testing.assert_array_equal(a.history.diversity, b.history.diversity)
-    np.testing.assert_array_equal(a.state.positions, b.state.positions)
-    np.testing.assert_array_equal(a.state.fitness, b.state.fitness)
-    assert a.n_evals == b.n_evals and a.n_iter == b.n_iter and a.n_calls == b.n_calls
-    assert sorted(a.state.extras) == sorted(b.state.extras)
-    for k in a.state.extras:
-        np.testing.assert_array_equal(a.state.extras[k], b.state.extras[k])
 
 
 @pytest.mark.parametrize("name", NAMES)
@@ -49,7 +34,7 @@ class TestRunBatch:
         batch = fo.run_batch(p, opt, seeds, n_iter=n_iter)
         assert len(batch) == len(seeds)
         for s, b in zip(seeds, batch):
-            _same(b, fo.run(p, opt, n_iter=n_iter, seed=s))
+            same_result(b, fo.run(p, opt, n_iter=n_iter, seed=s))
             assert b.seed == s and b.mode == mode and b.optimizer == name
 
     @pytest.mark.parametrize("mode", ["corrected", "faithful"])
@@ -59,17 +44,13 @@ class TestRunBatch:
         p = fo.Problem(sphere, LO, HI)
         budget = 6 + 2 * fo.OPTIMIZERS[name].evals_per_iter(6) + 3
         for s, b in zip([3, 4], fo.run_batch(p, opt, [3, 4], max_evals=budget)):
-            _same(b, fo.run(p, opt, max_evals=budget, seed=s))
+            same_result(b, fo.run(p, opt, max_evals=budget, seed=s))
             assert b.n_evals == budget
 
 
 class TestBatchProblem:
     def test_one_call_per_generation(self):
-        calls = []
-
-        def f(X):
-            calls.append(X.shape)
-            return sphere(X)
+        f, calls = recording(sphere)
         p = fo.Problem(f, LO, HI)
         fo.run_batch(p, fo.WOA(pop_size=5), range(30), n_iter=10)
         assert calls == [(150, 4)] * 11

@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 import fusionlib.optim as fo
+from batch_helpers import recording, same_result
 from fusionlib.optim.aha import _target, _targets_batch
 from fusionlib.optim.functions import sphere
 
@@ -50,11 +51,8 @@ class TestAhaRunBatch:
         seeds = [0, 1, 2, 3]
         for s, b in zip(seeds, fo.run_batch(p, opt, seeds, max_evals=budget)):
             a = fo.run(p, opt, max_evals=budget, seed=s)
-            assert a.best_f == b.best_f and a.n_evals == b.n_evals == budget
-            np.testing.assert_array_equal(a.state.positions, b.state.positions)
-            np.testing.assert_array_equal(a.state.fitness, b.state.fitness)
-            np.testing.assert_array_equal(a.state.extras["visit_table"], b.state.extras["visit_table"])
-            np.testing.assert_array_equal(a.history.best_per_eval, b.history.best_per_eval)
+            same_result(a, b)
+            assert b.n_evals == budget
 
     def test_migrations_over_many_steps(self, mode):
         opt = fo.AHA(pop_size=2, mode=mode)
@@ -62,9 +60,7 @@ class TestAhaRunBatch:
         seeds = list(range(6))
         for s, b in zip(seeds, fo.run_batch(p, opt, seeds, n_iter=25)):
             a = fo.run(p, opt, n_iter=25, seed=s)
-            assert a.best_f == b.best_f and a.n_evals == b.n_evals
-            np.testing.assert_array_equal(a.state.extras["visit_table"], b.state.extras["visit_table"])
-            np.testing.assert_array_equal(a.history.best_per_eval, b.history.best_per_eval)
+            same_result(a, b)
 
 
 class TestFaithfulBatch:
@@ -73,15 +69,11 @@ class TestFaithfulBatch:
 
     def test_calls_bird_by_bird(self):
         """AHA.m's order: one call of R rows per bird, one more at a migration (every 2N iterations)."""
-        calls = []
-
-        def f(X):
-            calls.append(X.shape[0])
-            return (X ** 2).sum(axis=1)
+        f, calls = recording(lambda X: (X ** 2).sum(axis=1))
         R, n, T = 3, 2, 5
         p = fo.Problem(f, -np.ones(2), np.ones(2))
         res = fo.run_batch(p, fo.AHA(pop_size=n, mode="faithful"), range(R), n_iter=T)
-        assert calls == [R * n] + [R] * n * 4 + [R] + [R] * n
+        assert [c[0] for c in calls] == [R * n] + [R] * n * 4 + [R] + [R] * n
         assert all(b.n_evals == n + n * T + T // (2 * n) for b in res)
 
     def test_equals_run_with_ties(self):
@@ -90,10 +82,7 @@ class TestFaithfulBatch:
         opt = fo.AHA(pop_size=6, mode="faithful")
         for s, b in zip(range(6), fo.run_batch(p, opt, range(6), n_iter=15)):
             a = fo.run(p, opt, n_iter=15, seed=s)
-            assert a.best_f == b.best_f
-            np.testing.assert_array_equal(a.state.positions, b.state.positions)
-            np.testing.assert_array_equal(a.state.extras["visit_table"], b.state.extras["visit_table"])
-            np.testing.assert_array_equal(a.history.best_per_eval, b.history.best_per_eval)
+            same_result(a, b)
 
     @pytest.mark.parametrize("mode", ["corrected", "faithful"])
     def test_equals_run_with_infinite_fitness(self, mode):
@@ -106,8 +95,6 @@ class TestFaithfulBatch:
         n_inf = 0
         for s, b in zip(range(10), fo.run_batch(p, opt, range(10), n_iter=9)):
             a = fo.run(p, opt, n_iter=9, seed=s)
-            assert a.best_f == b.best_f
-            np.testing.assert_array_equal(a.state.positions, b.state.positions)
-            np.testing.assert_array_equal(a.state.extras["visit_table"], b.state.extras["visit_table"])
+            same_result(a, b)
             n_inf += int(np.isinf(b.state.fitness).sum())
         assert n_inf > 0

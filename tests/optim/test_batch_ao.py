@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 import fusionlib.optim as fo
+from batch_helpers import recording, same_result
 
 
 class TestAoUpdateBatch:
@@ -33,15 +34,11 @@ class TestFaithfulBatch:
     def test_calls_individual_by_individual(self):
         """AO.m's order: the population re-clipped and re-evaluated at the top of every iteration but the
         first (one call of R * N rows), then one call of R rows (individual i of every run) per individual."""
-        calls = []
-
-        def f(X):
-            calls.append(X.shape[0])
-            return (X ** 2).sum(axis=1)
+        f, calls = recording(lambda X: (X ** 2).sum(axis=1))
         R, n, T = 4, 5, 3
         p = fo.Problem(f, -np.ones(2), np.ones(2))
         res = fo.run_batch(p, fo.AO(pop_size=n, mode="faithful"), range(R), n_iter=T)
-        assert calls == [R * n] + [R] * n + ([R * n] + [R] * n) * (T - 1)
+        assert [c[0] for c in calls] == [R * n] + [R] * n + ([R * n] + [R] * n) * (T - 1)
         assert all(b.n_evals == 2 * n * T for b in res)
 
     @pytest.mark.parametrize("n_iter", [3, 12])   # exploration only; both phases
@@ -52,9 +49,6 @@ class TestFaithfulBatch:
         out_of_box = False
         for s, b in zip(range(8), fo.run_batch(p, opt, range(8), n_iter=n_iter)):
             a = fo.run(p, opt, n_iter=n_iter, seed=s)
-            assert a.best_f == b.best_f
-            np.testing.assert_array_equal(a.best_x, b.best_x)
-            np.testing.assert_array_equal(a.state.positions, b.state.positions)
-            np.testing.assert_array_equal(a.history.best_per_eval, b.history.best_per_eval)
+            same_result(a, b)
             out_of_box |= bool(((b.state.positions < 0) | (b.state.positions > 1)).any())
         assert out_of_box

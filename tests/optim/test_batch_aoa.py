@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 import fusionlib.optim as fo
+from batch_helpers import recording, runs_match_transcription, same_result
 from fusionlib.optim.functions import rastrigin
 
 LO, HI = np.array([-3.0, -1.0, 0.0]), np.array([3.0, 2.0, 0.5])
@@ -14,15 +15,6 @@ LO, HI = np.array([-3.0, -1.0, 0.0]), np.array([3.0, 2.0, 0.5])
 def plateau(X):
     """Integer-valued: exact ties, so the strict comparisons (greedy, best) decide."""
     return np.floor(4.0 * (X ** 2).sum(axis=1))
-
-
-def _same(a, b):
-    assert a.best_f == b.best_f and a.n_evals == b.n_evals and a.n_iter == b.n_iter and a.n_calls == b.n_calls
-    np.testing.assert_array_equal(a.best_x, b.best_x)
-    np.testing.assert_array_equal(a.history.best, b.history.best)
-    np.testing.assert_array_equal(a.history.best_per_eval, b.history.best_per_eval)
-    np.testing.assert_array_equal(a.state.positions, b.state.positions)
-    np.testing.assert_array_equal(a.state.fitness, b.state.fitness)
 
 
 class TestAOAStepBatch:
@@ -40,23 +32,19 @@ class TestAOAStepBatch:
         p = fo.Problem(fitness, LO, HI)
         seeds = [21, 22, 23, 24]
         for s, b in zip(seeds, fo.run_batch(p, opt, seeds, n_iter=8)):
-            _same(b, fo.run(p, opt, n_iter=8, seed=s))
+            same_result(b, fo.run(p, opt, n_iter=8, seed=s))
 
     def test_faithful_one_call_per_individual(self):
-        calls = []
-
-        def f(X):
-            calls.append(X.shape[0])
-            return rastrigin(X)
+        f, calls = recording(rastrigin)
         fo.run_batch(fo.Problem(f, LO, HI), fo.AOA(pop_size=4, mode="faithful"), range(3), n_iter=2)
-        assert calls == [12] + [3] * 8
+        assert [c[0] for c in calls] == [12] + [3] * 8
 
     @pytest.mark.parametrize("budget", [5 + 1, 5 + 5 + 3, 5 + 10])
     def test_faithful_budget_binds_inside_the_loop(self, budget):
         opt = fo.AOA(pop_size=5, mode="faithful")
         p = fo.Problem(rastrigin, LO, HI)
         for s, b in zip([0, 1, 2], fo.run_batch(p, opt, [0, 1, 2], max_evals=budget)):
-            _same(b, fo.run(p, opt, max_evals=budget, seed=s))
+            same_result(b, fo.run(p, opt, max_evals=budget, seed=s))
             assert b.n_evals == budget
 
     def test_faithful_later_individuals_see_the_new_best(self):
@@ -96,13 +84,5 @@ class TestAOAFaithfulReference:
     def test_sequential_and_batch_equal_aoa_m(self, fitness, hyper):
         opt = fo.AOA(pop_size=5, mode="faithful", **hyper)
         p = fo.Problem(fitness, LO, HI)
-        seeds = list(range(6))
-        batch = fo.run_batch(p, opt, seeds, n_iter=7)
-        for s, b in zip(seeds, batch):
-            bx, bf, X, f = _aoa_m(fitness, LO, HI, 5, 7, s, **hyper)
-            a = fo.run(p, opt, n_iter=7, seed=s)
-            for res in (a, b):
-                assert res.best_f == bf
-                np.testing.assert_array_equal(res.best_x, bx)
-                np.testing.assert_array_equal(res.state.positions, X)
-                np.testing.assert_array_equal(res.state.fitness, f)
+        runs_match_transcription(p, opt, range(6), 7,
+                                 lambda s: _aoa_m(fitness, LO, HI, 5, 7, s, **hyper))

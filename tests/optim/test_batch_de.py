@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 import fusionlib.optim as fo
+from batch_helpers import recording, same_result
 from fusionlib.optim.functions import sphere
 
 
@@ -60,19 +61,11 @@ class TestStepBatch:
         seeds = list(range(12))
         for s, b in zip(seeds, fo.run_batch(p, opt, seeds, n_iter=4)):
             a = fo.run(p, opt, n_iter=4, seed=s)
-            assert a.best_f == b.best_f and a.n_evals == b.n_evals == pop * 5
-            np.testing.assert_array_equal(a.best_x, b.best_x)
-            np.testing.assert_array_equal(a.history.best, b.history.best)
-            np.testing.assert_array_equal(a.history.best_per_eval, b.history.best_per_eval)
-            np.testing.assert_array_equal(a.state.positions, b.state.positions)
-            np.testing.assert_array_equal(a.state.fitness, b.state.fitness)
+            same_result(a, b)
+            assert b.n_evals == pop * 5
 
     def test_faithful_one_call_per_individual(self):
-        calls = []
-
-        def f(X):
-            calls.append(X.shape)
-            return sphere(X)
+        f, calls = recording(sphere)
         fo.run_batch(fo.Problem(f, np.full(3, -1.0), np.full(3, 1.0)), fo.DE(pop_size=4, mode="faithful"),
                      range(5), n_iter=2)
         assert calls == [(20, 3)] + [(5, 3)] * 8
@@ -83,9 +76,7 @@ class TestStepBatch:
         opt = fo.DE(pop_size=50)
         for s, b in zip([0, 9], fo.run_batch(p, opt, [0, 9], n_iter=3)):
             a = fo.run(p, opt, n_iter=3, seed=s)
-            assert a.best_f == b.best_f
-            np.testing.assert_array_equal(a.state.positions, b.state.positions)
-            np.testing.assert_array_equal(a.history.best_per_eval, b.history.best_per_eval)
+            same_result(a, b)
 
 
 class TestUniformIdentity:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 import fusionlib.optim as fo
+from batch_helpers import recording
 from fusionlib.optim._leaders import (empty_leaders, leaders_chain, leaders_chain_batch, leaders_topk,
                                      leaders_topk_batch)
 
@@ -108,11 +109,7 @@ class TestFaithfulBatch:
     def test_one_call_per_generation(self):
         """Faithful GWO evaluates its whole pack at once (GWO.m's loop top): one call of R * N rows per
         iteration, T iterations in all (the first one is the initial population)."""
-        calls = []
-
-        def f(X):
-            calls.append(X.shape)
-            return (X ** 2).sum(axis=1)
+        f, calls = recording(lambda X: (X ** 2).sum(axis=1))
         p = fo.Problem(f, -np.ones(3), np.ones(3))
         res = fo.run_batch(p, fo.GWO(pop_size=5, mode="faithful"), range(7), n_iter=10)
         assert calls == [(35, 3)] * 10

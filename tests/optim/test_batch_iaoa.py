@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 import fusionlib.optim as fo
+from batch_helpers import recording, runs_match_transcription, same_result
 from fusionlib.optim.functions import rastrigin
 
 LO, HI = np.array([-3.0, -1.0, 0.0]), np.array([3.0, 2.0, 0.5])
@@ -15,18 +16,6 @@ LO, HI = np.array([-3.0, -1.0, 0.0]), np.array([3.0, 2.0, 0.5])
 def plateau(X):
     """Integer-valued: exact ties everywhere, so the stable sorts decide the order."""
     return np.floor(4.0 * (X ** 2).sum(axis=1))
-
-
-def _same(a, b):
-    assert a.best_f == b.best_f and a.n_evals == b.n_evals and a.n_iter == b.n_iter
-    assert a.n_calls == b.n_calls
-    np.testing.assert_array_equal(a.best_x, b.best_x)
-    np.testing.assert_array_equal(a.history.best, b.history.best)
-    np.testing.assert_array_equal(a.history.best_per_eval, b.history.best_per_eval)
-    np.testing.assert_array_equal(a.state.positions, b.state.positions)
-    np.testing.assert_array_equal(a.state.fitness, b.state.fitness)
-    for k in a.state.extras:
-        np.testing.assert_array_equal(a.state.extras[k], b.state.extras[k])
 
 
 class TestIAOAStepBatch:
@@ -43,14 +32,14 @@ class TestIAOAStepBatch:
         p = fo.Problem(fitness, LO, HI)
         seeds = [11, 12, 13]
         for s, b in zip(seeds, fo.run_batch(p, opt, seeds, n_iter=6)):
-            _same(b, fo.run(p, opt, n_iter=6, seed=s))
+            same_result(b, fo.run(p, opt, n_iter=6, seed=s))
 
     def test_budget_binds_inside_drst(self):
         opt = fo.IAOA(pop_size=4, n_samples=10)
         budget = 4 + 18 + 8 + 5        # step 2 evaluates its AOA+OBL pair, then 5 of 10 DRST samples
         p = fo.Problem(rastrigin, LO, HI)
         for s, b in zip([0, 1], fo.run_batch(p, opt, [0, 1], max_evals=budget)):
-            _same(b, fo.run(p, opt, max_evals=budget, seed=s))
+            same_result(b, fo.run(p, opt, max_evals=budget, seed=s))
             assert b.n_evals == budget and b.n_iter == 2
 
 
@@ -59,14 +48,10 @@ class TestIAOAFaithfulBatch:
     call of R rows), the best updated at once, DRST unclipped, the stale pool of iteration 1."""
 
     def test_one_call_per_candidate(self):
-        calls = []
-
-        def f(X):
-            calls.append(X.shape[0])
-            return rastrigin(X)
+        f, calls = recording(rastrigin)
         n, S, R = 4, 7, 3
         fo.run_batch(fo.Problem(f, LO, HI), fo.IAOA(pop_size=n, n_samples=S, mode="faithful"), range(R), n_iter=2)
-        assert calls == [R * n] + 2 * ([R] * (2 * n) + [R * S])
+        assert [c[0] for c in calls] == [R * n] + 2 * ([R] * (2 * n) + [R * S])
 
     @pytest.mark.parametrize("budget", [4 + 18 + 3, 4 + 18 + 4, 4 + 18 + 8 + 5, 4 + 1 * 18])
     def test_budget_binds_anywhere(self, budget):
@@ -75,7 +60,7 @@ class TestIAOAFaithfulBatch:
         opt = fo.IAOA(pop_size=4, n_samples=10, mode="faithful")
         p = fo.Problem(rastrigin, LO, HI)
         for s, b in zip([0, 1, 2], fo.run_batch(p, opt, [0, 1, 2], max_evals=budget)):
-            _same(b, fo.run(p, opt, max_evals=budget, seed=s))
+            same_result(b, fo.run(p, opt, max_evals=budget, seed=s))
             assert b.n_evals == budget
 
     def test_unclipped_samples_and_stale_pool(self):
@@ -95,7 +80,7 @@ class TestIAOAFaithfulBatch:
         dup = [len(np.unique(r.history._positions[1], axis=0)) < 5 for r in res]
         assert any(dup)
         for s, b in zip(seeds, res):
-            _same(b, fo.run(fo.Problem(plateau, LO, HI), opt, n_iter=3, seed=s))
+            same_result(b, fo.run(fo.Problem(plateau, LO, HI), opt, n_iter=3, seed=s))
 
 
 class TestAOACandidate:
@@ -180,13 +165,5 @@ class TestIAOAFaithfulReference:
         kw = {("n_samples" if k == "S" else k): v for k, v in hyper.items()}
         opt = fo.IAOA(pop_size=4, mode="faithful", **kw)
         p = fo.Problem(fitness, LO, HI)
-        seeds = list(range(5))
-        batch = fo.run_batch(p, opt, seeds, n_iter=5)
-        for s, b in zip(seeds, batch):
-            bx, bf, X, f = _iaoa_m(fitness, LO, HI, 4, 5, s, **hyper)
-            a = fo.run(p, opt, n_iter=5, seed=s)
-            for res in (a, b):
-                assert res.best_f == bf
-                np.testing.assert_array_equal(res.best_x, bx)
-                np.testing.assert_array_equal(res.state.positions, X)
-                np.testing.assert_array_equal(res.state.fitness, f)
+        runs_match_transcription(p, opt, range(5), 5,
+                                 lambda s: _iaoa_m(fitness, LO, HI, 4, 5, s, **hyper))

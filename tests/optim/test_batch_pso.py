@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 import fusionlib.optim as fo
+from batch_helpers import recording, same_result
 from fusionlib.optim.functions import sphere
 
 
@@ -62,18 +63,9 @@ class TestStepBatch:
             assert np.all(init == 5.0)
         for s, b in enumerate(batch):
             a = fo.run(p, opt, n_iter=8, seed=s)
-            assert a.best_f == b.best_f and a.history.best[0] == b.history.best[0]
-            np.testing.assert_array_equal(a.best_x, b.best_x)
-            np.testing.assert_array_equal(a.history.best, b.history.best)
-            np.testing.assert_array_equal(a.history.best_per_eval, b.history.best_per_eval)
-            np.testing.assert_array_equal(a.state.extras["pbest_x"], b.state.extras["pbest_x"])
-            np.testing.assert_array_equal(a.state.extras["velocity"], b.state.extras["velocity"])
+            same_result(a, b)
 
     def test_faithful_one_call_per_particle(self):
-        calls = []
-
-        def f(X):
-            calls.append(X.shape)
-            return sphere(X)
+        f, calls = recording(sphere)
         fo.run_batch(fo.Problem(f, LO, HI), fo.PSO(pop_size=4, mode="faithful"), range(6), n_iter=3)
         assert calls == [(24, 3)] + [(6, 3)] * 12

@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 
 import fusionlib.optim as fo
+from batch_helpers import recording, same_result
 from fusionlib.optim.functions import rastrigin, sphere
 
 LO, HI = np.full(3, -4.0), np.full(3, 4.0)
@@ -23,10 +24,8 @@ class TestStepBatch:
         seeds = list(range(24))
         for s, b in zip(seeds, fo.run_batch(p, opt, seeds, n_iter=15)):
             a = fo.run(p, opt, n_iter=15, seed=s)
-            assert a.best_f == b.best_f and a.n_evals == b.n_evals == 3 * 15
-            np.testing.assert_array_equal(a.best_x, b.best_x)
-            np.testing.assert_array_equal(a.history.best_per_eval, b.history.best_per_eval)
-            np.testing.assert_array_equal(a.state.positions, b.state.positions)
+            same_result(a, b)
+            assert b.n_evals == 3 * 15
 
     def test_faithful_differs_from_corrected(self):
         """The in-place faithful moves are not the synchronous ones (same seeds, same draws)."""
@@ -38,11 +37,7 @@ class TestStepBatch:
 
     def test_faithful_one_call_per_iteration(self):
         """WOA.m evaluates the whole population at the top of each pass: T calls of R * N rows."""
-        calls = []
-
-        def f(X):
-            calls.append(X.shape)
-            return sphere(X)
+        f, calls = recording(sphere)
         fo.run_batch(fo.Problem(f, LO, HI), fo.WOA(pop_size=5, mode="faithful"), range(7), n_iter=10)
         assert calls == [(35, 3)] * 10
 
