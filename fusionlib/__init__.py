@@ -14,7 +14,7 @@ __version__ = "0.1.0"
 
 _SUBMODULES = (
     "data", "io", "filters", "metrics", "classical", "optim", "pansharpening",
-    "nets", "experiments", "viz", "utils", "registry", "book",
+    "nets", "experiments", "viz", "utils", "registry", "book", "provenance",
 )
 
 __all__ = ["__version__", *_SUBMODULES]

@@ -112,6 +112,7 @@ def execute_chapter(chapter: Chapter, output: Path, *, profile: str, device: str
         pm.execute_notebook(str(chapter.source), str(tmp), parameters=params, kernel_name="python3",
                             cwd=str(chapter.source.parent), log_output=log_output, progress_bar=False)
         _strip_papermill_noise(tmp, title=chapter.title)
+        _record_provenance(tmp, profile=profile, device=device, data_root=data_root)
         os.replace(tmp, output)
     finally:
         if tmp.exists():
@@ -142,6 +143,21 @@ def _strip_papermill_noise(path: Path, title: str | None = None) -> None:
         ex = cell.get("metadata", {}).get("execution")
         if isinstance(ex, dict):
             cell["metadata"].pop("execution")
+    path.write_text(json.dumps(nb, indent=1, ensure_ascii=False) + "\n")
+
+
+def _record_provenance(path: Path, *, profile: str, device: str, data_root: str | None) -> None:
+    """Store what decides the chapter's numbers in ``metadata.fusionbook``: the profile and device asked
+    for, whether a data root was given, and :func:`fusionlib.provenance.environment_record` (Python, the
+    key packages' versions, the lock file's digest and any difference between it and the installed
+    environment)."""
+    from fusionlib.provenance import environment_record
+
+    nb = json.loads(path.read_text())
+    nb.setdefault("metadata", {})["fusionbook"] = {
+        "profile": profile, "device": device, "data_root_given": data_root is not None,
+        "environment": environment_record(),
+    }
     path.write_text(json.dumps(nb, indent=1, ensure_ascii=False) + "\n")
 
 

@@ -23,7 +23,8 @@ ALLOWED = {
     "experiments": IMAGE_IO | {"experiments", "data", "metrics", "classical", "optim", "pansharpening", "nets"},
     "viz": {"viz", "_convert", "filters"},
     "cli": IMAGE_IO | {"classical", "nets"},
-    "book": set(),
+    "book": {"provenance"},
+    "provenance": set(),
     "__main__": set(),
     "__init__": set(),
 }

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from fusionlib import book
+from fusionlib import book, provenance
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -49,6 +49,16 @@ class TestChapters:
         (tmp_path / "book" / "intro.md").write_text("# x\n")
         with pytest.raises(FileNotFoundError, match="nope"):
             book.chapters(tmp_path)
+
+    def test_provenance_recorded(self, tmp_path):
+        nb = tmp_path / "c.ipynb"
+        nb.write_text(json.dumps({"cells": [], "metadata": {}}))
+        book._record_provenance(nb, profile="smoke", device="cpu", data_root="/somewhere")
+        meta = json.loads(nb.read_text())["metadata"]["fusionbook"]
+        assert meta["profile"] == "smoke" and meta["device"] == "cpu" and meta["data_root_given"] is True
+        env = meta["environment"]
+        assert env["packages"]["torch"].startswith("2.13.0") and env["lock_mismatches"] == {}
+        assert len(env["lock_sha256"]) == 64 and "/somewhere" not in nb.read_text()
 
     def test_variants(self, tmp_path):
         (tmp_path / "book").mkdir()
@@ -102,28 +112,67 @@ class TestNotebookHygiene:
 
 
 class TestEnvironment:
-    def test_environment_yml_mirrors_pyproject(self):
+    """requirements-lock.txt is the environment: generated from pyproject.toml, complete, hashed, installed."""
+
+    @staticmethod
+    def _direct() -> list:
         import tomllib
+
+        from packaging.requirements import Requirement
         py = tomllib.loads((REPO / "pyproject.toml").read_text())
         deps = list(py["project"]["dependencies"])
         for extra in ("book", "test"):
             deps += py["project"]["optional-dependencies"][extra]
+        return [Requirement(d) for d in deps]
 
-        def name(spec: str) -> str:
-            return re.split(r"[<>=!~\[ ;]", spec, maxsplit=1)[0].strip().lower().replace("_", "-")
+    def test_lock_satisfies_pyproject(self):
+        """Every requirement of pyproject.toml (core, book, test) is pinned, at a version it allows."""
+        from packaging.utils import canonicalize_name
+        lock = provenance.read_lock(REPO / "requirements-lock.txt")
+        for req in self._direct():
+            name = canonicalize_name(req.name)
+            assert name in lock.pins, f"requirements-lock.txt lacks {req} (run `make lock`)"
+            assert req.specifier.contains(lock.pins[name], prereleases=True), \
+                f"requirements-lock.txt pins {name}=={lock.pins[name]}, pyproject.toml asks {req} (run `make lock`)"
 
+    def test_lock_direct_set_is_pyprojects(self):
+        """pip-compile marks what pyproject.toml asked for: a dependency removed there is stale here."""
+        from packaging.utils import canonicalize_name
+        lock = provenance.read_lock(REPO / "requirements-lock.txt")
+        assert lock.direct == {canonicalize_name(r.name) for r in self._direct()}, "run `make lock`"
+
+    def test_lock_is_hashed_and_exact(self):
+        lock = provenance.read_lock(REPO / "requirements-lock.txt")
+        assert len(lock.pins) > 50
+        for name in lock.pins:
+            assert lock.hashes.get(name), f"requirements-lock.txt: {name} has no --hash"
+        assert str(lock.pins["torch"]).startswith("2.13.0")
+
+    def test_installed_environment_is_the_lock(self):
+        """The interpreter running the tests has every locked package at its locked version."""
+        diff = provenance.lock_mismatches(REPO / "requirements-lock.txt")
+        assert not diff, f"installed packages differ from requirements-lock.txt: {diff}"
+
+    def test_environment_yml_installs_the_lock(self):
         env = yaml.safe_load((REPO / "environment.yml").read_text())
-        conda, pip = set(), set()
-        for d in env["dependencies"]:
-            if isinstance(d, dict):
-                pip |= {name(x) for x in d["pip"] if not x.startswith("-")}
-            else:
-                conda.add(name(d))
-        missing = sorted({name(d) for d in deps} - conda - pip)
-        assert not missing, f"environment.yml lacks {missing}"
-        torch_pin = [d for d in py["project"]["dependencies"] if name(d) == "torch"]
-        assert torch_pin == ["torch==2.13.0"]
-        assert "torch==2.13.0" in [x for d in env["dependencies"] if isinstance(d, dict) for x in d["pip"]]
+        conda = [d for d in env["dependencies"] if isinstance(d, str)]
+        pip = [x for d in env["dependencies"] if isinstance(d, dict) for x in d["pip"]]
+        assert {re.split(r"[<>=]", c)[0] for c in conda} == {"python", "pip", "nodejs"}, \
+            "conda must not resolve Python packages: they come from the lock"
+        assert "python=3.11" in conda
+        assert pip == ["--require-hashes", "--no-deps", "-r requirements-lock.txt"]
+
+    def test_read_lock(self, tmp_path):
+        f = tmp_path / "lock.txt"
+        f.write_text("a-b==1.0 \\\n    --hash=sha256:00\n    # via\n    #   -c constraints.txt\n"
+                     "    #   fusionbook-lib (pyproject.toml)\nc_d==2.0+cpu \\\n    --hash=sha256:11\n"
+                     "    # via a-b\n")
+        lock = provenance.read_lock(f)
+        assert {k: str(v) for k, v in lock.pins.items()} == {"a-b": "1.0", "c-d": "2.0+cpu"}
+        assert lock.direct == {"a-b"} and lock.hashes == {"a-b": ["sha256:00"], "c-d": ["sha256:11"]}
+        with pytest.raises(ValueError, match="line 1"):
+            (tmp_path / "bad.txt").write_text("a>=1\n")
+            provenance.read_lock(tmp_path / "bad.txt")
 
     def test_ci_runs_readme_test_command(self):
         readme = (REPO / "README.md").read_text()
