@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from fusionlib import _jit
+from tolerances import F64_NP
 
 UINT = {np.float32: np.uint32, np.float64: np.uint64}
 
@@ -30,8 +31,9 @@ class TestPairSums:
         sq, s, mf, mr = _call(f, r)
         f64, r64 = f.astype(np.float64), r.astype(np.float64)
         # differences of two floats are exact in float64: only the order of the float64 sums differs
-        np.testing.assert_allclose(sq, ((f64 - r64) ** 2).sum(axis=1), rtol=1e-13)
-        np.testing.assert_allclose(s, r64.sum(axis=1), rtol=1e-13)
+        # the loop sums in order, NumPy pairwise: float64 sums of n positive terms, another order
+        np.testing.assert_allclose(sq, ((f64 - r64) ** 2).sum(axis=1), **F64_NP)
+        np.testing.assert_allclose(s, r64.sum(axis=1), **F64_NP)
         u = UINT[dtype]
         assert mf == f.view(u).max() and mr == r.view(u).max()
 
@@ -42,8 +44,8 @@ class TestPairSums:
         r = stack[:, 1]
         assert not r.flags.c_contiguous
         sq, s, _, mr = _call(f, r)
-        np.testing.assert_allclose(sq, ((f.astype(np.float64) - r) ** 2).sum(axis=1), rtol=1e-13)
-        np.testing.assert_allclose(s, r.astype(np.float64).sum(axis=1), rtol=1e-13)
+        np.testing.assert_allclose(sq, ((f.astype(np.float64) - r) ** 2).sum(axis=1), **F64_NP)
+        np.testing.assert_allclose(s, r.astype(np.float64).sum(axis=1), **F64_NP)
         assert mr == r.view(np.uint32).max()
 
     @pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf])

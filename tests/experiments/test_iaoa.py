@@ -7,6 +7,7 @@ import torch
 
 from fusionlib.experiments import iaoa as E
 from fusionlib.filters import imresize_bicubic
+from tolerances import F64, F64_NP
 
 
 def _pair(seed, n=32, c=4, pid=None):
@@ -71,7 +72,7 @@ class TestRunExperiment:
         m, j = problem.model(0)
         s = iaoa_scores(m.fuse(r["x"][None], j), torch.tensor(problem.pairs[0].ms)[None])
         for k in E.METRIC_NAMES:
-            assert r[k] == pytest.approx(float(s[k][0]), rel=1e-9)
+            assert r[k] == pytest.approx(float(s[k][0]), **F64)
 
     def test_cache_resumes(self, problem, tmp_path, monkeypatch):
         kw = dict(optimizers=("pso", "de"), n_runs=2, cache_dir=tmp_path)
@@ -220,7 +221,7 @@ class TestRgbMetrics:
         m, j = problem.model(0)
         s = iaoa_scores(m.fuse(r["x"][None], j), torch.tensor(problem.pairs[0].ms)[None], bands=(0, 1, 2))
         for k in E.METRIC_NAMES:
-            assert r[f"{k}_rgb"] == pytest.approx(float(s[k][0]), rel=1e-9)
+            assert r[f"{k}_rgb"] == pytest.approx(float(s[k][0]), **F64)
         assert r["CC_rgb"] == pytest.approx(r["CC"], rel=1e-12)  # the IAOA CC already uses bands 1-3
 
 
@@ -255,8 +256,8 @@ class TestProtocolComparison:
         for i, p in enumerate(pairs):
             row = df[(df.assessment == "iaoa") & (df.pair == p.id) & (df.method == "adaptive x*")].iloc[0]
             x, f = problem.optimum(i)
-            np.testing.assert_allclose(row["x"], x, rtol=1e-12)
-            assert row["fitness"] == pytest.approx(f, rel=1e-12)
+            np.testing.assert_allclose(row["x"], x, **F64_NP)
+            assert row["fitness"] == pytest.approx(f, **F64)
 
     @pytest.mark.slow
     def test_reference_wald_and_qnr(self, cmp):
@@ -272,11 +273,11 @@ class TestProtocolComparison:
         mse = ((f - r) ** 2).mean(axis=(1, 2))
         ergas = 100 / 4 * np.sqrt(np.mean(mse / r.mean(axis=(1, 2)) ** 2))
         row = df[(df.assessment == "wald_rr") & (df.pair == p.id) & (df.method == "EXP")].iloc[0]
-        assert row["ERGAS"] == pytest.approx(ergas, rel=1e-10)
-        assert row["RMSE"] == pytest.approx(np.sqrt(mse.mean()), rel=1e-10)
+        assert row["ERGAS"] == pytest.approx(ergas, **F64)
+        assert row["RMSE"] == pytest.approx(np.sqrt(mse.mean()), **F64)
         fr = df[(df.assessment == "full_res") & (df.pair == p.id) & (df.method == "EXP")].iloc[0]
         q = float(mp.qnr(d.exp.clamp(0, 255), d.ms, d.pan, preset="vivone")[0])
-        assert fr["QNR"] == pytest.approx(q, rel=1e-10)
+        assert fr["QNR"] == pytest.approx(q, **F64)
         assert fr["D_lambda"] == pytest.approx(0.0, abs=1e-9)  # EXP keeps the inter-band Q of MS_LR
 
     def test_exception(self):

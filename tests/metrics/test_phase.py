@@ -12,6 +12,7 @@ import torch
 from scipy import ndimage as ndi
 
 import fusionlib.metrics as M
+from tolerances import F32, F32_NP, F64, F64_NP
 
 
 def _img(seed: int, shape=(48, 48), sigma: float = 1.5) -> np.ndarray:
@@ -164,18 +165,18 @@ class TestPhaseCongruency:
             warnings.simplefilter("ignore")
             big, small, _, _, pcs, _, _ = phasepack.phasecong(x, nscale=4)
         r = M.phase_congruency(x, variant="kovesi")
-        np.testing.assert_allclose(r.M, big, atol=1e-12)
-        np.testing.assert_allclose(r.m, small, atol=1e-12)
-        np.testing.assert_allclose(r.pc_orient, np.stack(pcs), atol=1e-12)
+        np.testing.assert_allclose(r.M, big, **F64_NP)
+        np.testing.assert_allclose(r.m, small, **F64_NP)
+        np.testing.assert_allclose(r.pc_orient, np.stack(pcs), **F64_NP)
 
     @pytest.mark.parametrize("shape", [(48, 48), (45, 52)])
     def test_reference_liu(self, shape):
         x = _img(3, shape).astype(np.float64) * 255
         pc, big, small = _myphasecong3_reference(x)
         r = M.phase_congruency(x)
-        np.testing.assert_allclose(r.pc, pc, atol=1e-12)
-        np.testing.assert_allclose(r.M, big, atol=1e-12)
-        np.testing.assert_allclose(r.m, small, atol=1e-12)
+        np.testing.assert_allclose(r.pc, pc, **F64_NP)
+        np.testing.assert_allclose(r.M, big, **F64_NP)
+        np.testing.assert_allclose(r.m, small, **F64_NP)
 
     @pytest.mark.parametrize("variant", ["liu", "kovesi"])
     def test_step_edge(self, variant):
@@ -209,7 +210,7 @@ class TestPhaseCongruency:
         assert r.pc.shape == (2, 1, 48, 48) and r.pc_orient.shape == (6, 2, 1, 48, 48)
         single = M.phase_congruency(x[1, 0])
         assert single.pc.shape == (48, 48) and single.pc_orient.shape == (6, 48, 48)
-        np.testing.assert_allclose(r.pc[1, 0], single.pc, atol=1e-12)
+        np.testing.assert_allclose(r.pc[1, 0], single.pc, **F64_NP)
         t = M.phase_congruency(torch.from_numpy(x[1]))
         assert isinstance(t.M, torch.Tensor) and t.M.shape == (1, 48, 48)
 
@@ -239,12 +240,12 @@ class TestQP:
         a, b = _img(5, shape), _img(6, shape, 2.5)
         f = np.round(np.maximum(a, b) * 255) / 255
         ref = _metric_zhao_reference(*(np.round(x.astype(np.float64) * 255) for x in (a, b, f)))
-        assert M.q_p(f, [a, b]) == pytest.approx(ref, rel=1e-10)
+        assert M.q_p(f, [a, b]) == pytest.approx(ref, **F64)
 
     def test_symmetric_and_degradation(self):
         a, b = _img(7, (64, 64)), _img(8, (64, 64), 2.5)
         good = np.round(np.maximum(a, b) * 255) / 255
-        assert M.q_p(good, [a, b]) == pytest.approx(M.q_p(good, [b, a]), rel=1e-10)
+        assert M.q_p(good, [a, b]) == pytest.approx(M.q_p(good, [b, a]), **F32)
         blurred = np.round(ndi.gaussian_filter(good, 2.0) * 255) / 255
         assert M.q_p(good, [a, b]) > M.q_p(blurred, [a, b])
 
@@ -264,9 +265,9 @@ class TestQP:
                for s in (1, 10, 20)]
         w = np.array([0.298936021293775, 0.587043074451121, 0.114020904255103])[:, None, None]
         gray = [np.round((x * w).sum(0) * 255) / 255 for x in rgb]
-        assert M.q_p(rgb[0], rgb[1:], preset="liu2020") == pytest.approx(M.q_p(gray[0], gray[1:]), rel=1e-12)
+        assert M.q_p(rgb[0], rgb[1:], preset="liu2020") == pytest.approx(M.q_p(gray[0], gray[1:]), **F32)
         per_channel = np.mean([M.q_p(rgb[0][k], [rgb[1][k], rgb[2][k]]) for k in range(3)])
-        assert M.q_p(rgb[0], rgb[1:], preset="mefb") == pytest.approx(per_channel, rel=1e-12)
+        assert M.q_p(rgb[0], rgb[1:], preset="mefb") == pytest.approx(per_channel, **F32)
 
     def test_evaluate_presets(self):
         assert "q_p" in M.PRESET_METRICS["liu2020"] and "q_p" in M.PRESET_METRICS["mefb"]
@@ -289,7 +290,7 @@ def test_device_matches_cpu(device):
     t = [torch.from_numpy(x)[None, None].to(device) for x in (f, a, b)]
     v = M.q_p(t[0], t[1:])
     assert v.device.type == device.type
-    assert float(v[0]) == pytest.approx(M.q_p(f, [a, b]), rel=1e-9)
+    assert float(v[0]) == pytest.approx(M.q_p(f, [a, b]), **F32)
     r = M.phase_congruency(t[1])
     assert r.pc.device.type == device.type
 
@@ -301,4 +302,4 @@ def test_q_p_shared_sources_batch_equals_loop():
     for preset in ("default", "liu2020"):
         batch = M.q_p(cands, [a, b], preset=preset)
         loop = [M.q_p(c[0], [a, b], preset=preset) for c in cands]
-        np.testing.assert_allclose(batch, loop, rtol=1e-12)
+        np.testing.assert_allclose(batch, loop, **F32_NP)

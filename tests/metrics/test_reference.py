@@ -11,6 +11,7 @@ import torch
 from scipy import ndimage as ndi
 
 import fusionlib.metrics as M
+from tolerances import F64
 
 
 def _u8(seed: int, size: int = 48, sigma: float = 1.5) -> np.ndarray:
@@ -138,15 +139,15 @@ class TestNumpyScipy:
         a = imgs[0].astype(float)
         gy, gx = np.gradient(a)
         ref = np.sqrt((gx ** 2 + gy ** 2) / 2).sum() / ((a.shape[0] - 1) * (a.shape[1] - 1))
-        assert M.average_gradient(_f(imgs[0])) == pytest.approx(ref, rel=1e-12)
+        assert M.average_gradient(_f(imgs[0])) == pytest.approx(ref, **F64)
 
     def test_edge_intensity_scipy_sobel(self, imgs):
         a = imgs[0].astype(float)
         ref = np.hypot(ndi.sobel(a, axis=0, mode="nearest"), ndi.sobel(a, axis=1, mode="nearest")).mean()
-        assert M.edge_intensity(_f(imgs[0])) == pytest.approx(ref, rel=1e-12)
+        assert M.edge_intensity(_f(imgs[0])) == pytest.approx(ref, **F64)
 
     def test_standard_deviation_numpy(self, imgs):
-        assert M.standard_deviation(_f(imgs[1])) == pytest.approx(imgs[1].astype(float).std(), rel=1e-12)
+        assert M.standard_deviation(_f(imgs[1])) == pytest.approx(imgs[1].astype(float).std(), **F64)
 
     def test_cross_entropy_scipy(self, imgs):
         """CE restricted to common support = scipy.stats.entropy(p, q, base=2) when supports match."""

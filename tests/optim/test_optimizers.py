@@ -8,6 +8,7 @@ import pytest
 
 import fusionlib.optim as fo
 from fusionlib.optim.functions import rastrigin, sphere
+from tolerances import F64
 
 NAMES = list(fo.OPTIMIZERS)
 MODES = list(fo.MODES)
@@ -92,7 +93,7 @@ class TestOptimizer:
         fstar = 12.0
         for seed in range(3):
             r = fo.minimize(name, shifted, lo, hi, 8, 30, mode=mode, seed=seed)
-            assert r.best_f == pytest.approx(shifted(r.best_x[None])[0], rel=1e-12)
+            assert r.best_f == pytest.approx(shifted(r.best_x[None])[0], **F64)
             if (name, mode) in LEAVES_BOX:
                 continue
             assert np.all(r.best_x >= lo) and np.all(r.best_x <= hi)

@@ -7,6 +7,7 @@ import pytest
 import fusionlib.optim as fo
 from fusionlib._checks import ShapeError
 from fusionlib.optim.functions import sphere
+from tolerances import F64_NP
 
 LO, HI = -np.ones(3), np.ones(3)
 
@@ -103,8 +104,8 @@ class TestMinimize:
         width = HI - LO
         div = [float(np.mean(x.std(axis=0) / width)) for x, _ in seen]
         mean = [float(f[np.isfinite(f)].mean()) for _, f in seen]
-        np.testing.assert_allclose(h.diversity, div, rtol=1e-12)
-        np.testing.assert_allclose(h.mean, mean, rtol=1e-12)
+        np.testing.assert_allclose(h.diversity, div, **F64_NP)
+        np.testing.assert_allclose(h.mean, mean, **F64_NP)
         assert h.diversity is h.diversity  # computed once
 
     def test_exception(self):
