@@ -8,7 +8,7 @@ PROFILE ?= smoke
 DEVICE  ?= auto
 BOOK_ARGS ?=
 
-.PHONY: env lock book test test-unit test-notebooks test-site clean
+.PHONY: env lock book test test-unit test-variant test-notebooks test-site clean
 
 env: $(VENV)/.installed
 
@@ -41,13 +41,21 @@ UNIT_ENV := OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 MKL_NUM_THREADS=1
 test: env
 	@failed=""; \
 	$(MAKE) --no-print-directory test-unit || failed="$$failed unit"; \
+	$(MAKE) --no-print-directory test-variant || failed="$$failed variant"; \
 	$(MAKE) --no-print-directory test-notebooks || failed="$$failed notebooks"; \
 	$(MAKE) --no-print-directory test-site || failed="$$failed site"; \
 	if [ -n "$$failed" ]; then echo "make test: stages failed:$$failed"; exit 1; fi; \
-	echo "make test: every stage passed (unit, notebooks, site)"
+	echo "make test: every stage passed (unit, variant, notebooks, site)"
 
 test-unit: env
 	$(UNIT_ENV) $(PY) -m pytest -q -n 2 tests --ignore=tests/book/test_site.py
+
+# The unit tests again with a different numerical path: torch's scalar kernels (no AVX2/AVX-512), i.e.
+# other reduction orders, as on another CPU. Other variations (FUSIONLIB_JIT=0, threads, OpenBLAS
+# kernels) are run by hand: DEVELOPING.md, "Tolerances".
+VARIANT_ENV ?= ATEN_CPU_CAPABILITY=default
+test-variant: env
+	$(UNIT_ENV) $(VARIANT_ENV) $(PY) -m pytest -q -n 2 tests --ignore=tests/book/test_site.py -m "not slow"
 
 test-notebooks: env
 	$(PY) -m pytest -q --nbval-lax --nbval-current-env book

@@ -85,3 +85,57 @@ def progress(iterable=None, **kwargs):
     from tqdm.auto import tqdm
     kwargs.setdefault("mininterval", 1.0)
     return tqdm(iterable, **kwargs)
+
+
+def stable_round(values: Any, decimals: int | dict[str, int], *, rel: float = 1e-6,
+                 abs_tol: float = 1e-9) -> Any:
+    """Round for a notebook cell that nbval compares, refusing values the rounding cannot pin down.
+
+    A value computed in float32 (or in float64 through another kernel) moves from one CPU, vector width or
+    thread count to another: by 1.1e-7 relative for Q_ABF between two CPUs (issue #16); ``rel`` = 1e-6
+    (+ ``abs_tol``) allows ten times that. Rounded to ``decimals``, the value prints the same digits
+    everywhere unless it lies within that distance of a rounding boundary (a half-way point): then this
+    raises ``ValueError`` naming the value, so the chapter shows fewer digits instead of a number that
+    changes with the machine. Values already on the ``decimals`` grid (counts, exact constants) pass.
+
+    ``values``: a float, a NumPy array, or a pandas ``Series``/``DataFrame`` (non-numeric columns are
+    left as they are; ``decimals`` may then map column names to their own number of decimals, columns
+    not named are left as they are). Returns the same kind, rounded with ``np.round`` (half to even).
+
+    Examples
+    --------
+    >>> stable_round(0.123449, 3)
+    0.123
+    >>> stable_round(0.12345000001, 4)
+    Traceback (most recent call last):
+    ...
+    ValueError: stable_round: 0.12345000001 lies within 1.2e-07 of the rounding boundary 0.12345 at 4 decimals; show fewer decimals
+    """
+    if hasattr(values, "select_dtypes") or hasattr(values, "dtype") and hasattr(values, "index"):
+        import pandas as pd
+        if isinstance(values, pd.DataFrame):
+            num = values.select_dtypes("number").columns
+            out = values.copy()
+            for col in num:
+                dec = decimals.get(col) if isinstance(decimals, dict) else decimals
+                if dec is not None:
+                    out[col] = stable_round(values[col].to_numpy(), dec, rel=rel, abs_tol=abs_tol)
+            return out
+        return pd.Series(stable_round(values.to_numpy(), decimals, rel=rel, abs_tol=abs_tol),
+                         index=values.index, name=values.name)
+    arr = np.asarray(values, dtype=np.float64)
+    scale = 10.0 ** decimals
+    fin = np.isfinite(arr)
+    z = np.where(fin, arr, 0.0) * scale
+    frac = np.abs(z - np.floor(z) - 0.5) / scale  # distance to the half-way point
+    tol = rel * np.abs(arr) + abs_tol
+    bad = fin & (frac < tol) & (np.round(arr, decimals) != arr)
+    if bad.any():
+        v = arr[bad].ravel()[0]
+        edge = (np.floor(v * scale) + 0.5) / scale
+        raise ValueError(f"stable_round: {v!r} lies within {float(tol[bad].ravel()[0]):.2g} of the rounding "
+                         f"boundary {edge:g} at {decimals} decimals; show fewer decimals")
+    out = np.round(arr, decimals)
+    if np.ndim(values) == 0 and not isinstance(values, np.ndarray):
+        return float(out)
+    return out

@@ -69,3 +69,34 @@ class TestUtils:
             r["b"]
         with pytest.raises(KeyError, match="already"):
             r.add("a", 2)
+
+
+class TestStableRound:
+    def test_rounds_like_round(self):
+        from fusionlib.utils import stable_round
+        assert stable_round(0.123449, 3) == 0.123
+        np.testing.assert_array_equal(stable_round(np.array([1.26, -2.71828]), 1), [1.3, -2.7])
+
+    def test_refuses_a_value_beside_a_rounding_boundary(self):
+        """A float32 value 1e-7 from x.xxx5 would print either way on another CPU: refused."""
+        from fusionlib.utils import stable_round
+        v = float(np.float32(0.1235) + np.float32(1e-7))
+        with pytest.raises(ValueError, match="rounding boundary 0.1235 at 3 decimals"):
+            stable_round(v, 3)
+        assert stable_round(v, 2) == 0.12  # fewer digits are determined
+
+    def test_pandas_and_non_finite(self):
+        import pandas as pd
+
+        from fusionlib.utils import stable_round
+        df = pd.DataFrame({"a": [1.23456, np.nan], "b": ["x", "y"]}, index=["p", "q"])
+        out = stable_round(df, 2)
+        assert list(out["b"]) == ["x", "y"] and out.loc["p", "a"] == 1.23 and np.isnan(out.loc["q", "a"])
+        s = stable_round(pd.Series([0.5, np.inf], index=["u", "v"], name="n"), 1)
+        assert list(s.index) == ["u", "v"] and s.name == "n" and s["v"] == np.inf
+        assert df.pipe(stable_round, 1).loc["p", "a"] == 1.2
+        two = pd.DataFrame({"a": [1.23456], "c": [9.87654]})
+        per = stable_round(two, {"a": 1})
+        assert per.loc[0, "a"] == 1.2 and per.loc[0, "c"] == 9.87654
+        with pytest.raises(ValueError, match="stable_round"):
+            stable_round(pd.Series([2.00049999999]), 3)

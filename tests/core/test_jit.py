@@ -13,6 +13,12 @@ from tolerances import F64_NP
 UINT = {np.float32: np.uint32, np.float64: np.uint64}
 
 
+@pytest.fixture
+def compiled(monkeypatch):
+    """The loops themselves are under test: compiled even when the run sets FUSIONLIB_JIT=0."""
+    monkeypatch.setenv("FUSIONLIB_JIT", "1")
+
+
 def _call(f, r):
     fn = _jit.pair_sums()
     assert fn is not None
@@ -22,6 +28,7 @@ def _call(f, r):
     return sq, s, mf, mr
 
 
+@pytest.mark.usefixtures("compiled")
 class TestPairSums:
     @pytest.mark.parametrize("dtype", [np.float32, np.float64])
     @pytest.mark.parametrize("shape", [(1, 1), (1, 7), (3, 1), (4, 1000), (2, 65537)])
@@ -62,6 +69,7 @@ class TestPairSums:
         assert not np.isfinite(s[0]) and np.isfinite(s[1]) and mr > np.float32(1.0).view(np.uint32)
 
 
+@pytest.mark.usefixtures("compiled")
 class TestPlaneVar:
     @pytest.mark.parametrize("dtype", [np.float32, np.float64])
     @pytest.mark.parametrize("shape", [(1, 1), (1, 9), (5, 1), (3, 70001)])
