@@ -57,8 +57,9 @@ VARIANT_ENV ?= ATEN_CPU_CAPABILITY=default
 test-variant: env
 	$(UNIT_ENV) $(VARIANT_ENV) $(PY) -m pytest -q -n 2 tests --ignore=tests/book/test_site.py -m "not slow"
 
+# nbval, one notebook per xdist worker (--dist loadfile keeps a notebook's cells in one kernel)
 test-notebooks: env
-	$(PY) -m pytest -q --nbval-lax --nbval-current-env book
+	$(UNIT_ENV) $(PY) -m pytest -q -n 2 --dist loadfile --nbval-lax --nbval-current-env book
 
 test-site: env
 	$(PY) -m pytest -q tests/book/test_site.py
