@@ -17,7 +17,8 @@ import torch.nn.functional as F
 from .. import _jit
 from ..filters import gaussian_kernel1d
 from ..filters import filter2d, sep_filter2d
-from ._common import check_preset, finish, normalize1, prepare_sources, window_moments
+from ._common import (check_preset, finish, matlab_gray, normalize1, prepare_sources,
+                      window_moments)
 from ._registry import register_metric
 
 __all__ = ["qcb", "qcv", "vif", "viff"]
@@ -96,7 +97,9 @@ def qcb(fused: Any, sources: Any, *, preset: str = "default", data_range: float 
     ----------
     fused, sources : exactly two sources.
     preset : {'default', 'vifb', 'mefb', 'liu2020'}
-        All the same (Z. Liu's code); per channel then the channel mean.
+        All Z. Liu's code (``metricChenBlum.m``). ``'default'``, ``'vifb'``, ``'mefb'``: per channel
+        then the channel mean. ``'liu2020'``: RGB inputs (A, B and F) are first converted to gray as
+        the survey's ``evaluate_color.m`` does (MATLAB ``rgb2gray`` of the 8-bit images, rounded).
     data_range : float
 
     Returns
@@ -113,6 +116,8 @@ def qcb(fused: Any, sources: Any, *, preset: str = "default", data_range: float 
     check_preset(where, preset, ("default", "vifb", "mefb", "liu2020"))
     f, s, origin = prepare_sources(fused, sources, where=where, data_range=data_range, min_size=2,
                                    max_count=2)
+    if preset == "liu2020":
+        f, s = matlab_gray(f, s)
     return finish(_qcb(f, s), origin)
 
 
@@ -167,7 +172,9 @@ def qcv(fused: Any, sources: Any, *, preset: str = "default", data_range: float 
     ----------
     fused, sources : see :func:`qcb` (any number of sources).
     preset : {'default', 'vifb', 'mefb', 'liu2020'}
-        All the same (Z. Liu's code); per channel then the channel mean.
+        All Z. Liu's code (``metricChen.m``). ``'default'``, ``'vifb'``, ``'mefb'``: per channel then
+        the channel mean. ``'liu2020'``: RGB inputs (A, B and F) are first converted to gray as the
+        survey's ``evaluate_color.m`` does (MATLAB ``rgb2gray`` of the 8-bit images, rounded).
     data_range : float
 
     Returns
@@ -183,6 +190,8 @@ def qcv(fused: Any, sources: Any, *, preset: str = "default", data_range: float 
     where = "qcv"
     check_preset(where, preset, ("default", "vifb", "mefb", "liu2020"))
     f, s, origin = prepare_sources(fused, sources, where=where, data_range=data_range, min_size=2)
+    if preset == "liu2020":
+        f, s = matlab_gray(f, s)
     return finish(_qcv(f, s), origin)
 
 
