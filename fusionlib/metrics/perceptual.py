@@ -62,7 +62,9 @@ def _qcb(f: torch.Tensor, s: torch.Tensor) -> torch.Tensor:
     r = _radial(h, w, 30.0, planes.dtype, planes.device)
     sd = torch.exp(-(r / 15.3870) ** 2) - 0.7622 * torch.exp(-(r / 1.3456) ** 2)
     filt = _freq_filter(planes, sd)
-    con = (_gauss31(filt, 2.0) / _gauss31(filt, 4.0) - 1.0).abs()
+    g2, g4 = _gauss31(filt, 2.0), _gauss31(filt, 4.0)
+    live = g4 != 0  # MATLAB: G2 / G4 = NaN or Inf there (a plane that is 0 over a 31 x 31 area)
+    con = torch.where(live, g2 / torch.where(live, g4, torch.ones_like(g4)) - 1.0, torch.zeros_like(g4)).abs()
     cp = con ** 3 / (con ** 2 + 1e-4)  # k = h = 1, p = 3, q = 2, Z = 1e-4
     cp = cp.reshape(b, n + 1, c, h, w)
     c1, c2, cf = cp[:, 0], cp[:, 1], cp[:, 2]
@@ -110,7 +112,10 @@ def qcb(fused: Any, sources: Any, *, preset: str = "default", data_range: float 
     Notes
     -----
     Where MATLAB would divide 0 by 0 (no contrast anywhere) the ratio is taken as 1 and the saliency as
-    1/2, so constant images give a defined value.
+    1/2, so constant images give a defined value. Where the local contrast itself is undefined
+    (G_4 * I = 0, e.g. a normalised plane that is 0 over a 31 x 31 area, or a blank image; MATLAB gives
+    NaN there and a NaN score) it is taken as 0 (no signal, no contrast): a blank fused image scores 0
+    against sources with contrast (it used to score 1 through the NaN), and Q_CB stays in [0, 1].
     """
     where = "qcb"
     check_preset(where, preset, ("default", "vifb", "mefb", "liu2020"))

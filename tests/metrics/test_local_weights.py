@@ -137,3 +137,12 @@ class TestLiu2020Colour:
         f, a, b = (x.transpose(2, 0, 1) for x in rgb)
         per = np.mean([M.q_e(f[i], [a[i], b[i]]) for i in range(3)])
         assert M.q_e(f, [a, b]) == pytest.approx(per, rel=1e-12)
+
+
+def test_qcb_blank_fused_scores_zero():
+    """Q_CB's contrast G_2 / G_4 - 1 is 0/0 on a blank plane (MATLAB: NaN). It is taken as 0 (no
+    contrast): a blank fused image keeps none of the sources' contrast (it used to score 1)."""
+    a, b = _u8(_texture(14), _texture(15, sigma=3.0))
+    blank = np.zeros_like(a)
+    assert M.qcb(blank, [a, b]) == pytest.approx(0.0, abs=1e-6)
+    assert M.qcb(blank, [blank, blank]) == 1.0
