@@ -33,6 +33,11 @@ class MetricInfo:
         Presets with a distinct, documented convention.
     references : tuple of str
         Papers (with DOI) and benchmark code the implementation follows.
+    ideal : float or None
+        The value of a perfect result, where one exists.
+    preset_ranges : tuple of (str, (float, float))
+        Presets whose range differs from ``range`` (e.g. VIFB's SSIM is a sum over two sources);
+        read them through :meth:`range_for`.
     """
 
     name: str
@@ -46,6 +51,11 @@ class MetricInfo:
     presets: tuple[str, ...] = ("default",)
     references: tuple[str, ...] = field(default_factory=tuple)
     ideal: float | None = None
+    preset_ranges: tuple[tuple[str, tuple[float, float]], ...] = ()
+
+    def range_for(self, preset: str = "default") -> tuple[float, float]:
+        """The theoretical range of the metric under ``preset``."""
+        return dict(self.preset_ranges).get(preset, self.range)
 
 
 METRICS: Registry[MetricInfo] = Registry("metric")
@@ -54,18 +64,23 @@ METRICS: Registry[MetricInfo] = Registry("metric")
 def register_metric(name: str, *, full_name: str, higher_is_better: bool, inputs: str,
                     kind: str = "fusion", range: tuple[float, float] = (0.0, float("inf")),
                     units: str = "", presets: tuple[str, ...] = ("default",),
-                    references: tuple[str, ...] = (), ideal: float | None = None):
+                    references: tuple[str, ...] = (), ideal: float | None = None,
+                    preset_ranges: dict[str, tuple[float, float]] | None = None):
     """Decorator registering a public metric function under ``name``."""
     if inputs not in ("sources", "reference", "none", "ms_pan"):
         raise ValueError(f"register_metric: `inputs` must be sources/reference/none/ms_pan; got {inputs!r}")
     bad = [p for p in presets if p not in PRESETS]
     if bad:
         raise ValueError(f"register_metric: unknown presets {bad}; known: {PRESETS}")
+    extra = tuple((p, (float(lo), float(hi))) for p, (lo, hi) in (preset_ranges or {}).items())
+    if any(p not in presets for p, _ in extra):
+        raise ValueError(f"register_metric: `preset_ranges` names presets {name!r} does not support")
 
     def deco(fn: Callable) -> Callable:
         METRICS.add(name, MetricInfo(name=name, full_name=full_name, fn=fn,
                                      higher_is_better=higher_is_better, inputs=inputs, kind=kind,
                                      range=range, units=units, presets=tuple(presets),
-                                     references=tuple(references), ideal=ideal))
+                                     references=tuple(references), ideal=ideal,
+                                     preset_ranges=extra))
         return fn
     return deco

@@ -30,8 +30,8 @@ import torch
 import torch.nn.functional as F
 
 from .._checks import check_choice, check_int
-from ..filters import SOBEL_X, SOBEL_Y, filter2d, rgb_to_gray
-from ._common import check_preset, finish, prepare_sources
+from ..filters import SOBEL_X, SOBEL_Y, filter2d
+from ._common import check_preset, finish, matlab_gray, prepare_sources
 from ._registry import register_metric
 
 __all__ = ["fmi", "sobel_edges"]
@@ -224,16 +224,6 @@ def _fmi(f: torch.Tensor, s: torch.Tensor, feature: str, w: int, quirk: bool = F
     return vals.reshape(b, c, n).mean(dim=2).mean(dim=1)
 
 
-def _gray_rounded(f: torch.Tensor, s: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """MATLAB ``rgb2gray`` of uint8 images (rounded) for RGB inputs; 0..255 scale in and out."""
-    if f.shape[1] != 3:
-        return f, s
-    b, n = s.shape[:2]
-    g = rgb_to_gray(f / 255.0, rounding=True) * 255.0
-    gs = rgb_to_gray(s.reshape(b * n, 3, *s.shape[-2:]) / 255.0, rounding=True) * 255.0
-    return torch.round(g), torch.round(gs).reshape(b, n, 1, *s.shape[-2:])
-
-
 @register_metric("fmi", full_name="Feature mutual information (FMI, fast-FMI)", higher_is_better=True,
                  inputs="sources", range=(0.0, 1.0), presets=("default", "mefb", "tang"), ideal=1.0,
                  references=(_HAGHIGHAT, _FAST, _MEFB,
@@ -315,5 +305,5 @@ def fmi(fused: Any, sources: Any, *, feature: str = "edge", window: int = 3, pre
     f, s, origin = prepare_sources(fused, sources, where=where, data_range=data_range, min_size=w,
                                    snap=True)
     if preset == "tang":
-        f, s = _gray_rounded(f, s)
+        f, s = matlab_gray(f, s)
     return finish(_fmi(f, s, feature, w, quirk=preset != "default"), origin)

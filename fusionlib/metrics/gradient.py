@@ -10,7 +10,8 @@ from typing import Any
 import torch
 
 from ..filters import filter2d
-from ._common import batch_step, check_preset, finish, prepare_fused, prepare_plane_var, prepare_sources
+from ._common import (batch_step, check_preset, finish, matlab_gray, prepare_fused, prepare_plane_var,
+                      prepare_sources)
 from ._registry import register_metric
 
 __all__ = ["standard_deviation", "spatial_frequency", "average_gradient", "edge_intensity", "brenner",
@@ -303,7 +304,9 @@ def qabf(fused: Any, sources: Any, *, preset: str = "default", data_range: float
           level), alpha = pi/2 where g_x = 0, G = 1 where g_S = g_F.
         - ``'vifb'``, ``'mefb'``: zero padding (``conv2(..., 'same')``), alpha = pi/2 where g_x = 0, and
           their quirk G = g_F where g_S == g_F (instead of 1), on the 0..255 scale.
-        - ``'liu2020'``: zero padding, 1e-5 added to g_x where it is 0, no quirk.
+        - ``'liu2020'``: zero padding, 1e-5 added to g_x where it is 0, no quirk (``metricXydeas.m``
+          with Yu Liu's fix); RGB inputs (A, B and F) are first converted to gray as the survey's
+          ``evaluate_color.m`` does (MATLAB ``rgb2gray`` of the 8-bit images, rounded).
     data_range : float
 
     Returns
@@ -314,13 +317,15 @@ def qabf(fused: Any, sources: Any, *, preset: str = "default", data_range: float
 
     Notes
     -----
-    Per channel then the channel mean (VIFB). Orientation uses atan of the ratio (not atan2), as all
+    Per channel then the channel mean (VIFB; not ``'liu2020'``, see above). Orientation uses atan of the ratio (not atan2), as all
     benchmark codes do, so opposite gradients count as equal orientation.
     """
     where = "qabf"
     check_preset(where, preset, ("default", "vifb", "mefb", "liu2020"))
     f, s, origin = prepare_sources(fused, sources, where=where, data_range=data_range, min_size=3,
                                    snap=True)
+    if preset == "liu2020":
+        f, s = matlab_gray(f, s)
     return finish(_qabf(f, s, preset), origin)
 
 

@@ -11,7 +11,7 @@ from typing import Any
 
 import torch
 
-from ._common import (CHUNK, check_preset, finish, normalize1, prepare_fused, prepare_sources,
+from ._common import (CHUNK, check_preset, finish, matlab_gray, normalize1, prepare_fused, prepare_sources,
                       quantize as to_levels)
 from ._hist import LEVELS, entropy_of, hist, joint_hist, mutual_info, plogp
 from ._registry import register_metric
@@ -274,19 +274,9 @@ def nmi(fused: Any, sources: Any, *, preset: str = "default", data_range: float 
     where = "nmi"
     check_preset(where, preset, ("default", "mefb", "liu2020"))
     f, s, origin = prepare_sources(fused, sources, where=where, data_range=data_range, min_size=1)
-    f, s = _gray_if(preset == "liu2020", f, s)
+    if preset == "liu2020":
+        f, s = matlab_gray(f, s)
     return finish(_nmi(normalize1(f).to(torch.int64), normalize1(s).to(torch.int64)), origin)
-
-
-def _gray_if(flag: bool, f: torch.Tensor, s: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """MATLAB ``rgb2gray`` of fused and sources when asked and RGB."""
-    if not flag or f.shape[1] != 3:
-        return f, s
-    from ..filters import rgb_to_gray
-    b, n = s.shape[:2]
-    g = rgb_to_gray(f / 255.0, rounding=True) * 255.0
-    gs = rgb_to_gray(s.reshape(b * n, 3, *s.shape[-2:]) / 255.0, rounding=True) * 255.0
-    return torch.round(g), torch.round(gs).reshape(b, n, 1, *s.shape[-2:])
 
 
 # --------------------------------------------------------------------------- Q_NCIE
@@ -340,7 +330,8 @@ def q_ncie(fused: Any, sources: Any, *, preset: str = "default", data_range: flo
     check_preset(where, preset, ("default", "liu2020"))
     f, s, origin = prepare_sources(fused, sources, where=where, data_range=data_range, min_size=1,
                                    max_count=2)
-    f, s = _gray_if(preset == "liu2020", f, s)
+    if preset == "liu2020":
+        f, s = matlab_gray(f, s)
     return finish(_q_ncie(normalize1(f).to(torch.int64), normalize1(s).to(torch.int64)), origin)
 
 

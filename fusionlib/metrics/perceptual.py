@@ -17,7 +17,8 @@ import torch.nn.functional as F
 from .. import _jit
 from ..filters import gaussian_kernel1d
 from ..filters import filter2d, sep_filter2d
-from ._common import check_preset, finish, normalize1, prepare_sources, window_moments
+from ._common import (check_preset, finish, matlab_gray, normalize1, prepare_sources,
+                      window_moments)
 from ._registry import register_metric
 
 __all__ = ["qcb", "qcv", "vif", "viff"]
@@ -61,7 +62,9 @@ def _qcb(f: torch.Tensor, s: torch.Tensor) -> torch.Tensor:
     r = _radial(h, w, 30.0, planes.dtype, planes.device)
     sd = torch.exp(-(r / 15.3870) ** 2) - 0.7622 * torch.exp(-(r / 1.3456) ** 2)
     filt = _freq_filter(planes, sd)
-    con = (_gauss31(filt, 2.0) / _gauss31(filt, 4.0) - 1.0).abs()
+    g2, g4 = _gauss31(filt, 2.0), _gauss31(filt, 4.0)
+    live = g4 != 0  # MATLAB: G2 / G4 = NaN or Inf there (a plane that is 0 over a 31 x 31 area)
+    con = torch.where(live, g2 / torch.where(live, g4, torch.ones_like(g4)) - 1.0, torch.zeros_like(g4)).abs()
     cp = con ** 3 / (con ** 2 + 1e-4)  # k = h = 1, p = 3, q = 2, Z = 1e-4
     cp = cp.reshape(b, n + 1, c, h, w)
     c1, c2, cf = cp[:, 0], cp[:, 1], cp[:, 2]
@@ -96,7 +99,9 @@ def qcb(fused: Any, sources: Any, *, preset: str = "default", data_range: float 
     ----------
     fused, sources : exactly two sources.
     preset : {'default', 'vifb', 'mefb', 'liu2020'}
-        All the same (Z. Liu's code); per channel then the channel mean.
+        All Z. Liu's code (``metricChenBlum.m``). ``'default'``, ``'vifb'``, ``'mefb'``: per channel
+        then the channel mean. ``'liu2020'``: RGB inputs (A, B and F) are first converted to gray as
+        the survey's ``evaluate_color.m`` does (MATLAB ``rgb2gray`` of the 8-bit images, rounded).
     data_range : float
 
     Returns
@@ -107,12 +112,17 @@ def qcb(fused: Any, sources: Any, *, preset: str = "default", data_range: float 
     Notes
     -----
     Where MATLAB would divide 0 by 0 (no contrast anywhere) the ratio is taken as 1 and the saliency as
-    1/2, so constant images give a defined value.
+    1/2, so constant images give a defined value. Where the local contrast itself is undefined
+    (G_4 * I = 0, e.g. a normalised plane that is 0 over a 31 x 31 area, or a blank image; MATLAB gives
+    NaN there and a NaN score) it is taken as 0 (no signal, no contrast): a blank fused image scores 0
+    against sources with contrast (it used to score 1 through the NaN), and Q_CB stays in [0, 1].
     """
     where = "qcb"
     check_preset(where, preset, ("default", "vifb", "mefb", "liu2020"))
     f, s, origin = prepare_sources(fused, sources, where=where, data_range=data_range, min_size=2,
                                    max_count=2)
+    if preset == "liu2020":
+        f, s = matlab_gray(f, s)
     return finish(_qcb(f, s), origin)
 
 
@@ -167,7 +177,9 @@ def qcv(fused: Any, sources: Any, *, preset: str = "default", data_range: float 
     ----------
     fused, sources : see :func:`qcb` (any number of sources).
     preset : {'default', 'vifb', 'mefb', 'liu2020'}
-        All the same (Z. Liu's code); per channel then the channel mean.
+        All Z. Liu's code (``metricChen.m``). ``'default'``, ``'vifb'``, ``'mefb'``: per channel then
+        the channel mean. ``'liu2020'``: RGB inputs (A, B and F) are first converted to gray as the
+        survey's ``evaluate_color.m`` does (MATLAB ``rgb2gray`` of the 8-bit images, rounded).
     data_range : float
 
     Returns
@@ -183,6 +195,8 @@ def qcv(fused: Any, sources: Any, *, preset: str = "default", data_range: float 
     where = "qcv"
     check_preset(where, preset, ("default", "vifb", "mefb", "liu2020"))
     f, s, origin = prepare_sources(fused, sources, where=where, data_range=data_range, min_size=2)
+    if preset == "liu2020":
+        f, s = matlab_gray(f, s)
     return finish(_qcv(f, s), origin)
 
 

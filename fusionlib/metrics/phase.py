@@ -35,8 +35,8 @@ import torch
 
 from .._checks import check_choice, check_finite, check_int, check_positive
 from .._convert import as_tensor, restore
-from ..filters import gaussian_kernel1d, rgb_to_gray, sep_filter2d
-from ._common import check_preset, finish, prepare_sources, _check_size
+from ..filters import gaussian_kernel1d, sep_filter2d
+from ._common import check_preset, finish, matlab_gray, prepare_sources, _check_size
 from ._registry import register_metric
 
 __all__ = ["phase_congruency", "PhaseCongruency", "q_p"]
@@ -337,15 +337,6 @@ def _q_p(f: torch.Tensor, s: torch.Tensor, threshold: float = 0.1) -> torch.Tens
     return q.reshape(b, c).mean(dim=1)
 
 
-def _gray_rounded(f: torch.Tensor, s: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    if f.shape[1] != 3:
-        return f, s
-    b, n = s.shape[:2]
-    g = torch.round(rgb_to_gray(f / 255.0) * 255.0)
-    gs = torch.round(rgb_to_gray(s.reshape(b * n, 3, *s.shape[-2:]) / 255.0) * 255.0)
-    return g, gs.reshape(b, n, 1, *s.shape[-2:])
-
-
 @register_metric("q_p", full_name="Phase-congruency fusion metric (Q_P, Zhao)", higher_is_better=True,
                  inputs="sources", range=(-1.0, 1.0), presets=("default", "mefb", "liu2020"),
                  references=(_ZHAO, _KOVESI, _LIU, _MEFB))
@@ -397,8 +388,8 @@ def q_p(fused: Any, sources: Any, *, preset: str = "default", data_range: float 
                                    max_count=2, snap=True)
     if preset == "liu2020":
         if s.shape[0] > 1 and bool((s == s[:1]).all()):  # keep a broadcast batch of sources broadcast
-            g, gs = _gray_rounded(f, s[:1])
+            g, gs = matlab_gray(f, s[:1])
             f, s = g, gs.expand(f.shape[0], *gs.shape[1:])
         else:
-            f, s = _gray_rounded(f, s)
+            f, s = matlab_gray(f, s)
     return finish(_q_p(f, s), origin)

@@ -12,8 +12,8 @@ import torch
 
 from ..filters import gaussian_kernel1d
 from ..filters import filter2d
-from ._common import (CHUNK, check_preset, finish, prepare_sources, prepare_sq_diff, sq_diff_sum,
-                      window_moments)
+from ._common import (CHUNK, check_preset, finish, matlab_gray, prepare_sources, prepare_sq_diff,
+                      safe_moments, sq_diff_sum, weight_ratio, window_moments)
 from ._registry import register_metric
 
 __all__ = ["psnr", "fusion_rmse", "ssim", "q_y", "q_c", "q_w", "q_e"]
@@ -144,6 +144,7 @@ def _ssim(f: torch.Tensor, s: torch.Tensor, preset: str) -> torch.Tensor:
 
 @register_metric("ssim", full_name="Structural similarity (SSIM)", higher_is_better=True,
                  inputs="sources", range=(-1.0, 1.0), presets=("default", "vifb"), ideal=1.0,
+                 preset_ranges={"vifb": (-2.0, 2.0)},
                  references=(_WANG, _VIFB))
 def ssim(fused: Any, sources: Any, *, preset: str = "default", data_range: float = 1.0) -> Any:
     """Structural similarity (SSIM) of the fused image with the sources (or one reference).
@@ -184,12 +185,10 @@ def ssim(fused: Any, sources: Any, *, preset: str = "default", data_range: float
 
 
 # --------------------------------------------------------------------------- Yang / Cvejic / Piella
-def _moments_window(a, b, k1d):
-    """Local moments with a separable window ('valid', correlation) on (M, 1, H, W), one conv call."""
-    return _local_moments(a, b, k1d, "valid")
-
-
 def _ssim_from(mx, my, vx, vy, cxy, c1, c2):
+    """SSIM from window moments; in [-1, 1] when vx, vy >= 0 and |cxy| <= sqrt(vx vy)
+    (:func:`safe_moments`), since 2|mx my| <= mx^2 + my^2 and 2|cxy| <= vx + vy; C1 = C2 = C > 0 makes
+    a window flat in both images give 1 (C / C) and one flat in one only give ~0, as in MATLAB."""
     return ((2 * mx * my + c1) * (2 * cxy + c2)) / ((mx * mx + my * my + c1) * (vx + vy + c2))
 
 
@@ -207,24 +206,29 @@ def _two(f: torch.Tensor, s: torch.Tensor):
 
 def _q_y(f: torch.Tensor, s: torch.Tensor) -> torch.Tensor:
     a, bb, ff, b, c = _two(f, s)
-    win = _yang_window(f.dtype, f.device)
+    win = _yang_window(torch.float64, f.device)
     eps = 2e-16
-    ma, mb, va, vb, cab = _moments_window(a, bb, win)
-    _, mf, _, vf, caf = _moments_window(a, ff, win)
-    _, _, _, _, cbf = _moments_window(bb, ff, win)
+    ma, mb, va, vb, cab = safe_moments(a, bb, win)
+    _, mf, _, vf, caf = safe_moments(a, ff, win)
+    _, _, _, _, cbf = safe_moments(bb, ff, win)
     s_ab = _ssim_from(ma, mb, va, vb, cab, eps, eps)
     s_af = _ssim_from(ma, mf, va, vf, caf, eps, eps)
     s_bf = _ssim_from(mb, mf, vb, vf, cbf, eps, eps)
-    lam = va / (va + vb + eps)
+    lam = weight_ratio(va, vb)
     q = torch.where(s_ab >= 0.75, lam * s_af + (1 - lam) * s_bf, torch.maximum(s_af, s_bf))
     return q.mean(dim=(1, 2, 3)).reshape(b, c).mean(dim=1)
+
+
+_LIU_TOOLBOX = ("Liu, Wang, Cheng, Li, Chen, Multi-focus image fusion: a survey of the state of the art, "
+                "Information Fusion 64 (2020) 71-91, doi:10.1016/j.inffus.2020.06.013; yuliu316316/MFIF "
+                "@ 267c081 evaluation/evaluate_color.m and objective_metrics/*.m (Z. Liu's toolbox)")
 
 
 @register_metric("q_y", full_name="Yang's structural-similarity fusion metric (Q_Y)",
                  higher_is_better=True, inputs="sources", range=(-1.0, 1.0),
                  presets=("default", "liu2020"), ideal=1.0,
                  references=("Yang, Zhang, Wu, Li, Information Fusion 9 (2008) 156-160, "
-                             "doi:10.1016/j.inffus.2006.09.001",))
+                             "doi:10.1016/j.inffus.2006.09.001", _LIU_TOOLBOX))
 def q_y(fused: Any, sources: Any, *, preset: str = "default", data_range: float = 1.0) -> Any:
     """Yang's SSIM-based fusion metric Q_Y.
 
@@ -237,29 +241,39 @@ def q_y(fused: Any, sources: Any, *, preset: str = "default", data_range: float 
     ----------
     fused, sources : exactly two sources; at least 7 x 7.
     preset : {'default', 'liu2020'}
-        Same rule (per channel, channel mean).
+        ``'default'``: per channel, then the channel mean. {_LIU_COLOUR}
     data_range : float
 
     Returns
     -------
     float or (B,)
-        Higher is better; 1 when F = A = B with texture everywhere. Flat windows give 0/0 under the
-        benchmark's tiny constants; here they are defined through the same constants (never NaN unless
-        the whole image is constant, which gives 1 by the limit C/C).
+        In [-1, 1] (negative only for a fused image anti-correlated with the sources); higher is
+        better; 1 when F = A = B.
+
+    Notes
+    -----
+    Conventions (``metricYang.m`` with Yu Liu's fix, Liu 2020): a window where sigma_A^2 + sigma_B^2 = 0
+    gets lambda = 1/2 (the toolbox adds 0.5 to both variances there); SSIM with C = 2e-16 is 1 in a
+    window flat in both images and ~0 where only one is flat. The local moments are computed in float64
+    with exact zeros in flat windows and the Cauchy-Schwarz bound (:func:`safe_moments`): float32
+    rounding of sigma^2 = E[x^2] - E[x]^2 used to make lambda and SSIM unbounded there (|Q_Y| up to
+    1e20 on Liu 2020's g_04 results).
     """
     where = "q_y"
     check_preset(where, preset, ("default", "liu2020"))
     f, s, origin = prepare_sources(fused, sources, where=where, data_range=data_range, min_size=7,
                                    max_count=2)
+    if preset == "liu2020":
+        f, s = matlab_gray(f, s)
     return finish(_q_y(f, s), origin)
 
 
 def _q_c(f: torch.Tensor, s: torch.Tensor) -> torch.Tensor:
     a, bb, ff, b, c = _two(f, s)
-    win = _yang_window(f.dtype, f.device)
+    win = _yang_window(torch.float64, f.device)
     eps = 2e-16
-    ma, mf, va, vf, caf = _moments_window(a, ff, win)
-    mb, _, vb, _, cbf = _moments_window(bb, ff, win)
+    ma, mf, va, vf, caf = safe_moments(a, ff, win)
+    mb, _, vb, _, cbf = safe_moments(bb, ff, win)
     s_af = _ssim_from(ma, mf, va, vf, caf, eps, eps)
     s_bf = _ssim_from(mb, mf, vb, vf, cbf, eps, eps)
     den = caf + cbf
@@ -299,50 +313,64 @@ def q_c(fused: Any, sources: Any, *, preset: str = "default", data_range: float 
     return finish(_q_c(f, s), origin)
 
 
-def _piella(a, bb, ff, block: int, k: float, variant: int):
-    """Piella's weighted fusion quality on (M, 1, H, W): variant 2 (Q_W) or 3 (Q_E core)."""
-    win = torch.ones(block, dtype=a.dtype, device=a.device) / block
+def _piella(a, bb, ff, block: int, k: float, toolbox: bool):
+    """Piella's weighted fusion quality (variant 2 of ``metricPeilla.m``) on (M, 1, H, W) -> (M,).
+
+    Local UIQI (SSIM with C = (k 255)^2) in ``block`` x ``block`` box windows, lambda = s_A / (s_A + s_B)
+    (1/2 where both are 0), weights c_w = max(s_A, s_B) / sum_w max(s_A, s_B). ``toolbox``: Z. Liu's
+    code adds 0.5 to both variances of a window where both are 0 *before* taking c_w, so such windows
+    weigh 0.5 grey levels^2 instead of 0.
+    """
+    win = torch.ones(block, dtype=torch.float64, device=a.device) / block
     c = (k * 255.0) ** 2 if k > 0 else 0.0
-    ma, mf, va, vf, caf = _moments_window(a, ff, win)
-    mb, _, vb, _, cbf = _moments_window(bb, ff, win)
+    ma, mf, va, vf, caf = safe_moments(a, ff, win)
+    mb, _, vb, _, cbf = safe_moments(bb, ff, win)
     qa = _ssim_from(ma, mf, va, vf, caf, c, c)
     qb = _ssim_from(mb, mf, vb, vf, cbf, c, c)
-    sa, sb = va.clamp_min(0), vb.clamp_min(0)
-    tot = sa + sb
-    lam = torch.where(tot > 0, sa / torch.where(tot > 0, tot, torch.ones_like(tot)),
-                      torch.full_like(tot, 0.5))
+    lam = weight_ratio(va, vb)
     q = lam * qa + (1 - lam) * qb
-    cw = torch.maximum(sa, sb)
+    cw = torch.maximum(va, vb)
+    if toolbox:
+        cw = torch.where(va + vb == 0, torch.full_like(cw, 0.5), cw)
     norm = cw.sum(dim=(1, 2, 3), keepdim=True)
     wgt = torch.where(norm > 0, cw / torch.where(norm > 0, norm, torch.ones_like(norm)),
                       torch.full_like(cw, 1.0 / cw[0].numel()))
     return (wgt * q).sum(dim=(1, 2, 3))
 
 
-def _q_w(f, s, block=8, k=1e-6):
+def _q_w(f, s, block=8, k=1e-6, toolbox=False):
     a, bb, ff, b, c = _two(f, s)
-    return _piella(a, bb, ff, block, k, 2).reshape(b, c).mean(dim=1)
+    return _piella(a, bb, ff, block, k, toolbox).reshape(b, c).mean(dim=1)
 
 
 _EDGE_X = torch.tensor([[-1.0, 0.0, 1.0], [-1.0, 0.0, 1.0], [-1.0, 0.0, 1.0]])
 
 
-def _edges(x):
-    gx = filter2d(x, _EDGE_X, "symmetric")
-    gy = filter2d(x, _EDGE_X.t().contiguous(), "symmetric")
+def _edges(x, border: str):
+    """Magnitude of the 3 x 3 Prewitt responses (``metricPeilla.m`` flt1, flt2) with ``border``."""
+    x = x.to(torch.float64)
+    gx = filter2d(x, _EDGE_X.to(torch.float64), border)
+    gy = filter2d(x, _EDGE_X.t().contiguous().to(torch.float64), border)
     return torch.sqrt(gx * gx + gy * gy)
 
 
-def _q_e(f, s, block=8, k=1e-6, alpha=1.0):
+def _q_e(f, s, block=8, k=1e-6, alpha=1.0, toolbox=False):
     a, bb, ff, b, c = _two(f, s)
-    q1 = _piella(a, bb, ff, block, k, 3)
-    q2 = _piella(_edges(a), _edges(bb), _edges(ff), block, k, 3)
+    border = "zeros" if toolbox else "symmetric"
+    q1 = _piella(a, bb, ff, block, k, toolbox)
+    q2 = _piella(_edges(a, border), _edges(bb, border), _edges(ff, border), block, k, toolbox)
     q = q1 * torch.sign(q2) * q2.abs().pow(alpha)
     return q.reshape(b, c).mean(dim=1)
 
 
 _PIELLA = ("Piella, Heijmans, Proc. ICIP 2003, doi:10.1109/ICIP.2003.1247209",
-           "Liu et al., IEEE TPAMI 34 (2012) 94-109 (variant 3, 8x8 box)")
+           "Liu et al., IEEE TPAMI 34 (2012) 94-109 (variant 3, 8x8 box)", _LIU_TOOLBOX)
+
+
+def _block_arg(where: str, block: Any) -> int:
+    if not isinstance(block, int) or block < 2:
+        raise ValueError(f"{where}: `block` must be an int >= 2; got {block!r}")
+    return block
 
 
 @register_metric("q_w", full_name="Piella's weighted fusion quality index (Q_W)", higher_is_better=True,
@@ -354,7 +382,7 @@ def q_w(fused: Any, sources: Any, *, block: int = 8, preset: str = "default",
 
     Local UIQI Q(S, F | w) in ``block`` x ``block`` box windows ('valid'), combined as
     lambda Q(A, F | w) + (1 - lambda) Q(B, F | w) with lambda = s_A / (s_A + s_B) (saliency = local
-    variance), weighted by c(w) = max(s_A, s_B) / sum_w max(s_A, s_B).
+    variance; 1/2 where both are 0), weighted by c(w) = max(s_A, s_B) / sum_w max(s_A, s_B).
 
     Parameters
     ----------
@@ -362,25 +390,31 @@ def q_w(fused: Any, sources: Any, *, block: int = 8, preset: str = "default",
     block : int
         Window side (8 in Liu 2020 / Z. Liu's toolbox, with K = 1e-6, i.e. effectively UIQI).
     preset : {'default', 'liu2020'}
-        Same rule.
+        ``'default'``: per channel, then the channel mean; a window flat in both sources weighs 0.
+        ``'liu2020'`` (``metricPeilla.m``, variant 2): such a window weighs 0.5 (the toolbox adds 0.5 to
+        both variances there before taking the maximum), and RGB inputs (A, B and F) are first
+        converted to gray as the survey's ``evaluate_color.m`` does (MATLAB ``rgb2gray`` of the 8-bit
+        images, rounded).
     data_range : float
 
     Returns
     -------
     float or (B,)
-        Higher is better; 1 for F = A = B.
+        In [-1, 1]; higher is better; 1 for F = A = B.
 
     Notes
     -----
-    MEFB's Q_W uses its ``ssim_index`` defaults (another window), so its numbers differ.
+    Local moments in float64, exact in flat windows (:func:`safe_moments`). MEFB's Q_W uses its
+    ``ssim_index`` defaults (another window), so its numbers differ.
     """
     where = "q_w"
     check_preset(where, preset, ("default", "liu2020"))
-    if not isinstance(block, int) or block < 2:
-        raise ValueError(f"{where}: `block` must be an int >= 2; got {block!r}")
+    block = _block_arg(where, block)
     f, s, origin = prepare_sources(fused, sources, where=where, data_range=data_range, min_size=block,
                                    max_count=2)
-    return finish(_q_w(f, s, block), origin)
+    if preset == "liu2020":
+        f, s = matlab_gray(f, s)
+    return finish(_q_w(f, s, block, toolbox=preset == "liu2020"), origin)
 
 
 @register_metric("q_e", full_name="Piella's edge-dependent fusion quality index (Q_E)",
@@ -390,7 +424,7 @@ def q_e(fused: Any, sources: Any, *, block: int = 8, alpha: float = 1.0, preset:
         data_range: float = 1.0) -> Any:
     """Piella's edge-dependent fusion quality index Q_E = Q_W(images) * Q_W(edge images)^alpha.
 
-    Edge images are the magnitudes of 3 x 3 Prewitt responses (half-sample symmetric border).
+    Edge images are the magnitudes of the 3 x 3 Prewitt responses ([1 0 -1] rows and its transpose).
 
     Parameters
     ----------
@@ -399,17 +433,23 @@ def q_e(fused: Any, sources: Any, *, block: int = 8, alpha: float = 1.0, preset:
     alpha : float
         Exponent of the edge term (1).
     preset : {'default', 'liu2020'}
+        ``'default'``: edge images with a half-sample symmetric border; per channel, then the channel
+        mean. ``'liu2020'`` follows ``metricPeilla.m`` (variant 3) as the survey calls it: edge images by
+        ``filter2(..., 'same')`` (zero border), windows flat in both sources weighted 0.5 in both Q_W
+        terms (see :func:`q_w`), and RGB inputs (A, B and F) first converted to gray as the survey's
+        ``evaluate_color.m`` does (MATLAB ``rgb2gray`` of the 8-bit images, rounded).
     data_range : float
 
     Returns
     -------
     float or (B,)
-        Higher is better; 1 for F = A = B.
+        In [-1, 1]; higher is better; 1 for F = A = B.
     """
     where = "q_e"
     check_preset(where, preset, ("default", "liu2020"))
-    if not isinstance(block, int) or block < 2:
-        raise ValueError(f"{where}: `block` must be an int >= 2; got {block!r}")
+    block = _block_arg(where, block)
     f, s, origin = prepare_sources(fused, sources, where=where, data_range=data_range, min_size=block,
                                    max_count=2)
-    return finish(_q_e(f, s, block, 1e-6, float(alpha)), origin)
+    if preset == "liu2020":
+        f, s = matlab_gray(f, s)
+    return finish(_q_e(f, s, block, 1e-6, float(alpha), toolbox=preset == "liu2020"), origin)
