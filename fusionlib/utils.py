@@ -39,11 +39,18 @@ def as_rng(seed: int | np.random.Generator | None) -> np.random.Generator:
 
 @contextlib.contextmanager
 def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
-    """Yield a temporary path beside ``path``; rename it over ``path`` only on success."""
+    """Yield a temporary path beside ``path``; rename it over ``path`` only on success.
+
+    The file ends up with the mode a plain ``open(path, "w")`` would leave (the replaced file's, or
+    ``0o666 & ~umask`` for a new one), not the 0600 of :func:`tempfile.mkstemp`.
+    """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp" + path.suffix, dir=path.parent)
-    os.close(fd)
+    try:  # mkstemp creates 0600; give the mode open(path, "w") would: kept when replacing a file
+        os.fchmod(fd, _mode_for(path))
+    finally:
+        os.close(fd)
     tmp_path = Path(tmp)
     try:
         yield tmp_path
@@ -51,6 +58,18 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
     finally:
         if tmp_path.exists():
             tmp_path.unlink()
+
+
+def _mode_for(path: Path) -> int:
+    """Permission bits ``open(path, "w")`` leaves: those of the existing file, else ``0o666 & ~umask``
+    (os.umask has no query form: it is set and put back at once)."""
+    try:
+        return path.stat().st_mode & 0o7777
+    except OSError:
+        pass
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return 0o666 & ~mask
 
 
 def write_json_atomic(path: str | os.PathLike, obj: Any) -> None:
@@ -85,3 +104,4 @@ def progress(iterable=None, **kwargs):
     from tqdm.auto import tqdm
     kwargs.setdefault("mininterval", 1.0)
     return tqdm(iterable, **kwargs)
+

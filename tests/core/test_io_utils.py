@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import json
+import os
+import stat
 
 import numpy as np
 import pytest
@@ -52,6 +54,24 @@ class TestUtils:
                 tmp.write_text("half")
                 raise RuntimeError("interrupted")
         assert not target.exists() and not list(tmp_path.iterdir())
+
+    @pytest.mark.parametrize("umask", [0o022, 0o077, 0o002])
+    def test_atomic_mode_follows_umask(self, tmp_path, umask):
+        old = os.umask(umask)
+        try:
+            utils.write_json_atomic(tmp_path / "x.json", {"a": 1})
+            io.write_image(tmp_path / "x.png", np.zeros((4, 4), np.float32))
+        finally:
+            os.umask(old)
+        for name in ("x.json", "x.png"):
+            assert stat.S_IMODE((tmp_path / name).stat().st_mode) == 0o666 & ~umask
+
+    def test_atomic_keeps_mode_of_replaced_file(self, tmp_path):
+        target = tmp_path / "x.json"
+        target.write_text("{}")
+        target.chmod(0o640)
+        utils.write_json_atomic(target, {"a": 1})
+        assert stat.S_IMODE(target.stat().st_mode) == 0o640
 
     def test_write_json(self, tmp_path):
         utils.write_json_atomic(tmp_path / "x.json", {"a": np.float32(1.5), "b": np.arange(2)})
