@@ -105,3 +105,75 @@ def progress(iterable=None, **kwargs):
     kwargs.setdefault("mininterval", 1.0)
     return tqdm(iterable, **kwargs)
 
+
+# ------------------------------------------------------------------------------------------------
+# caches: formats that cannot execute code, entries validated on read, recomputed when corrupt
+# ------------------------------------------------------------------------------------------------
+
+class CacheEntryError(ValueError):
+    """A cache (or checkpoint) file is unreadable or does not hold what it should; names the file."""
+
+
+def save_records_npz(path: str | os.PathLike, rows: list[dict]) -> None:
+    """Write a list of flat records atomically as ``.npz`` (no pickle, so loading runs no code).
+
+    Values must be None, bool, int, float (NaN/Inf allowed), str, or NumPy arrays of numbers; the
+    scalars go into one JSON member, each array into its own member.
+    """
+    scalars, arrays = [], {}
+    for r, row in enumerate(rows):
+        flat = {}
+        for k, v in row.items():
+            if isinstance(v, np.ndarray):
+                if v.dtype.kind not in "biuf":
+                    raise TypeError(f"save_records_npz: `{k}` of record {r} must be a numeric array; "
+                                    f"got dtype {v.dtype}")
+                arrays[f"a{len(arrays)}"] = v
+                flat[k] = {"__array__": f"a{len(arrays) - 1}"}
+            elif v is None or isinstance(v, (bool, int, float, str, np.bool_, np.integer, np.floating)):
+                flat[k] = v.item() if isinstance(v, np.generic) else v
+            else:
+                raise TypeError(f"save_records_npz: `{k}` of record {r} must be a number, str, None or "
+                                f"array; got {type(v).__name__}")
+        scalars.append(flat)
+    meta = np.array(json.dumps({"format": "fusionlib-records", "version": 1, "rows": scalars}))
+    with atomic_path(path) as tmp:
+        with open(tmp, "wb") as fh:
+            np.savez(fh, __meta__=meta, **arrays)
+
+
+def load_records_npz(path: str | os.PathLike) -> list[dict]:
+    """Read what :func:`save_records_npz` wrote (``allow_pickle=False``); any damage is a
+    :class:`CacheEntryError` naming ``path``."""
+    path = Path(path)
+    try:
+        with np.load(path, allow_pickle=False) as z:
+            meta = json.loads(str(z["__meta__"][()]))
+            if not (isinstance(meta, dict) and meta.get("format") == "fusionlib-records"
+                    and isinstance(meta.get("rows"), list)):
+                raise ValueError("not a fusionlib records file")
+            arrays = {k: z[k] for k in z.files if k != "__meta__"}
+    except Exception as e:  # zipfile, json, numpy, OS: all mean "this entry is unusable"
+        raise CacheEntryError(f"{path}: unreadable cache entry ({e.__class__.__name__}: {e})") from None
+    rows = []
+    for row in meta["rows"]:
+        if not isinstance(row, dict):
+            raise CacheEntryError(f"{path}: unreadable cache entry (a record is not a mapping)")
+        out = {}
+        for k, v in row.items():
+            if isinstance(v, dict):
+                if v.get("__array__") not in arrays:
+                    raise CacheEntryError(f"{path}: unreadable cache entry (array of `{k}` missing)")
+                v = arrays[v["__array__"]]
+            out[k] = v
+        rows.append(out)
+    return rows
+
+
+def discard_corrupt(path: str | os.PathLike, err: BaseException) -> None:
+    """Warn (naming ``path`` and the damage) that a cache entry is recomputed, and remove it."""
+    import warnings
+    what = str(err) if str(path) in str(err) else f"{path}: {err}"
+    warnings.warn(f"corrupt cache entry, recomputing it: {what}", RuntimeWarning, stacklevel=3)
+    with contextlib.suppress(OSError):
+        Path(path).unlink()
