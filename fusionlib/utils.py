@@ -170,10 +170,13 @@ def load_records_npz(path: str | os.PathLike) -> list[dict]:
     return rows
 
 
-def discard_corrupt(path: str | os.PathLike, err: BaseException) -> None:
-    """Warn (naming ``path`` and the damage) that a cache entry is recomputed, and remove it."""
+def discard_corrupt(path: str | os.PathLike, err: BaseException, *, remove: bool = True,
+                    action: str = "recomputing it") -> None:
+    """Warn (naming ``path`` and the damage) that a cache entry is recomputed; remove it unless
+    ``remove=False`` (the next atomic write replaces it anyway)."""
     import warnings
     what = str(err) if str(path) in str(err) else f"{path}: {err}"
-    warnings.warn(f"corrupt cache entry, recomputing it: {what}", RuntimeWarning, stacklevel=3)
-    with contextlib.suppress(OSError):
-        Path(path).unlink()
+    warnings.warn(f"corrupt cache entry, {action}: {what}", RuntimeWarning, stacklevel=3)
+    if remove:
+        with contextlib.suppress(OSError):
+            Path(path).unlink()
