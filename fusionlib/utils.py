@@ -18,9 +18,17 @@ def resolve_device(device: str | torch.device | None = "auto") -> torch.device:
     """``"auto"`` (or None) -> CUDA when available, else CPU; ``"cuda"`` without a GPU is an error."""
     if device is None or device == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    dev = torch.device(device)
+    if not isinstance(device, (str, torch.device)):
+        raise TypeError(f"resolve_device: `device` must be a str or torch.device; got {type(device).__name__}")
+    try:
+        dev = torch.device(device)
+    except RuntimeError:
+        raise ValueError(f"resolve_device: `device` must be 'auto', 'cpu', 'cuda' or 'cuda:N'; got {device!r}") from None
     if dev.type == "cuda" and not torch.cuda.is_available():
         raise ValueError("resolve_device: `device` 'cuda' was asked for but no CUDA device is available")
+    if dev.type == "cuda" and dev.index is not None and dev.index >= torch.cuda.device_count():
+        raise ValueError(f"resolve_device: `device` {device!r} does not exist; "
+                         f"{torch.cuda.device_count()} CUDA device(s) present")
     return dev
 
 
