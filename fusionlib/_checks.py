@@ -132,27 +132,30 @@ def check_finite(where: str, name: str, x: torch.Tensor) -> None:
 
 
 def check_range(where: str, name: str, x: torch.Tensor, low: float, high: float,
-                *, tol: float = 1e-6) -> None:
-    """Refuse values outside ``[low, high]`` (e.g. 0-255 data declared as [0, 1])."""
+                *, tol: float = 1e-6, data_range_hint: bool = True) -> None:
+    """Refuse values outside ``[low, high]`` (e.g. 0-255 data declared as [0, 1]).
+
+    ``data_range_hint``: whether the caller takes a ``data_range`` (the 0-255 hint offers it)."""
     if x.numel() == 0:
         return
     if low == 0.0 and all_in_nonneg_range(x, high + tol):
         return
-    _raise_outside(where, name, *_extremes(x), low, high, tol)
+    _raise_outside(where, name, *_extremes(x), low, high, tol, data_range_hint)
 
 
 def _raise_outside(where: str, name: str, lo: float, hi: float, low: float, high: float,
-                   tol: float) -> None:
+                   tol: float, data_range_hint: bool = True) -> None:
     if lo < low - tol or hi > high + tol:
         hint = ""
         if high <= 1.0 and hi > 1.0 + tol and hi <= 255.0 + tol:
-            hint = " (looks like 0-255 data: divide by 255 or pass data_range=255)"
+            hint = (" (looks like 0-255 data: divide by 255 or pass data_range=255)" if data_range_hint
+                    else " (looks like 0-255 data: divide by 255, or pass uint8)")
         raise ValueError(
             f"{where}: `{name}` values must lie in [{low:g}, {high:g}]; got [{lo:.6g}, {hi:.6g}]{hint}")
 
 
 def check_finite_range(where: str, name: str, x: torch.Tensor, low: float, high: float,
-                       *, tol: float = 1e-6) -> None:
+                       *, tol: float = 1e-6, data_range_hint: bool = True) -> None:
     """:func:`check_finite` and :func:`check_range` together, in one pass over ``x`` when possible.
 
     The messages are those of the two checks (NaN/Inf counts first, then the range with its hint).
@@ -164,7 +167,7 @@ def check_finite_range(where: str, name: str, x: torch.Tensor, low: float, high:
     lo, hi = _extremes(x)
     if x.is_floating_point() and not (math.isfinite(lo) and math.isfinite(hi)):
         check_finite(where, name, x)  # raises with the counts
-    _raise_outside(where, name, lo, hi, low, high, tol)
+    _raise_outside(where, name, lo, hi, low, high, tol, data_range_hint)
 
 
 def check_min_size(where: str, name: str, x: torch.Tensor, min_h: int, min_w: int | None = None,

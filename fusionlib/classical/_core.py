@@ -120,7 +120,7 @@ def fuse(name: str, sources: Any, *, device: str | torch.device | None = None,
     if not (math.isfinite(lo) and math.isfinite(hi)):
         check_finite(where, "sources", x)
     if lo < -1e-6 or hi > 1.0 + 1e-6:
-        check_range(where, "sources", x, 0.0, 1.0)
+        check_range(where, "sources", x, 0.0, 1.0, data_range_hint=False)
     min_side, why = spec.min_size(full)
     h, w = x.shape[-2:]
     if min(h, w) < min_side:
