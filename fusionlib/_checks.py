@@ -215,7 +215,8 @@ class Param:
             lo = "-inf" if self.low is None else f"{self.low:g}"
             hi = "inf" if self.high is None else f"{self.high:g}"
             text = (f"{'an odd int' if self.odd else 'an int'}" if self.kind == "int" else "a finite number")
-            text += f" in {'(' if self.open_low or self.low is None else '['}{lo}, {hi}{']' if self.high is not None else ')'}"
+            left = "(" if self.open_low or self.low is None else "["
+            text += f" in {left}{lo}, {hi}{']' if self.high is not None else ')'}"
         return text + (" or None" if self.none_ok else "")
 
     def check(self, where: str, name: str, value: Any) -> Any:

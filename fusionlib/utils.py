@@ -23,7 +23,8 @@ def resolve_device(device: str | torch.device | None = "auto") -> torch.device:
     try:
         dev = torch.device(device)
     except RuntimeError:
-        raise ValueError(f"resolve_device: `device` must be 'auto', 'cpu', 'cuda' or 'cuda:N'; got {device!r}") from None
+        raise ValueError(f"resolve_device: `device` must be 'auto', 'cpu', 'cuda' or 'cuda:N'; "
+                         f"got {device!r}") from None
     if dev.type == "cuda" and not torch.cuda.is_available():
         raise ValueError("resolve_device: `device` 'cuda' was asked for but no CUDA device is available")
     if dev.type == "cuda" and dev.index is not None and dev.index >= torch.cuda.device_count():

@@ -23,14 +23,14 @@ TASKS = ("infrared-visible", "multi-focus", "multi-exposure", "medical")
 # every published setting, narrow enough that no value allocates more than a few images' worth of
 # memory or leaves float32 (a window of 2 * MAX_RADIUS + 1 pixels, a Gaussian of 6 * MAX_SIGMA).
 MAX_LEVELS = 16        #: pyramid / wavelet / decomposition levels
-MAX_RADIUS = 1024      #: guided-filter and box radii, pixels
+MAX_RADIUS = 256       #: guided-filter and box radii, pixels
 MAX_WINDOW = 101       #: odd window sides looped over pixel by pixel (bilateral, focus, local energy)
 MAX_KERNEL = 255       #: explicit 1-D kernel lengths
 MAX_SIGMA = 100.0      #: spatial / intensity Gaussian widths
 MIN_SIGMA = 1e-3
 MAX_SCALE = 1e6        #: regularisers, edge thresholds, penalty weights (eps, lam, kappa, rho ...)
 MIN_SCALE = 1e-12      #: still > 0 in float32 when added to 0
-MAX_ITER = 10_000      #: iteration counts
+MAX_ITER = 1000        #: iteration counts
 MAX_EXPONENT = 10.0    #: exponents of weight maps (Mertens' wc, ws, we)
 KINDS = ("classical", "network")
 COLOURS = ("luminance", "native")

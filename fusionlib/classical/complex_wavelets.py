@@ -23,8 +23,7 @@ import torch
 from .._checks import ShapeError, check_choice, check_int
 from .._convert import as_tensor, restore
 from ._common import select_max_abs
-from ._registry import register_method
-from ._registry import MAX_LEVELS
+from ._registry import MAX_LEVELS, register_method
 from .._checks import int_param
 
 __all__ = ["dtcwt_forward", "dtcwt_inverse", "dtcwt_filters"]

@@ -19,8 +19,7 @@ from .._checks import check_int
 from .._convert import as_tensor, restore
 from ..filters import filter2d, pad, sep_filter2d
 from ._common import select_max_abs
-from ._registry import register_method
-from ._registry import MAX_LEVELS, MAX_SCALE, MIN_SCALE
+from ._registry import MAX_LEVELS, MAX_SCALE, MIN_SCALE, register_method
 from .._checks import float_param, int_param
 
 __all__ = ["gaussian_pyramid", "laplacian_pyramid", "laplacian_reconstruct",

@@ -17,8 +17,7 @@ import torch.nn.functional as F
 from .._checks import ShapeError, check_int, check_type
 from .._convert import as_tensor, restore
 from ._common import select_max_abs, window_sum_small
-from ._registry import register_method
-from ._registry import MAX_LEVELS, MAX_WINDOW
+from ._registry import MAX_LEVELS, MAX_WINDOW, register_method
 from .._checks import choice_param, int_param
 
 __all__ = ["wavedec2", "waverec2"]
@@ -250,7 +249,10 @@ def _dwt_size(p):
                  reference="Li, Manjunath, Mitra, Graph. Models Image Process. 57(3) 1995 235-245, "
                            "doi:10.1006/gmip.1995.1022",
                  min_size=_dwt_size,
-                 params=dict(wavelet=choice_param(*_discrete_wavelets()), n_levels=int_param(1, MAX_LEVELS), window=int_param(1, MAX_WINDOW, odd=True)))
+                 params=dict(
+                     wavelet=choice_param(*_discrete_wavelets()),
+                     n_levels=int_param(1, MAX_LEVELS),
+                     window=int_param(1, MAX_WINDOW, odd=True)))
 def _dwt_fuse(x: torch.Tensor, *, wavelet: str = "db2", n_levels: int = 3,
               window: int = 3) -> torch.Tensor:
     """DWT fusion with window-based activity and choose-max.

@@ -185,7 +185,7 @@ class TestDeclaredParams:
         ("gff", {"lap_sigma": float("nan")}, ValueError, "`lap_sigma`.*nan"),
         ("gff", {"lap_size": 0}, ValueError, "`lap_size`"),
         ("gff", {"lap_size": -1}, ValueError, "`lap_size`"),
-        ("gff", {"r1": 1000000}, ValueError, "`r1` must be an int in \\[1, 1024\\]"),
+        ("gff", {"r1": 1000000}, ValueError, "`r1` must be an int in \\[1, 256\\]"),
         ("mertens", {"wc": 10000}, ValueError, "`wc`"),
         ("mertens", {"wc": -1}, ValueError, "`wc`"),
         ("cbf", {"ksize": 4}, ValueError, "`ksize` must be an odd int"),
