@@ -122,6 +122,13 @@ def progress(iterable=None, **kwargs):
 class CacheEntryError(ValueError):
     """A cache (or checkpoint) file is unreadable or does not hold what it should; names the file."""
 
+    @classmethod
+    def unreadable(cls, path: str | os.PathLike, exc: BaseException) -> "CacheEntryError":
+        """``"<path>: unreadable cache entry (<ExcType>: <first line>)"`` for a failed read."""
+        text = str(exc).strip()
+        first = text.splitlines()[0] if text else ""
+        return cls(f"{path}: unreadable cache entry ({exc.__class__.__name__}: {first})")
+
 
 def save_records_npz(path: str | os.PathLike, rows: list[dict]) -> None:
     """Write a list of flat records atomically as ``.npz`` (no pickle, so loading runs no code).
@@ -163,7 +170,7 @@ def load_records_npz(path: str | os.PathLike) -> list[dict]:
                 raise ValueError("not a fusionlib records file")
             arrays = {k: z[k] for k in z.files if k != "__meta__"}
     except Exception as e:  # zipfile, json, numpy, OS: all mean "this entry is unusable"
-        raise CacheEntryError(f"{path}: unreadable cache entry ({e.__class__.__name__}: {e})") from None
+        raise CacheEntryError.unreadable(path, e) from None
     rows = []
     for row in meta["rows"]:
         if not isinstance(row, dict):

@@ -488,7 +488,7 @@ def train_or_load(experiment: str, variant: str, seed: int, train: TrainSet | Ca
             if not isinstance(meta, dict):
                 raise ValueError("not a JSON object")
         except (OSError, UnicodeDecodeError, ValueError) as e:
-            discard_corrupt(meta_path, CacheEntryError(f"{meta_path}: {e.__class__.__name__}: {e}"),
+            discard_corrupt(meta_path, CacheEntryError.unreadable(meta_path, e),
                             action="retraining")
             meta = {}
         data_fp = meta.get("data")
@@ -498,8 +498,7 @@ def train_or_load(experiment: str, variant: str, seed: int, train: TrainSet | Ca
                 state = torch.load(weights, map_location="cpu", weights_only=True)
                 model.load_state_dict(state)
             except Exception as e:  # truncated/corrupt file or weights of another shape
-                first = (str(e).strip().splitlines() or [""])[0]
-                discard_corrupt(weights, CacheEntryError(f"{weights}: {e.__class__.__name__}: {first}"),
+                discard_corrupt(weights, CacheEntryError.unreadable(weights, e),
                                 action="retraining")
                 torch.manual_seed(seed)
                 model = build(variant)  # load_state_dict may have copied some tensors already
@@ -600,7 +599,7 @@ def evaluate_method(method: str, fuse_fn: Callable[[np.ndarray, np.ndarray], np.
         try:
             df = pd.read_csv(cache, dtype={"image": str})
         except (OSError, UnicodeDecodeError, ValueError) as e:  # pandas' EmptyDataError/ParserError too
-            discard_corrupt(cache, CacheEntryError(f"{cache}: {e.__class__.__name__}: {e}"))
+            discard_corrupt(cache, CacheEntryError.unreadable(cache, e))
         else:
             if ("image" in df.columns and len(df) == len(refs) and set(names) <= set(df.columns)
                     and list(df["image"]) == [r.key for r in refs]):

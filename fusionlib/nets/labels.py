@@ -161,7 +161,7 @@ def _read_candidate(path: Path, hw: tuple[int, ...]) -> np.ndarray:
     try:
         out = np.load(path, allow_pickle=False)
     except Exception as e:  # truncated, empty, not .npy, an object array
-        raise CacheEntryError(f"{path}: unreadable cache entry ({e.__class__.__name__}: {e})") from None
+        raise CacheEntryError.unreadable(path, e) from None
     if not (isinstance(out, np.ndarray) and out.dtype == np.float32 and out.ndim == 3
             and out.shape[0] in (1, 3) and tuple(out.shape[-2:]) == tuple(hw)):
         raise CacheEntryError(f"{path}: cached candidate must be float32 (1 or 3, {hw[0]}, {hw[1]}); "
@@ -176,7 +176,7 @@ def _read_decision(path: Path, methods: Sequence[str]) -> dict:
     try:
         meta = json.loads(path.read_text())
     except (OSError, UnicodeDecodeError, ValueError) as e:
-        raise CacheEntryError(f"{path}: unreadable cache entry ({e.__class__.__name__}: {e})") from None
+        raise CacheEntryError.unreadable(path, e) from None
     ok = (isinstance(meta, dict) and meta.get("method") in methods and isinstance(meta.get("scores"), dict)
           and all(isinstance(meta["scores"].get(m), (int, float)) and not isinstance(meta["scores"].get(m), bool)
                   for m in methods)
