@@ -100,21 +100,6 @@ def _json_default(o: Any):
     raise TypeError(f"not JSON serialisable: {type(o).__name__}")
 
 
-def sha256_file(path: str | os.PathLike, chunk: int = 1 << 20) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(chunk), b""):
-            h.update(block)
-    return h.hexdigest()
-
-
-def progress(iterable=None, **kwargs):
-    """tqdm.auto progress bar (kept in one place so notebooks and CLI agree)."""
-    from tqdm.auto import tqdm
-    kwargs.setdefault("mininterval", 1.0)
-    return tqdm(iterable, **kwargs)
-
-
 # ------------------------------------------------------------------------------------------------
 # caches: formats that cannot execute code, entries validated on read, recomputed when corrupt
 # ------------------------------------------------------------------------------------------------
@@ -196,3 +181,18 @@ def discard_corrupt(path: str | os.PathLike, err: BaseException, *, remove: bool
     if remove:
         with contextlib.suppress(OSError):
             Path(path).unlink()
+
+
+def sha256_file(path: str | os.PathLike, chunk: int = 1 << 20) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(chunk), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def progress(iterable=None, **kwargs):
+    """tqdm.auto progress bar (kept in one place so notebooks and CLI agree)."""
+    from tqdm.auto import tqdm
+    kwargs.setdefault("mininterval", 1.0)
+    return tqdm(iterable, **kwargs)
