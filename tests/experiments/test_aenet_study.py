@@ -465,3 +465,23 @@ class TestContentKey:
         assert k != st.content_key(sp.train)
         other = [st.SampleRef(r.dataset, r.id, size=r.size, seed=1) for r in sp.test]  # other pixels
         assert st.content_key(other) != k
+
+
+class TestEvaluateMethodCache:
+    @pytest.mark.parametrize("damage", [b"", b"\x00\xff\xfe garbage", b"method,seed\nmax,0\n"])
+    def test_corrupt_csv_recomputed(self, tmp_path, damage):
+        """A damaged or foreign score table is recomputed; an unreadable one with a warning naming it."""
+        sp = st.task_splits("smoke", tasks=["multi-focus"])["multi-focus"]
+        refs = list(sp.test)[:2]
+        fns = {"sd": lambda f, s: f.reshape(f.shape[0], -1).std(axis=1)}
+        kw = dict(names=("sd",), fns=fns, cache=tmp_path / "s.csv")
+        fuse = lambda a, b: np.maximum(a, b)  # noqa: E731
+        first = st.evaluate_method("max", fuse, refs, ["multi-focus"] * 2, **kw)
+        (tmp_path / "s.csv").write_bytes(damage)
+        if damage.startswith(b"method"):  # readable but not this table: recomputed silently
+            again = st.evaluate_method("max", fuse, refs, ["multi-focus"] * 2, **kw)
+        else:
+            with pytest.warns(RuntimeWarning, match="s.csv"):
+                again = st.evaluate_method("max", fuse, refs, ["multi-focus"] * 2, **kw)
+        np.testing.assert_allclose(again["sd"], first["sd"])
+        assert list(again["image"]) == list(first["image"])
