@@ -67,10 +67,16 @@ class TestReadConversions:
                 got = io.read_image(path)
         np.testing.assert_array_equal(np.moveaxis(got, 0, -1), want)
 
-    @pytest.mark.parametrize("k", [0, 60])
+    @pytest.mark.parametrize("k", [0, 60, "ramp"])
     def test_cmyk_converted(self, tmp_path, k):
         from PIL import Image
-        im = Image.new("CMYK", (8, 6), (0, 170, 170, k))  # red ink, constant or varying-free K
+        if k == "ramp":  # varying K: was refused as a "non-constant alpha channel"
+            arr = np.zeros((6, 8, 4), np.uint8)
+            arr[..., 1:3] = 170
+            arr[..., 3] = np.arange(8, dtype=np.uint8)[None] * 8
+            im = Image.fromarray(arr, "CMYK")
+        else:
+            im = Image.new("CMYK", (8, 6), (0, 170, 170, k))  # red ink, constant K
         path = tmp_path / "c.jpg"
         im.save(path, quality=100)
         with pytest.warns(io.ImageNote, match="CMYK"):
