@@ -7,7 +7,8 @@ which never re-validate. Messages follow the pattern
 from __future__ import annotations
 
 import math
-from typing import Any, Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any, Iterable, Mapping, Sequence
 
 import numpy as np
 import torch
@@ -131,27 +132,30 @@ def check_finite(where: str, name: str, x: torch.Tensor) -> None:
 
 
 def check_range(where: str, name: str, x: torch.Tensor, low: float, high: float,
-                *, tol: float = 1e-6) -> None:
-    """Refuse values outside ``[low, high]`` (e.g. 0-255 data declared as [0, 1])."""
+                *, tol: float = 1e-6, data_range_hint: bool = True) -> None:
+    """Refuse values outside ``[low, high]`` (e.g. 0-255 data declared as [0, 1]).
+
+    ``data_range_hint``: whether the caller takes a ``data_range`` (the 0-255 hint offers it)."""
     if x.numel() == 0:
         return
     if low == 0.0 and all_in_nonneg_range(x, high + tol):
         return
-    _raise_outside(where, name, *_extremes(x), low, high, tol)
+    _raise_outside(where, name, *_extremes(x), low, high, tol, data_range_hint)
 
 
 def _raise_outside(where: str, name: str, lo: float, hi: float, low: float, high: float,
-                   tol: float) -> None:
+                   tol: float, data_range_hint: bool = True) -> None:
     if lo < low - tol or hi > high + tol:
         hint = ""
         if high <= 1.0 and hi > 1.0 + tol and hi <= 255.0 + tol:
-            hint = " (looks like 0-255 data: divide by 255 or pass data_range=255)"
+            hint = (" (looks like 0-255 data: divide by 255 or pass data_range=255)" if data_range_hint
+                    else " (looks like 0-255 data: divide by 255, or pass uint8)")
         raise ValueError(
             f"{where}: `{name}` values must lie in [{low:g}, {high:g}]; got [{lo:.6g}, {hi:.6g}]{hint}")
 
 
 def check_finite_range(where: str, name: str, x: torch.Tensor, low: float, high: float,
-                       *, tol: float = 1e-6) -> None:
+                       *, tol: float = 1e-6, data_range_hint: bool = True) -> None:
     """:func:`check_finite` and :func:`check_range` together, in one pass over ``x`` when possible.
 
     The messages are those of the two checks (NaN/Inf counts first, then the range with its hint).
@@ -163,7 +167,7 @@ def check_finite_range(where: str, name: str, x: torch.Tensor, low: float, high:
     lo, hi = _extremes(x)
     if x.is_floating_point() and not (math.isfinite(lo) and math.isfinite(hi)):
         check_finite(where, name, x)  # raises with the counts
-    _raise_outside(where, name, lo, hi, low, high, tol)
+    _raise_outside(where, name, lo, hi, low, high, tol, data_range_hint)
 
 
 def check_min_size(where: str, name: str, x: torch.Tensor, min_h: int, min_w: int | None = None,
@@ -175,3 +179,85 @@ def check_min_size(where: str, name: str, x: torch.Tensor, min_h: int, min_w: in
         raise ShapeError(
             f"{where}: `{name}` must be at least {min_h}x{min_w} pixels{extra}; got {h}x{w}",
             expected=(min_h, min_w), actual=(h, w))
+
+
+# ------------------------------------------------------------------------------------------------
+# declared parameters: type and range in one place (the registries), one check for the API and CLI
+# ------------------------------------------------------------------------------------------------
+
+_NUMBER = (int, float, np.integer, np.floating)
+
+
+@dataclass(frozen=True)
+class Param:
+    """Declared type and range of one method parameter.
+
+    ``kind`` is ``'int'``, ``'float'`` (finite real) or ``'choice'``; ``low``/``high`` bound numbers
+    (``None``: unbounded on that side, floats stay finite), ``open_low`` makes the lower bound
+    strict (``> low``); ``odd`` asks for odd ints; ``none_ok`` also accepts None. Build them with
+    :func:`int_param`, :func:`float_param`, :func:`choice_param`; :meth:`check` validates a value.
+    """
+
+    kind: str
+    low: float | None = None
+    high: float | None = None
+    open_low: bool = False
+    odd: bool = False
+    choices: tuple = ()
+    none_ok: bool = False
+
+    def describe(self) -> str:
+        if self.kind == "choice":
+            shown = ", ".join(repr(c) for c in self.choices[:8])
+            more = f", ... ({len(self.choices)} in all)" if len(self.choices) > 8 else ""
+            text = f"one of {shown}{more}"
+        else:
+            lo = "-inf" if self.low is None else f"{self.low:g}"
+            hi = "inf" if self.high is None else f"{self.high:g}"
+            text = (f"{'an odd int' if self.odd else 'an int'}" if self.kind == "int" else "a finite number")
+            left = "(" if self.open_low or self.low is None else "["
+            text += f" in {left}{lo}, {hi}{']' if self.high is not None else ')'}"
+        return text + (" or None" if self.none_ok else "")
+
+    def check(self, where: str, name: str, value: Any) -> Any:
+        """``value`` when it fits (ints as Python int), else ``TypeError``/``ValueError`` naming
+        ``name`` and the declared type or range."""
+        if value is None and self.none_ok:
+            return None
+        if self.kind == "choice":
+            if not any(type(value) is type(c) and value == c for c in self.choices):
+                raise ValueError(f"{where}: `{name}` must be {self.describe()}; got {value!r}")
+            return value
+        ok_type = (isinstance(value, (int, np.integer)) if self.kind == "int" else isinstance(value, _NUMBER))
+        if isinstance(value, (bool, np.bool_)) or not ok_type:
+            raise TypeError(f"{where}: `{name}` must be {self.describe()}; got {type(value).__name__} "
+                            f"{value!r}")
+        v = int(value) if self.kind == "int" else float(value)
+        inside = (math.isfinite(v)
+                  and (self.low is None or (v > self.low if self.open_low else v >= self.low))
+                  and (self.high is None or v <= self.high) and (not self.odd or v % 2 == 1))
+        if not inside:
+            raise ValueError(f"{where}: `{name}` must be {self.describe()}; got {value!r}")
+        return v if self.kind == "int" else value
+
+
+def int_param(low: int | None = None, high: int | None = None, *, odd: bool = False,
+              none_ok: bool = False) -> Param:
+    return Param("int", low, high, odd=odd, none_ok=none_ok)
+
+
+def float_param(low: float | None = None, high: float | None = None, *, open_low: bool = False) -> Param:
+    return Param("float", low, high, open_low=open_low)
+
+
+def choice_param(*choices: Any) -> Param:
+    return Param("choice", choices=tuple(choices))
+
+
+def check_params(where: str, declared: Mapping[str, Param], params: Mapping[str, Any]) -> dict[str, Any]:
+    """Check ``params`` against ``declared``: an unknown name is a ``TypeError`` listing the valid
+    ones, a value of the wrong type or outside its range the error of :meth:`Param.check`."""
+    unknown = sorted(set(params) - set(declared))
+    if unknown:
+        raise TypeError(f"{where}: unknown parameter(s) {unknown}; valid parameters: {sorted(declared)}")
+    return {k: declared[k].check(where, k, v) for k, v in params.items()}

@@ -18,9 +18,18 @@ def resolve_device(device: str | torch.device | None = "auto") -> torch.device:
     """``"auto"`` (or None) -> CUDA when available, else CPU; ``"cuda"`` without a GPU is an error."""
     if device is None or device == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    dev = torch.device(device)
+    if not isinstance(device, (str, torch.device)):
+        raise TypeError(f"resolve_device: `device` must be a str or torch.device; got {type(device).__name__}")
+    try:
+        dev = torch.device(device)
+    except RuntimeError:
+        raise ValueError(f"resolve_device: `device` must be 'auto', 'cpu', 'cuda' or 'cuda:N'; "
+                         f"got {device!r}") from None
     if dev.type == "cuda" and not torch.cuda.is_available():
         raise ValueError("resolve_device: `device` 'cuda' was asked for but no CUDA device is available")
+    if dev.type == "cuda" and dev.index is not None and dev.index >= torch.cuda.device_count():
+        raise ValueError(f"resolve_device: `device` {device!r} does not exist; "
+                         f"{torch.cuda.device_count()} CUDA device(s) present")
     return dev
 
 
@@ -39,11 +48,18 @@ def as_rng(seed: int | np.random.Generator | None) -> np.random.Generator:
 
 @contextlib.contextmanager
 def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
-    """Yield a temporary path beside ``path``; rename it over ``path`` only on success."""
+    """Yield a temporary path beside ``path``; rename it over ``path`` only on success.
+
+    The file ends up with the mode a plain ``open(path, "w")`` would leave (the replaced file's, or
+    ``0o666 & ~umask`` for a new one), not the 0600 of :func:`tempfile.mkstemp`.
+    """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp" + path.suffix, dir=path.parent)
-    os.close(fd)
+    try:  # mkstemp creates 0600; give the mode open(path, "w") would: kept when replacing a file
+        os.fchmod(fd, _mode_for(path))
+    finally:
+        os.close(fd)
     tmp_path = Path(tmp)
     try:
         yield tmp_path
@@ -51,6 +67,18 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
     finally:
         if tmp_path.exists():
             tmp_path.unlink()
+
+
+def _mode_for(path: Path) -> int:
+    """Permission bits ``open(path, "w")`` leaves: those of the existing file, else ``0o666 & ~umask``
+    (os.umask has no query form: it is set and put back at once)."""
+    try:
+        return path.stat().st_mode & 0o7777
+    except OSError:
+        pass
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return 0o666 & ~mask
 
 
 def write_json_atomic(path: str | os.PathLike, obj: Any) -> None:
@@ -70,6 +98,89 @@ def _json_default(o: Any):
     if isinstance(o, Path):
         return str(o)
     raise TypeError(f"not JSON serialisable: {type(o).__name__}")
+
+
+# ------------------------------------------------------------------------------------------------
+# caches: formats that cannot execute code, entries validated on read, recomputed when corrupt
+# ------------------------------------------------------------------------------------------------
+
+class CacheEntryError(ValueError):
+    """A cache (or checkpoint) file is unreadable or does not hold what it should; names the file."""
+
+    @classmethod
+    def unreadable(cls, path: str | os.PathLike, exc: BaseException) -> "CacheEntryError":
+        """``"<path>: unreadable cache entry (<ExcType>: <first line>)"`` for a failed read."""
+        text = str(exc).strip()
+        first = text.splitlines()[0] if text else ""
+        return cls(f"{path}: unreadable cache entry ({exc.__class__.__name__}: {first})")
+
+
+def save_records_npz(path: str | os.PathLike, rows: list[dict]) -> None:
+    """Write a list of flat records atomically as ``.npz`` (no pickle, so loading runs no code).
+
+    Values must be None, bool, int, float (NaN/Inf allowed), str, or NumPy arrays of numbers; the
+    scalars go into one JSON member, each array into its own member.
+    """
+    scalars, arrays = [], {}
+    for r, row in enumerate(rows):
+        flat = {}
+        for k, v in row.items():
+            if isinstance(v, np.ndarray):
+                if v.dtype.kind not in "biuf":
+                    raise TypeError(f"save_records_npz: `{k}` of record {r} must be a numeric array; "
+                                    f"got dtype {v.dtype}")
+                arrays[f"a{len(arrays)}"] = v
+                flat[k] = {"__array__": f"a{len(arrays) - 1}"}
+            elif v is None or isinstance(v, (bool, int, float, str, np.bool_, np.integer, np.floating)):
+                flat[k] = v.item() if isinstance(v, np.generic) else v
+            else:
+                raise TypeError(f"save_records_npz: `{k}` of record {r} must be a number, str, None or "
+                                f"array; got {type(v).__name__}")
+        scalars.append(flat)
+    meta = np.array(json.dumps({"format": "fusionlib-records", "version": 1, "rows": scalars}))
+    with atomic_path(path) as tmp:
+        with open(tmp, "wb") as fh:
+            np.savez(fh, __meta__=meta, **arrays)
+
+
+def load_records_npz(path: str | os.PathLike) -> list[dict]:
+    """Read what :func:`save_records_npz` wrote (``allow_pickle=False``); any damage is a
+    :class:`CacheEntryError` naming ``path``."""
+    path = Path(path)
+    try:
+        with np.load(path, allow_pickle=False) as z:
+            meta = json.loads(str(z["__meta__"][()]))
+            if not (isinstance(meta, dict) and meta.get("format") == "fusionlib-records"
+                    and isinstance(meta.get("rows"), list)):
+                raise ValueError("not a fusionlib records file")
+            arrays = {k: z[k] for k in z.files if k != "__meta__"}
+    except Exception as e:  # zipfile, json, numpy, OS: all mean "this entry is unusable"
+        raise CacheEntryError.unreadable(path, e) from None
+    rows = []
+    for row in meta["rows"]:
+        if not isinstance(row, dict):
+            raise CacheEntryError(f"{path}: unreadable cache entry (a record is not a mapping)")
+        out = {}
+        for k, v in row.items():
+            if isinstance(v, dict):
+                if v.get("__array__") not in arrays:
+                    raise CacheEntryError(f"{path}: unreadable cache entry (array of `{k}` missing)")
+                v = arrays[v["__array__"]]
+            out[k] = v
+        rows.append(out)
+    return rows
+
+
+def discard_corrupt(path: str | os.PathLike, err: BaseException, *, remove: bool = True,
+                    action: str = "recomputing it") -> None:
+    """Warn (naming ``path`` and the damage) that a cache entry is recomputed; remove it unless
+    ``remove=False`` (the next atomic write replaces it anyway)."""
+    import warnings
+    what = str(err) if str(path) in str(err) else f"{path}: {err}"
+    warnings.warn(f"corrupt cache entry, {action}: {what}", RuntimeWarning, stacklevel=3)
+    if remove:
+        with contextlib.suppress(OSError):
+            Path(path).unlink()
 
 
 def sha256_file(path: str | os.PathLike, chunk: int = 1 << 20) -> str:

@@ -7,7 +7,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from .._checks import ShapeError, all_in_nonneg_range, check_finite, check_range, check_type
+from .._checks import ShapeError, _extremes, all_in_nonneg_range, check_finite, check_range, check_type
 from .._convert import Origin, as_tensor, restore, stack_sources
 from ..filters import rgb_to_ycbcr, ycbcr_to_rgb
 from ..utils import resolve_device
@@ -48,16 +48,6 @@ def fuse_chroma(chroma: torch.Tensor) -> torch.Tensor:
     den = w.sum(dim=1)
     half = torch.full_like(num, 0.5)
     return torch.where(den > 0, num / torch.where(den > 0, den, torch.ones_like(den)), half)
-
-
-def _validate_params(where: str, spec: MethodSpec, params: dict[str, Any]) -> dict[str, Any]:
-    unknown = sorted(set(params) - set(spec.defaults))
-    if unknown:
-        raise TypeError(f"{where}: method {spec.name!r} got unknown parameter(s) {unknown}; "
-                        f"valid parameters: {sorted(spec.defaults)}")
-    full = dict(spec.defaults)
-    full.update(params)
-    return full
 
 
 def fuse(name: str, sources: Any, *, device: str | torch.device | None = None,
@@ -114,7 +104,7 @@ def fuse(name: str, sources: Any, *, device: str | torch.device | None = None,
     where = f"fuse[{name}]"
     check_type("fuse", "name", name, str)
     spec = METHODS[name]
-    full = _validate_params(where, spec, params)
+    full = spec.check_params(params, where)
     if spec.pixelwise:
         fast = _fuse_pixelwise(where, spec, sources, device, full)
         if fast is not None:
@@ -130,7 +120,7 @@ def fuse(name: str, sources: Any, *, device: str | torch.device | None = None,
     if not (math.isfinite(lo) and math.isfinite(hi)):
         check_finite(where, "sources", x)
     if lo < -1e-6 or hi > 1.0 + 1e-6:
-        check_range(where, "sources", x, 0.0, 1.0)
+        check_range(where, "sources", x, 0.0, 1.0, data_range_hint=False)
     min_side, why = spec.min_size(full)
     h, w = x.shape[-2:]
     if min(h, w) < min_side:
@@ -141,6 +131,11 @@ def fuse(name: str, sources: Any, *, device: str | torch.device | None = None,
         x = x.to(resolve_device(device))
     with torch.no_grad():
         out = _fuse_kernel(spec, x, full)
+    lo, hi = _extremes(out)  # never hand back NaN: a kernel that breaks down is an error
+    if not (math.isfinite(lo) and math.isfinite(hi)):
+        changed = {k: v for k, v in full.items() if spec.defaults.get(k) != v}
+        raise ValueError(f"{where}: the method produced NaN/Inf with parameters {changed or 'defaults'} "
+                         "(a degenerate setting for these sources)")
     if origin.rank == 2 and out.shape[1] == 3:
         origin = Origin(origin.numpy, 3, origin.device)
     return restore(out, origin)

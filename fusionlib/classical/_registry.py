@@ -14,9 +14,24 @@ import inspect
 from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping
 
+from .._checks import Param, check_params
 from ..registry import Registry
 
 TASKS = ("infrared-visible", "multi-focus", "multi-exposure", "medical")
+
+# Declared ranges of the method parameters (``params`` of :func:`register_method`): wide enough for
+# every published setting, narrow enough that no value allocates more than a few images' worth of
+# memory or leaves float32 (a window of 2 * MAX_RADIUS + 1 pixels, a Gaussian of 6 * MAX_SIGMA).
+MAX_LEVELS = 16        #: pyramid / wavelet / decomposition levels
+MAX_RADIUS = 256       #: guided-filter and box radii, pixels
+MAX_WINDOW = 101       #: odd window sides looped over pixel by pixel (bilateral, focus, local energy)
+MAX_KERNEL = 255       #: explicit 1-D kernel lengths
+MAX_SIGMA = 100.0      #: spatial / intensity Gaussian widths
+MIN_SIGMA = 1e-3
+MAX_SCALE = 1e6        #: regularisers, edge thresholds, penalty weights (eps, lam, kappa, rho ...)
+MIN_SCALE = 1e-12      #: still > 0 in float32 when added to 0
+MAX_ITER = 1000        #: iteration counts
+MAX_EXPONENT = 10.0    #: exponents of weight maps (Mertens' wc, ws, we)
 KINDS = ("classical", "network")
 COLOURS = ("luminance", "native")
 
@@ -47,6 +62,9 @@ class MethodSpec:
     kind : {'classical', 'network'}
     defaults : mapping
         Keyword-only parameters of the kernel and their defaults.
+    params : mapping of str to :class:`fusionlib._checks.Param`
+        Declared type and range of every parameter (the one check of the API and the command line,
+        :meth:`check_params`).
     min_size : callable
         ``min_size(params) -> (int, str)``: smallest side in pixels and why.
     pixelwise : bool
@@ -76,9 +94,16 @@ class MethodSpec:
     colour: str = "luminance"
     kind: str = "classical"
     defaults: Mapping[str, Any] = field(default_factory=dict)
+    params: Mapping[str, Param] = field(default_factory=dict)
     min_size: Callable[[Mapping[str, Any]], tuple[int, str]] = lambda p: (1, "")
     pixelwise: bool = False
     checked_kernel: Callable[..., Any] | None = None
+
+    def check_params(self, params: Mapping[str, Any], where: str | None = None) -> dict[str, Any]:
+        """Defaults updated with ``params``, each checked against its declared type and range:
+        ``TypeError`` (unknown name, wrong type) or ``ValueError`` (outside the range), naming it."""
+        where = where or f"fuse[{self.name}]"
+        return {**dict(self.defaults), **check_params(where, self.params, params)}
 
     def describe(self) -> str:
         n = f"{self.min_inputs}+" if self.max_inputs is None else (
@@ -101,12 +126,14 @@ def register_method(name: str, *, full_name: str, reference: str, tasks: tuple[s
                     min_inputs: int = 2, max_inputs: int | None = None, colour: str = "luminance",
                     kind: str = "classical",
                     min_size: Callable[[Mapping[str, Any]], tuple[int, str]] | None = None,
-                    pixelwise: bool = False, checked_kernel: Callable[..., Any] | None = None
-                    ) -> Callable[[Callable], Callable]:
+                    pixelwise: bool = False, checked_kernel: Callable[..., Any] | None = None,
+                    params: Mapping[str, Param] | None = None) -> Callable[[Callable], Callable]:
     """Decorator: register a kernel as fusion method ``name`` in :data:`METHODS`.
 
     The kernel's keyword-only parameters (with defaults) are the method's
-    parameters; ``fuse`` refuses any other keyword. ``pixelwise=True`` promises
+    parameters; ``params`` declares the type and range of each (``int_param``, ``float_param``,
+    ``choice_param`` of :mod:`fusionlib._checks`), every one of them, and ``fuse`` and the command
+    line check the values against it and refuse any other keyword. ``pixelwise=True`` promises
     the contract of :attr:`MethodSpec.pixelwise` (luminance methods only);
     ``checked_kernel`` (pixel-wise methods only) that of :attr:`MethodSpec.checked_kernel`.
     """
@@ -123,9 +150,15 @@ def register_method(name: str, *, full_name: str, reference: str, tasks: tuple[s
         raise ValueError("register_method: `checked_kernel` is only for pixel-wise methods (pixelwise=True)")
 
     def deco(kernel: Callable) -> Callable:
+        defaults = _defaults_of(kernel)
+        declared = dict(params or {})
+        if set(declared) != set(defaults):
+            raise ValueError(f"register_method: `params` of {name!r} must declare exactly the kernel's "
+                             f"parameters {sorted(defaults)}; got {sorted(declared)}")
+        check_params(f"register_method[{name}] defaults", declared, defaults)  # defaults fit
         spec = MethodSpec(name=name, kernel=kernel, full_name=full_name, reference=reference,
                           tasks=tuple(tasks), min_inputs=min_inputs, max_inputs=max_inputs,
-                          colour=colour, kind=kind, defaults=_defaults_of(kernel),
+                          colour=colour, kind=kind, defaults=defaults, params=declared,
                           min_size=min_size or (lambda p: (1, "")), pixelwise=bool(pixelwise),
                           checked_kernel=checked_kernel)
         METHODS.add(name, spec)

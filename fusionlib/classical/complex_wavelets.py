@@ -23,7 +23,8 @@ import torch
 from .._checks import ShapeError, check_choice, check_int
 from .._convert import as_tensor, restore
 from ._common import select_max_abs
-from ._registry import register_method
+from ._registry import MAX_LEVELS, register_method
+from .._checks import int_param
 
 __all__ = ["dtcwt_forward", "dtcwt_inverse", "dtcwt_filters"]
 
@@ -426,7 +427,8 @@ def _dtcwt_size(p) -> tuple[int, str]:
                  tasks=("infrared-visible", "multi-focus", "medical"),
                  reference="Lewis, O'Callaghan, Nikolov, Bull, Canagarajah, Information Fusion 8(2) "
                            "(2007) 119-130, doi:10.1016/j.inffus.2005.09.006",
-                 min_size=_dtcwt_size)
+                 min_size=_dtcwt_size,
+                 params=dict(n_levels=int_param(1, MAX_LEVELS)))
 def _dtcwt_fuse(x: torch.Tensor, *, n_levels: int = 4) -> torch.Tensor:
     """Pixel-based DT-CWT fusion (Lewis et al. 2007).
 

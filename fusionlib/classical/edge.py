@@ -7,7 +7,8 @@ import torch
 
 from .._checks import check_int, check_positive
 from ..filters import gaussian_kernel2d, pad
-from ._registry import register_method
+from ._registry import MAX_ITER, MAX_SCALE, MAX_SIGMA, MAX_WINDOW, MIN_SCALE, MIN_SIGMA, register_method
+from .._checks import choice_param, float_param, int_param
 
 
 def _others_mean(x: torch.Tensor) -> torch.Tensor:
@@ -67,7 +68,12 @@ def _trace_cov(d: torch.Tensor, w: int, border: str = "symmetric") -> torch.Tens
                  reference="Shreyamsha Kumar, Signal Image Video Process. 9 (2015) 1193-1204, "
                            "doi:10.1007/s11760-013-0556-9",
                  min_size=lambda p: (max(int(p["ksize"]) // 2 + 1, int(p["cov_window"]) // 2 + 1),
-                                     "filter windows"))
+                                     "filter windows"),
+                 params=dict(
+                     sigma_s=float_param(MIN_SIGMA, MAX_SIGMA),
+                     sigma_r=float_param(MIN_SCALE, MAX_SCALE),
+                     ksize=int_param(1, MAX_WINDOW, odd=True),
+                     cov_window=int_param(3, MAX_WINDOW, odd=True)))
 def _cbf(x: torch.Tensor, *, sigma_s: float = 1.8, sigma_r: float = 25.0 / 255.0, ksize: int = 11,
          cov_window: int = 5) -> torch.Tensor:
     """Cross bilateral filter fusion (Shreyamsha Kumar 2015).
@@ -145,7 +151,12 @@ def anisotropic_diffusion(x: torch.Tensor, n_iter: int, delta_t: float, kappa: f
 @register_method("adf", full_name="Anisotropic diffusion and Karhunen-Loeve fusion (ADF)",
                  tasks=("infrared-visible", "medical"),
                  reference="Bavirisetti & Dhuli, IEEE Sensors J. 16(1) (2016) 203-209, "
-                           "doi:10.1109/JSEN.2015.2478655")
+                           "doi:10.1109/JSEN.2015.2478655",
+                 params=dict(
+                     n_iter=int_param(0, MAX_ITER),
+                     delta_t=float_param(0, 1, open_low=True),
+                     kappa=float_param(MIN_SCALE, MAX_SCALE),
+                     option=choice_param(1, 2)))
 def _adf(x: torch.Tensor, *, n_iter: int = 10, delta_t: float = 0.15, kappa: float = 30.0 / 255.0,
          option: int = 1) -> torch.Tensor:
     """Anisotropic diffusion fusion (Bavirisetti & Dhuli 2016).

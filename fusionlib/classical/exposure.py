@@ -9,7 +9,8 @@ import torch
 from .._checks import check_int, check_positive
 from .._convert import stack_sources
 from ._common import laplacian
-from ._registry import register_method
+from ._registry import MAX_EXPONENT, MAX_LEVELS, MAX_SIGMA, MIN_SIGMA, register_method
+from .._checks import float_param, int_param
 from .pyramids import _gaussian_pyramid, _laplacian_pyramid, _laplacian_reconstruct
 
 __all__ = ["mertens_weights"]
@@ -50,7 +51,13 @@ def _mertens_size(p):
                  tasks=("multi-exposure",), colour="native",
                  reference="Mertens, Kautz, Van Reeth, Comput. Graph. Forum 28(1) (2009) 161-171, "
                            "doi:10.1111/j.1467-8659.2008.01171.x",
-                 min_size=_mertens_size)
+                 min_size=_mertens_size,
+                 params=dict(
+                     wc=float_param(0, MAX_EXPONENT),
+                     ws=float_param(0, MAX_EXPONENT),
+                     we=float_param(0, MAX_EXPONENT),
+                     sigma=float_param(MIN_SIGMA, MAX_SIGMA),
+                     n_levels=int_param(1, MAX_LEVELS, none_ok=True)))
 def _mertens(x: torch.Tensor, *, wc: float = 1.0, ws: float = 1.0, we: float = 1.0,
              sigma: float = 0.2, n_levels: int | None = None) -> torch.Tensor:
     """Exposure fusion (Mertens et al. 2009).

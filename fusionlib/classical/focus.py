@@ -9,7 +9,8 @@ from .._checks import check_choice, check_int
 from .._convert import stack_sources
 from ..filters import pad
 from ._common import argmax_sources, box_sum
-from ._registry import register_method
+from ._registry import MAX_WINDOW, register_method
+from .._checks import choice_param, int_param
 
 __all__ = ["focus_measure", "focus_decision_map"]
 
@@ -65,7 +66,11 @@ def focus_decision_map(sources: Any, *, measure: str = "sml", window: int = 7, c
                  reference="Huang & Jing, Pattern Recognit. Lett. 28(4) 2007 493-500, "
                            "doi:10.1016/j.patrec.2006.09.005 (focus measures); Li, Manjunath, Mitra, "
                            "Graph. Models Image Process. 57(3) 1995, doi:10.1006/gmip.1995.1022 "
-                           "(consistency verification)")
+                           "(consistency verification)",
+                 params=dict(
+                     measure=choice_param(*FOCUS_MEASURES),
+                     window=int_param(1, MAX_WINDOW),
+                     consistency=int_param(1, MAX_WINDOW)))
 def _focus_map(x: torch.Tensor, *, measure: str = "sml", window: int = 7,
                consistency: int = 7) -> torch.Tensor:
     """Multi-focus fusion by a decision map.

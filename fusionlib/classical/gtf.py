@@ -5,7 +5,8 @@ import torch
 
 from .._checks import check_int, check_positive
 from ..filters import pad
-from ._registry import register_method
+from ._registry import MAX_ITER, MAX_SCALE, MIN_SCALE, register_method
+from .._checks import choice_param, float_param, int_param
 
 
 def _grad(y: torch.Tensor) -> torch.Tensor:
@@ -56,7 +57,12 @@ def tv_l1_admm(f: torch.Tensor, lam: float, *, rho: float = 3.0, n_iter: int = 1
 @register_method("gtf", full_name="Gradient transfer fusion (GTF)",
                  tasks=("infrared-visible",), max_inputs=2,
                  reference="Ma, Chen, Li, Huang, Information Fusion 31 (2016) 100-109, "
-                           "doi:10.1016/j.inffus.2016.02.001")
+                           "doi:10.1016/j.inffus.2016.02.001",
+                 params=dict(
+                     lam=float_param(MIN_SCALE, MAX_SCALE),
+                     n_iter=int_param(1, MAX_ITER),
+                     rho=float_param(MIN_SCALE, MAX_SCALE),
+                     boundary=choice_param("symmetric", "periodic")))
 def _gtf(x: torch.Tensor, *, lam: float = 4.0, n_iter: int = 150, rho: float = 3.0,
          boundary: str = "periodic") -> torch.Tensor:
     """Gradient transfer fusion (Ma et al. 2016).

@@ -10,7 +10,9 @@ from .._convert import as_tensor, restore, stack_sources
 from ..filters import gaussian_kernel1d
 from ._common import guided_filter as _gf
 from ._common import argmax_sources, box_mean_border, laplacian, sep_correlate
-from ._registry import register_method
+from ._registry import (MAX_KERNEL, MAX_LEVELS, MAX_RADIUS, MAX_SCALE,
+                        MAX_SIGMA, MIN_SCALE, MIN_SIGMA, register_method)
+from .._checks import float_param, int_param
 
 __all__ = ["guided_filter", "gff_weights"]
 
@@ -78,7 +80,15 @@ def gff_weights(sources: Any, *, r1: int = 45, eps1: float = 0.3, r2: int = 7, e
 
 @register_method("gff", full_name="Image fusion with guided filtering (GFF)",
                  tasks=("infrared-visible", "multi-focus", "multi-exposure", "medical"),
-                 reference="Li, Kang, Hu, IEEE TIP 22(7) 2013 2864-2875, doi:10.1109/TIP.2013.2244222")
+                 reference="Li, Kang, Hu, IEEE TIP 22(7) 2013 2864-2875, doi:10.1109/TIP.2013.2244222",
+                 params=dict(
+                     r1=int_param(1, MAX_RADIUS),
+                     eps1=float_param(MIN_SCALE, MAX_SCALE),
+                     r2=int_param(1, MAX_RADIUS),
+                     eps2=float_param(MIN_SCALE, MAX_SCALE),
+                     base_size=int_param(1, 2 * MAX_RADIUS + 1),
+                     lap_sigma=float_param(MIN_SIGMA, MAX_SIGMA),
+                     lap_size=int_param(1, MAX_KERNEL)))
 def _gff(x: torch.Tensor, *, r1: int = 45, eps1: float = 0.3, r2: int = 7, eps2: float = 1e-6,
          base_size: int = 31, lap_sigma: float = 5.0, lap_size: int = 11) -> torch.Tensor:
     """Guided filtering fusion (Li, Kang, Hu 2013).
@@ -132,7 +142,11 @@ def _norm_weights(s: torch.Tensor) -> torch.Tensor:
 @register_method("mgff", full_name="Multi-scale guided image fusion (MGFF)",
                  tasks=("infrared-visible", "multi-focus", "medical"),
                  reference="Bavirisetti, Xiao, Zhao, Dhuli, Liu, Circuits Syst. Signal Process. 38 "
-                           "(2019) 5576-5605, doi:10.1007/s00034-019-01131-z")
+                           "(2019) 5576-5605, doi:10.1007/s00034-019-01131-z",
+                 params=dict(
+                     n_levels=int_param(1, MAX_LEVELS),
+                     radius=int_param(1, MAX_RADIUS),
+                     eps=float_param(MIN_SCALE, MAX_SCALE)))
 def _mgff(x: torch.Tensor, *, n_levels: int = 4, radius: int = 9, eps: float = 1e3 / 255.0 ** 2
           ) -> torch.Tensor:
     """Multi-scale guided filter fusion (Bavirisetti et al. 2019).

@@ -8,7 +8,8 @@ import torch
 from .._checks import ShapeError, check_int
 from .._convert import as_tensor, restore
 from ._common import pad_to_multiple, select_max_abs
-from ._registry import register_method
+from ._registry import MAX_LEVELS, register_method
+from .._checks import int_param
 
 __all__ = ["msvd_decompose", "msvd_reconstruct"]
 
@@ -127,7 +128,8 @@ def _msvd_size(p):
 @register_method("msvd", full_name="Multi-resolution singular value decomposition fusion (MSVD)",
                  tasks=("infrared-visible", "multi-focus", "medical"),
                  reference="Naidu, Def. Sci. J. 61(5) 2011 479-484, doi:10.14429/dsj.61.705",
-                 min_size=_msvd_size)
+                 min_size=_msvd_size,
+                 params=dict(n_levels=int_param(1, MAX_LEVELS)))
 def _msvd_fuse(x: torch.Tensor, *, n_levels: int = 1) -> torch.Tensor:
     """MSVD fusion (Naidu 2011).
 

@@ -19,7 +19,8 @@ from .._checks import check_int
 from .._convert import as_tensor, restore
 from ..filters import filter2d, pad, sep_filter2d
 from ._common import select_max_abs
-from ._registry import register_method
+from ._registry import MAX_LEVELS, MAX_SCALE, MIN_SCALE, register_method
+from .._checks import float_param, int_param
 
 __all__ = ["gaussian_pyramid", "laplacian_pyramid", "laplacian_reconstruct",
            "ratio_pyramid", "ratio_reconstruct"]
@@ -202,7 +203,8 @@ def _levels_size(p):
 @register_method("lp", full_name="Laplacian pyramid fusion (LP)",
                  tasks=("infrared-visible", "multi-focus", "multi-exposure", "medical"),
                  reference="Burt & Adelson, IEEE Trans. Commun. 31(4) 1983, doi:10.1109/TCOM.1983.1095851",
-                 min_size=_levels_size)
+                 min_size=_levels_size,
+                 params=dict(n_levels=int_param(1, MAX_LEVELS)))
 def _lp(x: torch.Tensor, *, n_levels: int = 4) -> torch.Tensor:
     """Laplacian pyramid fusion.
 
@@ -226,7 +228,8 @@ def _lp(x: torch.Tensor, *, n_levels: int = 4) -> torch.Tensor:
 @register_method("rp", full_name="Ratio of low-pass pyramid fusion (RP)",
                  tasks=("infrared-visible", "medical"),
                  reference="Toet, Pattern Recognit. Lett. 9(4) 1989, doi:10.1016/0167-8655(89)90003-2",
-                 min_size=_levels_size)
+                 min_size=_levels_size,
+                 params=dict(n_levels=int_param(1, MAX_LEVELS), eps=float_param(MIN_SCALE, MAX_SCALE)))
 def _rp(x: torch.Tensor, *, n_levels: int = 4, eps: float = 1.0 / 255) -> torch.Tensor:
     """Ratio-of-low-pass pyramid fusion.
 
@@ -247,7 +250,8 @@ def _rp(x: torch.Tensor, *, n_levels: int = 4, eps: float = 1.0 / 255) -> torch.
 @register_method("contrast_pyramid", full_name="Contrast pyramid fusion",
                  tasks=("infrared-visible", "medical"),
                  reference="Toet, van Ruyven, Valeton, Opt. Eng. 28(7) 1989 789-792, doi:10.1117/12.7977034",
-                 min_size=_levels_size)
+                 min_size=_levels_size,
+                 params=dict(n_levels=int_param(1, MAX_LEVELS), eps=float_param(MIN_SCALE, MAX_SCALE)))
 def _contrast(x: torch.Tensor, *, n_levels: int = 4, eps: float = 1.0 / 255) -> torch.Tensor:
     """Contrast pyramid fusion.
 
@@ -294,7 +298,8 @@ def gradient_salience(level: torch.Tensor) -> torch.Tensor:
 @register_method("gradient_pyramid", full_name="Gradient pyramid fusion",
                  tasks=("infrared-visible", "multi-focus", "medical"),
                  reference="Burt & Kolczynski, ICCV 1993 173-182, doi:10.1109/ICCV.1993.378222",
-                 min_size=_levels_size)
+                 min_size=_levels_size,
+                 params=dict(n_levels=int_param(1, MAX_LEVELS)))
 def _gradient(x: torch.Tensor, *, n_levels: int = 4) -> torch.Tensor:
     """Gradient pyramid fusion.
 

@@ -17,7 +17,8 @@ import torch.nn.functional as F
 from .._checks import ShapeError, check_int, check_type
 from .._convert import as_tensor, restore
 from ._common import select_max_abs, window_sum_small
-from ._registry import register_method
+from ._registry import MAX_LEVELS, MAX_WINDOW, register_method
+from .._checks import choice_param, int_param
 
 __all__ = ["wavedec2", "waverec2"]
 
@@ -157,6 +158,12 @@ def _waverec2(ca: torch.Tensor, dets: list[torch.Tensor], shapes: list[tuple[int
     return a
 
 
+def _discrete_wavelets() -> tuple[str, ...]:
+    """The discrete PyWavelets names (the declared choices of ``dwt``'s ``wavelet``)."""
+    import pywt
+    return tuple(pywt.wavelist(kind="discrete"))
+
+
 def _check_wavelet(where: str, wavelet: Any) -> str:
     check_type(where, "wavelet", wavelet, str)
     try:
@@ -241,7 +248,11 @@ def _dwt_size(p):
                  tasks=("infrared-visible", "multi-focus", "medical"),
                  reference="Li, Manjunath, Mitra, Graph. Models Image Process. 57(3) 1995 235-245, "
                            "doi:10.1006/gmip.1995.1022",
-                 min_size=_dwt_size)
+                 min_size=_dwt_size,
+                 params=dict(
+                     wavelet=choice_param(*_discrete_wavelets()),
+                     n_levels=int_param(1, MAX_LEVELS),
+                     window=int_param(1, MAX_WINDOW, odd=True)))
 def _dwt_fuse(x: torch.Tensor, *, wavelet: str = "db2", n_levels: int = 3,
               window: int = 3) -> torch.Tensor:
     """DWT fusion with window-based activity and choose-max.

@@ -9,7 +9,8 @@ from .._checks import check_int, check_positive
 from .._convert import as_tensor, restore
 from ..filters import gaussian_kernel1d
 from ._common import box_mean_border, guided_filter, sep_correlate
-from ._registry import register_method
+from ._registry import MAX_SCALE, MAX_SIGMA, MAX_WINDOW, MIN_SCALE, MIN_SIGMA, register_method
+from .._checks import float_param, int_param
 
 __all__ = ["visual_saliency_map", "wls_decompose"]
 
@@ -118,7 +119,17 @@ def wls_decompose(image: Any, *, n_levels: int = 4, sigma_s: float = 2.0, sigma_
 @register_method("vsmwls", full_name="Visual saliency map and weighted least squares fusion (VSMWLS)",
                  tasks=("infrared-visible",), min_inputs=2, max_inputs=2,
                  reference="Ma, Zhou, Wang, Zong, Infrared Phys. Technol. 82 (2017) 8-17, "
-                           "doi:10.1016/j.infrared.2017.02.005")
+                           "doi:10.1016/j.infrared.2017.02.005",
+                 params=dict(
+                     n_levels=int_param(1, 8),  # scales sigma_s * 2^(k-1): 8 levels reach 128 sigma_s
+                     sigma_s=float_param(MIN_SIGMA, MAX_SIGMA),
+                     sigma_r=float_param(MIN_SCALE, MAX_SCALE),
+                     n_iter=int_param(0, 100),  # rolling guidance converges in a few (paper: 4)
+                     sigma_base=float_param(MIN_SIGMA, MAX_SIGMA),
+                     sigma_c=float_param(MIN_SIGMA, MAX_SIGMA),
+                     lam=float_param(MIN_SCALE, MAX_SCALE),
+                     window=int_param(1, MAX_WINDOW, odd=True),
+                     eps=float_param(MIN_SCALE, MAX_SCALE)))
 def _vsmwls(x: torch.Tensor, *, n_levels: int = 4, sigma_s: float = 2.0, sigma_r: float = 0.05,
             n_iter: int = 4, sigma_base: float = 2.0, sigma_c: float = 2.0, lam: float = 0.01,
             window: int = 7, eps: float = 1e-6) -> torch.Tensor:

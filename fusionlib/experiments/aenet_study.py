@@ -36,7 +36,8 @@ import numpy as np
 import torch
 
 from .._checks import check_choice, check_int
-from ..utils import atomic_path, progress, resolve_device, write_json_atomic
+from ..utils import (CacheEntryError, atomic_path, discard_corrupt, progress, resolve_device,
+                     write_json_atomic)
 
 __all__ = [
     "TASKS", "EMBEDDED", "SampleRef", "TaskSplit", "seeded_split", "task_splits", "load_pair",
@@ -482,13 +483,28 @@ def train_or_load(experiment: str, variant: str, seed: int, train: TrainSet | Ca
     if not meta_path.is_file():
         _adopt_legacy(base, entry, want)
     if not retrain and meta_path.is_file() and weights.is_file():
-        meta = json.loads(meta_path.read_text())
+        try:
+            meta = json.loads(meta_path.read_text())
+            if not isinstance(meta, dict):
+                raise ValueError("not a JSON object")
+        except (OSError, UnicodeDecodeError, ValueError) as e:
+            discard_corrupt(meta_path, CacheEntryError.unreadable(meta_path, e),
+                            action="retraining")
+            meta = {}
         data_fp = meta.get("data")
-        same = all(meta.get(k) == v for k, v in want.items())
+        same = bool(meta) and all(meta.get(k) == v for k, v in want.items())
         if same and (not isinstance(train, TrainSet) or train.fingerprint == data_fp):
-            model.load_state_dict(torch.load(weights, map_location="cpu", weights_only=True))
-            return Trained(model.to(dev).eval(), variant, seed, meta.get("history", {}), True, entry,
-                           meta.get("train_seconds", float("nan")))
+            try:
+                state = torch.load(weights, map_location="cpu", weights_only=True)
+                model.load_state_dict(state)
+            except Exception as e:  # truncated/corrupt file or weights of another shape
+                discard_corrupt(weights, CacheEntryError.unreadable(weights, e),
+                                action="retraining")
+                torch.manual_seed(seed)
+                model = build(variant)  # load_state_dict may have copied some tensors already
+            else:
+                return Trained(model.to(dev).eval(), variant, seed, meta.get("history", {}), True, entry,
+                               meta.get("train_seconds", float("nan")))
     ts = train() if callable(train) and not isinstance(train, TrainSet) else train
     if not isinstance(ts, TrainSet):
         raise TypeError(f"{where}: `train` must be a TrainSet or a callable returning one; got {type(ts).__name__}")
@@ -580,9 +596,14 @@ def evaluate_method(method: str, fuse_fn: Callable[[np.ndarray, np.ndarray], np.
     """
     import pandas as pd
     if cache is not None and Path(cache).is_file() and keep is None:
-        df = pd.read_csv(cache, dtype={"image": str})
-        if len(df) == len(refs) and set(names) <= set(df.columns) and list(df["image"]) == [r.key for r in refs]:
-            return df
+        try:
+            df = pd.read_csv(cache, dtype={"image": str})
+        except (OSError, UnicodeDecodeError, ValueError) as e:  # pandas' EmptyDataError/ParserError too
+            discard_corrupt(cache, CacheEntryError.unreadable(cache, e))
+        else:
+            if ("image" in df.columns and len(df) == len(refs) and set(names) <= set(df.columns)
+                    and list(df["image"]) == [r.key for r in refs]):
+                return df
     rows, fused, pairs = [], [], []
     it = progress(list(zip(refs, tasks)), desc=f"{method} s{seed}", leave=False) if show_progress \
         else zip(refs, tasks)

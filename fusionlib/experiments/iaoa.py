@@ -24,7 +24,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import pickle
 import time
 import zlib
 from dataclasses import asdict, dataclass, field
@@ -36,7 +35,7 @@ import torch
 
 from .._checks import ShapeError, check_choice, check_int
 from ..pansharpening.adaptive import AdaptiveModel, ScoreTerms, adaptive_model
-from ..utils import atomic_path
+from ..utils import CacheEntryError, discard_corrupt, load_records_npz, save_records_npz
 
 __all__ = ["PAPER_OPTIMIZERS", "METRIC_NAMES", "HIGHER_IS_BETTER", "IAOAPair", "IAOAProblem", "RunConfig",
            "load_pairs", "build_problem", "run_experiment", "released_table", "win_counts",
@@ -231,9 +230,30 @@ def _cache_file(cache_dir: Path, pair: IAOAPair, optimizer: str, cfg: RunConfig)
         lib_version = "unknown"
     d = asdict(cfg)
     d["optimizers"] = optimizer
-    blob = json.dumps({"data": pair.digest(), "cfg": d, "version": lib_version, "schema": 1}, sort_keys=True)
+    blob = json.dumps({"data": pair.digest(), "cfg": d, "version": lib_version, "schema": 2}, sort_keys=True)
     key = hashlib.sha256(blob.encode()).hexdigest()[:24]
-    return cache_dir / f"{pair.id}__{optimizer}__{key}.pkl"
+    return cache_dir / f"{pair.id}__{optimizer}__{key}.npz"
+
+
+#: Array columns of a result row (the rest are scalars).
+_ARRAY_COLUMNS = ("x", "sub_x", "curve")
+
+
+def _read_cached(path: Path, pid: str, optimizer: str, cfg: RunConfig) -> list[dict]:
+    """The rows cached in ``path`` (``.npz``, never unpickled), checked against what they must hold;
+    :class:`fusionlib.utils.CacheEntryError` naming the file otherwise."""
+    rows = load_records_npz(path)
+    if len(rows) != cfg.n_runs:
+        raise CacheEntryError(f"{path}: holds {len(rows)} runs; expected {cfg.n_runs}")
+    for r, row in enumerate(rows):
+        if row.get("pair") != pid or row.get("optimizer") != optimizer or row.get("run") != r:
+            raise CacheEntryError(f"{path}: record {r} is not run {r} of {pid}/{optimizer}")
+        for k in _ARRAY_COLUMNS:
+            if not isinstance(row.get(k), np.ndarray):
+                raise CacheEntryError(f"{path}: record {r} lacks the array `{k}`")
+        if not isinstance(row.get("best_f"), float) or not np.isfinite(row["best_f"]):
+            raise CacheEntryError(f"{path}: record {r} has no finite `best_f`")
+    return rows
 
 
 def _run_one(problem: IAOAProblem, i: int, optimizer: str, cfg: RunConfig) -> list[dict]:
@@ -316,8 +336,10 @@ def run_experiment(pairs: Sequence[IAOAPair] | IAOAProblem, config: RunConfig | 
         iteration-2 bests, the others' iteration-2 bests), ``'final'``, or ``'none'`` (NaN columns).
         ``rgb_metrics=True`` adds ``CC_rgb`` ... ``RASE_rgb``: the final bests scored on bands 1-3.
     cache_dir : path, optional
-        Where per-(pair, optimiser) results are cached (content-addressed, atomic); reruns with the
-        same data and configuration load them instead of recomputing.
+        Where per-(pair, optimiser) results are cached (content-addressed ``.npz``, atomic, read
+        without pickle so a planted file cannot run code); reruns with the same data and
+        configuration load them instead of recomputing. A damaged or foreign entry is recomputed
+        with a ``RuntimeWarning`` naming the file.
 
     Returns
     -------
@@ -344,15 +366,16 @@ def run_experiment(pairs: Sequence[IAOAPair] | IAOAProblem, config: RunConfig | 
         it = prog(jobs, desc="IAOA experiment")
     for i, o in it:
         path = _cache_file(cache, problem.pairs[i], o, cfg) if cache is not None else None
+        got = None
         if path is not None and path.exists():
-            with open(path, "rb") as fh:
-                got = pickle.load(fh)
-        else:
+            try:
+                got = _read_cached(path, problem.ids[i], o, cfg)
+            except CacheEntryError as e:
+                discard_corrupt(path, e)
+        if got is None:
             got = _run_one(problem, i, o, cfg)
             if path is not None:
-                with atomic_path(path) as tmp:
-                    with open(tmp, "wb") as fh:
-                        pickle.dump(got, fh)
+                save_records_npz(path, got)
         rows.extend(got)
     df = pd.DataFrame(rows)
     df["protocol"] = cfg.protocol

@@ -285,14 +285,20 @@ def _rmse_from_sums(sq: torch.Tensor, n: int) -> torch.Tensor:
     return torch.sqrt(sq.sum(dim=1) / (sq.shape[1] * n))
 
 
-def _ergas_from_sums(sq: torch.Tensor, s: torch.Tensor, n: int, ratio: float) -> torch.Tensor:
+def _exact_zero(rel: torch.Tensor, mse: torch.Tensor, defined: bool) -> torch.Tensor:
+    """With ``defined``, a relative error 0/0 (zero reference mean, zero error) counts as 0, not NaN."""
+    return torch.where(mse == 0, torch.zeros_like(rel), rel) if defined else rel
+
+
+def _ergas_from_sums(sq: torch.Tensor, s: torch.Tensor, n: int, ratio: float,
+                     defined: bool = False) -> torch.Tensor:
     mse, mu = sq / n, s / n
-    return (100.0 / ratio) * torch.sqrt((mse / mu ** 2).mean(dim=1))
+    return (100.0 / ratio) * torch.sqrt(_exact_zero(mse / mu ** 2, mse, defined).mean(dim=1))
 
 
-def _rase_from_sums(sq: torch.Tensor, s: torch.Tensor, n: int) -> torch.Tensor:
+def _rase_from_sums(sq: torch.Tensor, s: torch.Tensor, n: int, defined: bool = False) -> torch.Tensor:
     mse, mu = sq / n, s.mean(dim=1) / n
-    return 100.0 / mu * torch.sqrt(mse.mean(dim=1))
+    return _exact_zero(100.0 / mu * torch.sqrt(mse.mean(dim=1)), mse.sum(dim=1), defined)
 
 
 def rmse_kernel(f: torch.Tensor, r: torch.Tensor) -> torch.Tensor:
@@ -349,13 +355,23 @@ def sam_kernel(f: torch.Tensor, r: torch.Tensor) -> torch.Tensor:
     return torch.rad2deg(total / count)
 
 
-def cc_kernel(f: torch.Tensor, r: torch.Tensor, bands: Sequence[int] | None = None) -> torch.Tensor:
-    """Mean over ``bands`` of the per-band Pearson correlation (MATLAB ``corr2``)."""
+def _degenerate(ratio: torch.Tensor, den: torch.Tensor, same: torch.Tensor) -> torch.Tensor:
+    """Where a correlation's denominator is 0 (a constant band, no gradient): 1 when the two are
+    identical, else 0 (instead of 0/0 = NaN)."""
+    return torch.where(den > 0, ratio, same.to(ratio.dtype))
+
+
+def cc_kernel(f: torch.Tensor, r: torch.Tensor, bands: Sequence[int] | None = None,
+              defined: bool = False) -> torch.Tensor:
+    """Mean over ``bands`` of the per-band Pearson correlation (MATLAB ``corr2``; with ``defined``
+    a band of zero variance gives 1 when the two bands are identical, else 0, not NaN)."""
     fc = f - f.mean(dim=(2, 3), keepdim=True)
     rc = r - r.mean(dim=(2, 3), keepdim=True)
     num = (fc * rc).sum(dim=(2, 3))
     den = torch.sqrt((fc * fc).sum(dim=(2, 3)) * (rc * rc).sum(dim=(2, 3)))
     c = num / den
+    if defined:
+        c = _degenerate(c, den, (f == r).all(dim=3).all(dim=2))
     if bands is not None:
         c = c[:, list(bands)]
     return c.mean(dim=1)
@@ -491,14 +507,19 @@ def q2n_kernel(f: torch.Tensor, r: torch.Tensor, block_size: int = 32, shift: in
     return qmod.mean(dim=1)
 
 
-def scc_kernel(f: torch.Tensor, r: torch.Tensor) -> torch.Tensor:
-    """Cosine of the Sobel-magnitude maps (1-px ring removed), summed over bands (toolbox SCC)."""
+def scc_kernel(f: torch.Tensor, r: torch.Tensor, defined: bool = False) -> torch.Tensor:
+    """Cosine of the Sobel-magnitude maps (1-px ring removed), summed over bands (toolbox SCC; with
+    ``defined`` an all-zero gradient map gives 1 when both maps are zero, else 0, not NaN)."""
     def mag(x):
         gy = filter2d(x, SOBEL_X.t().contiguous(), "valid")  # fspecial('sobel') responds to rows
         gx = filter2d(x, SOBEL_X, "valid")
         return torch.sqrt(gx * gx + gy * gy)
     a, b = mag(f), mag(r)
-    return (a * b).sum(dim=(1, 2, 3)) / torch.sqrt((a * a).sum(dim=(1, 2, 3)) * (b * b).sum(dim=(1, 2, 3)))
+    den = torch.sqrt((a * a).sum(dim=(1, 2, 3)) * (b * b).sum(dim=(1, 2, 3)))
+    out = (a * b).sum(dim=(1, 2, 3)) / den
+    if defined:
+        out = _degenerate(out, den, (a == b).flatten(1).all(dim=1))
+    return out
 
 
 # ------------------------------------------------------------------------------------------------
@@ -529,7 +550,8 @@ def ergas(fused: Any, reference: Any, *, ratio: float = 4, preset: str = "defaul
     Returns
     -------
     float or (B,) array/tensor
-        ERGAS, 0 is best; ``inf`` when a reference band has mean 0.
+        ERGAS, 0 is best; a reference band of mean 0 contributes 0 when the fused band equals it
+        (so two all-zero images give 0) and ``inf`` otherwise. Never NaN.
 
     Notes
     -----
@@ -546,7 +568,7 @@ def ergas(fused: Any, reference: Any, *, ratio: float = 4, preset: str = "defaul
     where = "ergas"
     check_positive(where, "ratio", ratio)
     sq, s, n, origin = _prep_sums(where, fused, reference, preset, data_range, with_sum=True)
-    return restore_scores(_ergas_from_sums(sq, s, n, float(ratio)), origin)
+    return restore_scores(_ergas_from_sums(sq, s, n, float(ratio), defined=True), origin)
 
 
 @register_metric("sam", full_name="Spectral angle mapper (SAM)", higher_is_better=False, inputs="reference",
@@ -559,7 +581,8 @@ def sam(fused: Any, reference: Any, *, preset: str = "default", data_range: floa
     nonzero norm (cosines clipped to [-1, 1], as MATLAB's ``real(acos(.))``).
 
     Returns degrees (torchmetrics and sewar return radians; torchmetrics gives NaN on zero norm).
-    Identical in all presets. 0 is best.
+    Identical in all presets. 0 is best. When no pixel has two nonzero spectra, two identical
+    (all-zero) images give 0 and anything else is a ``ValueError``; never NaN.
 
     Examples
     --------
@@ -569,7 +592,16 @@ def sam(fused: Any, reference: Any, *, preset: str = "default", data_range: floa
     45.0
     """
     f, r, origin, _ = _prep_pair("sam", fused, reference, preset, data_range, native=True)
-    return restore_scores(sam_kernel(f, r), origin)
+    out = sam_kernel(f, r)
+    none = torch.isnan(out)  # no pixel where both spectra are nonzero: the mean is over nothing
+    if bool(none.any()):
+        same = (f == r).flatten(1).all(dim=1)
+        if bool((none & ~same).any()):
+            i = int(torch.nonzero(none & ~same)[0])
+            raise ValueError(f"sam: image {i} has no pixel where both spectra are nonzero (an all-zero "
+                             "fused or reference image); the spectral angle is undefined")
+        out = torch.where(none, torch.zeros_like(out), out)  # identical all-zero images: angle 0
+    return restore_scores(out, origin)
 
 
 @register_metric("rmse", full_name="Root mean square error (RMSE)", higher_is_better=False,
@@ -597,6 +629,7 @@ def rase(fused: Any, reference: Any, *, preset: str = "default", data_range: flo
 
     ``RASE = (100 / mu) sqrt((1/B) sum_b MSE_b)``, ``mu`` the mean of the whole reference cube.
     sewar and torchmetrics compute a windowed (8x8) variant, which gives a different number.
+    An all-zero reference gives 0 when the fused image is also all zero, else ``inf`` (never NaN).
 
     Examples
     --------
@@ -605,7 +638,7 @@ def rase(fused: Any, reference: Any, *, preset: str = "default", data_range: flo
     40.0
     """
     sq, s, n, origin = _prep_sums("rase", fused, reference, preset, data_range, with_sum=True)
-    return restore_scores(_rase_from_sums(sq, s, n), origin)
+    return restore_scores(_rase_from_sums(sq, s, n, defined=True), origin)
 
 
 @register_metric("cc", full_name="Correlation coefficient (CC)", higher_is_better=True, inputs="reference",
@@ -616,8 +649,9 @@ def cc(fused: Any, reference: Any, *, preset: str = "default", data_range: float
     """Correlation coefficient (CC): mean over bands of the per-band Pearson correlation.
 
     Under ``preset='iaoa'`` only bands 1-3 (0-based 0, 1, 2) are averaged, as the IAOA code divides
-    by 3 (the NIR band is ignored). ``bands`` overrides the choice. A constant band gives NaN
-    (as MATLAB ``corr2``).
+    by 3 (the NIR band is ignored). ``bands`` overrides the choice. A band that is constant in
+    either image (zero variance, where MATLAB ``corr2`` gives NaN) counts as 1 when the two bands
+    are identical and 0 otherwise, so CC is never NaN.
     """
     where = "cc"
     f, r, origin, _ = _prep_pair(where, fused, reference, preset, data_range)
@@ -627,7 +661,7 @@ def cc(fused: Any, reference: Any, *, preset: str = "default", data_range: float
         bands = (0, 1, 2)
     if bands is not None:
         bands = [check_int(where, "bands[i]", b, minimum=0, maximum=f.shape[1] - 1) for b in bands]
-    return restore_scores(cc_kernel(f, r, bands), origin)
+    return restore_scores(cc_kernel(f, r, bands, defined=True), origin)
 
 
 @register_metric("uiqi", full_name="Universal image quality index (UIQI, Q)", higher_is_better=True,
@@ -714,12 +748,13 @@ def scc(fused: Any, reference: Any, *, preset: str = "default", data_range: floa
     The cosine similarity ``<G_F, G_R> / (|G_F| |G_R|)`` of the Sobel gradient-magnitude maps of all
     bands, on the image interior (a 1-px ring removed). sewar and torchmetrics instead correlate
     Laplacian high-pass images in 8x8 windows (a different number). The three presets share this
-    definition (the IAOA release does not use SCC).
+    definition (the IAOA release does not use SCC). When either gradient map is all zero (a
+    constant image) SCC is 1 if both are, else 0 (the cosine would be 0/0), never NaN.
     """
     f, r, origin, _ = _prep_pair("scc", fused, reference, preset, data_range)
     if min(f.shape[-2:]) < 3:
         raise ShapeError(f"scc: images must be at least 3x3; got {tuple(f.shape[-2:])}")
-    return restore_scores(scc_kernel(f, r), origin)
+    return restore_scores(scc_kernel(f, r, defined=True), origin)
 
 
 # ------------------------------------------------------------------------------------------------

@@ -23,7 +23,9 @@ from typing import Any, Callable
 import torch
 from torch import nn
 
+from .._checks import check_finite, check_finite_range, check_int, check_type
 from .._convert import restore, stack_sources
+from ..utils import resolve_device
 from ..registry import Registry
 from .blocks import BLOCKS, IMPLIED_PARAMS, build_block
 from .complexity import (TABLE6, checkpoint_bytes, count_table6_flops, count_torch_flops,
@@ -87,15 +89,23 @@ def fuse(model: nn.Module, sources: Any, *, device: str | torch.device | None = 
     """Run an AE-Netv2-family ``model`` (eval mode) on ``sources``; NumPy in -> NumPy out.
 
     ``sources``: a list of N images (H, W), (C, H, W) or (B, C, H, W), float in [0, 1] or
-    uint8. Returns ``(B, out_channels, H, W)`` in [0, 1] with the caller's rank/type.
+    uint8 (checked like :func:`fusionlib.classical.fuse`: finite, in [0, 1]). Returns
+    ``(B, out_channels, H, W)`` in [0, 1] with the caller's rank/type; a model that produces
+    NaN/Inf is an error, never a NaN image.
     """
+    where = "nets.fuse"
+    check_type(where, "model", model, nn.Module)
+    batch_size = check_int(where, "batch_size", batch_size, minimum=1)
     p = next(model.parameters())
-    dev = p.device if device is None else torch.device(device)
-    x, origin = stack_sources(sources, where="fuse", name="sources", dtype=p.dtype, device=dev)
+    dev = p.device if device is None else resolve_device(device)
+    x, origin = stack_sources(sources, where=where, name="sources", dtype=p.dtype, device=dev)
+    check_finite_range(where, "sources", x, 0.0, 1.0, data_range_hint=False)
     was = model.training
     model.eval()
     try:
         outs = [model(list(x[i:i + batch_size].unbind(1))) for i in range(0, x.shape[0], batch_size)]
     finally:
         model.train(was)
-    return restore(torch.cat(outs, 0).clamp(0, 1), origin)
+    out = torch.cat(outs, 0)
+    check_finite(where, "model output", out)
+    return restore(out.clamp(0, 1), origin)

@@ -10,7 +10,8 @@ Caching: every candidate is stored as ``.npy`` under ``cache_dir/candidates/`` a
 decision as ``.json`` under ``cache_dir/labels/``, content-addressed by SHA-256 of the pair's
 pixels (dtype, shape, bytes), the method name, its parameters, the fusionlib version and the
 method kernel's source code; files are written atomically, so a rerun recomputes nothing and an
-interrupted run resumes.
+interrupted run resumes. Entries are checked on read (shape, dtype, range; keys of a decision) and a
+damaged one is recomputed with a ``RuntimeWarning`` naming the file.
 
 The per-task default library follows ``shared/notes/aenetv2.md`` §6 (methods not registered in
 ``fusionlib.classical`` are skipped and listed by :func:`library`). E2 is a reconstruction
@@ -29,7 +30,7 @@ from typing import Any, Callable, Mapping, Sequence
 import numpy as np
 
 from .._checks import check_choice
-from ..utils import atomic_path, write_json_atomic
+from ..utils import CacheEntryError, atomic_path, discard_corrupt, write_json_atomic
 
 __all__ = ["DEFAULT_LIBRARY", "library", "pair_digest", "LabelRecord", "LabelRun", "label_pairs",
            "evolve_labels", "candidate_images", "make_labeler"]
@@ -137,8 +138,13 @@ class _Store:
         from .. import classical
         path = self.root / "candidates" / f"{_key(digest, _method_fingerprint(method, params))}.npy"
         if path.is_file():
-            self.cached += 1
-            return np.load(path)
+            try:
+                got = _read_candidate(path, np.shape(sources[0])[-2:])
+            except CacheEntryError as e:
+                discard_corrupt(path, e)
+            else:
+                self.cached += 1
+                return got
         out = classical.fuse(method, [np.asarray(s, np.float32) for s in sources], device=device, **params)
         out = np.clip(np.asarray(out, np.float32), 0.0, 1.0)
         if out.ndim == 2:
@@ -148,6 +154,37 @@ class _Store:
                 np.save(f, out)
         self.computed += 1
         return out
+
+
+def _read_candidate(path: Path, hw: tuple[int, ...]) -> np.ndarray:
+    """A cached candidate: float32 ``(C, H, W)`` (C in 1, 3) of the pair's size, finite, in [0, 1]."""
+    try:
+        out = np.load(path, allow_pickle=False)
+    except Exception as e:  # truncated, empty, not .npy, an object array
+        raise CacheEntryError.unreadable(path, e) from None
+    if not (isinstance(out, np.ndarray) and out.dtype == np.float32 and out.ndim == 3
+            and out.shape[0] in (1, 3) and tuple(out.shape[-2:]) == tuple(hw)):
+        raise CacheEntryError(f"{path}: cached candidate must be float32 (1 or 3, {hw[0]}, {hw[1]}); "
+                              f"got {getattr(out, 'dtype', type(out).__name__)} {getattr(out, 'shape', '')}")
+    if not (np.isfinite(out).all() and out.min() >= 0.0 and out.max() <= 1.0):
+        raise CacheEntryError(f"{path}: cached candidate has values outside [0, 1] or NaN")
+    return out
+
+
+def _read_decision(path: Path, methods: Sequence[str]) -> dict:
+    """A cached label decision: ``method`` among ``methods``, a number per method, E2 metric names."""
+    try:
+        meta = json.loads(path.read_text())
+    except (OSError, UnicodeDecodeError, ValueError) as e:
+        raise CacheEntryError.unreadable(path, e) from None
+    ok = (isinstance(meta, dict) and meta.get("method") in methods and isinstance(meta.get("scores"), dict)
+          and all(isinstance(meta["scores"].get(m), (int, float)) and not isinstance(meta["scores"].get(m), bool)
+                  for m in methods)
+          and isinstance(meta.get("e2_metrics"), list) and all(isinstance(n, str) for n in meta["e2_metrics"]))
+    if not ok:
+        raise CacheEntryError(f"{path}: cached label decision lacks `method`, a score per method "
+                              f"{list(methods)} or `e2_metrics`")
+    return meta
 
 
 def _e2_metrics(shape, e2_options: Mapping[str, Any]) -> tuple[str, ...]:
@@ -174,9 +211,13 @@ def _decide(store: _Store, sources, methods, params, e2_options, device, mode: s
                 previous.method if previous is not None else "")
     rpath = store.root / "labels" / f"{rkey}.json"
     cands = [store.candidate(digest, sources, m, params.get(m, {}), device) for m in methods]
+    meta = None
     if rpath.is_file():
-        meta = json.loads(rpath.read_text())
-    else:
+        try:
+            meta = _read_decision(rpath, methods)
+        except CacheEntryError as e:
+            discard_corrupt(rpath, e)
+    if meta is None:
         scores, names = _score(cands, sources, e2_options)
         best = int(np.argmax(scores))
         if previous is not None and methods[best] != methods[-1]:

@@ -30,7 +30,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .._checks import check_choice
+from .._checks import check_choice, check_finite_range
 from .._convert import restore, stack_sources
 from ..filters import rgb_to_ycbcr, ycbcr_to_rgb
 from ..utils import sha256_file
@@ -330,8 +330,7 @@ def fuse_peer(name: str, sources: Any, *, model: nn.Module | None = None, normal
     check_choice("fuse_peer", "normalize", normalize, ("none", "imagenet"))
     x, origin = stack_sources(sources, where="fuse_peer", name="sources", dtype=torch.float32,
                               device=device)
-    if not bool(torch.isfinite(x).all()):
-        raise ValueError("fuse_peer: `sources` contains NaN or Inf values")
+    check_finite_range("fuse_peer", "sources", x, 0.0, 1.0, data_range_hint=False)
     if model is None:
         model = load_peer(name, root=root, device=device)
     gray = x.shape[2] == 1

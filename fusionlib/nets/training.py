@@ -25,7 +25,7 @@ import torch
 from torch import nn
 
 from .._checks import check_choice, check_int, check_positive
-from ..utils import atomic_path, progress, resolve_device
+from ..utils import CacheEntryError, atomic_path, discard_corrupt, progress, resolve_device
 
 __all__ = ["TABLE2", "TrainConfig", "TrainHistory", "FusionLoss", "fit", "save_checkpoint",
            "load_checkpoint"]
@@ -219,12 +219,27 @@ def save_checkpoint(path: str | Path, model: nn.Module, optimizer: torch.optim.O
 
 
 def load_checkpoint(path: str | Path, model: nn.Module | None = None, *, map_location: str = "cpu") -> dict:
-    """Read a checkpoint (``weights_only``); with ``model``, load its weights (strict)."""
-    state = torch.load(path, map_location=map_location, weights_only=True)
+    """Read a checkpoint (``weights_only``); with ``model``, load its weights (strict).
+
+    Raises :class:`fusionlib.utils.CacheEntryError` (a ``ValueError``) naming ``path`` when the file
+    is missing, truncated, not a checkpoint or holds objects ``weights_only`` refuses, and
+    ``ValueError`` when its weights do not fit ``model``.
+    """
+    try:
+        state = torch.load(path, map_location=map_location, weights_only=True)
+    except Exception as e:  # EOFError, RuntimeError (zip reader), UnpicklingError, OSError, ...
+        first = str(e).strip().splitlines()[0] if str(e).strip() else ""
+        raise CacheEntryError(f"load_checkpoint: {path} is unreadable (truncated, corrupt or not a "
+                              f"checkpoint): {e.__class__.__name__}: {first}") from None
     if not isinstance(state, dict) or "model" not in state:
-        raise ValueError(f"load_checkpoint: {path} is not a fusionlib checkpoint (no 'model' entry)")
+        raise CacheEntryError(f"load_checkpoint: {path} is not a fusionlib checkpoint (no 'model' entry)")
     if model is not None:
-        model.load_state_dict(state["model"], strict=True)
+        try:
+            model.load_state_dict(state["model"], strict=True)
+        except RuntimeError as e:
+            first = str(e).strip().splitlines()[0]
+            raise ValueError(f"load_checkpoint: the weights in {path} do not fit {type(model).__name__}: "
+                             f"{first}") from None
     return state
 
 
@@ -250,7 +265,11 @@ def fit(model: nn.Module, loader: Iterable, loss_fn: Callable, config: TrainConf
     Resuming: when ``config.checkpoint`` exists and was written by the same configuration
     (device, max_steps and bookkeeping fields aside), weights, optimiser, history and the loader's
     generator state are restored and training continues at the next epoch. A checkpoint of a
-    different configuration is an error (delete it or change the path).
+    different configuration is an error (delete it or change the path); an unreadable one is
+    replaced (a ``RuntimeWarning`` names it) and training starts from the beginning.
+    ``max_steps`` counts the steps of the whole run, resumed or not. A run it stopped in the middle
+    of an epoch is complete for that ``max_steps`` (a rerun returns at once) but cannot be continued
+    exactly: resuming it with a larger or no ``max_steps`` is an error.
     """
     if not isinstance(config, TrainConfig):
         raise TypeError(f"fit: `config` must be a TrainConfig; got {type(config).__name__}")
@@ -263,8 +282,13 @@ def fit(model: nn.Module, loader: Iterable, loss_fn: Callable, config: TrainConf
     start = 0
     gen = getattr(loader, "generator", None)
     ckpt = Path(config.checkpoint) if config.checkpoint else None
+    state = None
     if ckpt is not None and ckpt.is_file():
-        state = load_checkpoint(ckpt)
+        try:
+            state = load_checkpoint(ckpt)
+        except CacheEntryError as e:  # replaced by the first checkpoint of the new run
+            discard_corrupt(ckpt, e, remove=False, action="training from the start")
+    if state is not None:
         if not _same_run(state.get("config"), config):
             raise ValueError(f"fit: checkpoint {ckpt} was written by a different configuration; "
                              "delete it or use another `checkpoint` path")
@@ -273,6 +297,14 @@ def fit(model: nn.Module, loader: Iterable, loss_fn: Callable, config: TrainConf
             opt.load_state_dict(state["optimizer"])
         hist = TrainHistory(**state["history"]) if state.get("history") else TrainHistory()
         start = int(state["epoch"])
+        done = len(hist.step_loss)
+        if config.max_steps is not None and done >= config.max_steps:
+            start = config.total_epochs  # this max_steps run is complete: nothing left to train
+        elif state.get("partial_epoch"):
+            raise ValueError(
+                f"fit: checkpoint {ckpt} was written in the middle of epoch {start - 1} (a max_steps run "
+                f"stopped after {done} steps); it cannot resume exactly: delete it or use another "
+                "`checkpoint` path")
         if gen is not None and state.get("loader_rng") is not None:
             gen.set_state(state["loader_rng"])
         hist.resumed_at.append(start)
@@ -282,13 +314,15 @@ def fit(model: nn.Module, loader: Iterable, loss_fn: Callable, config: TrainConf
     if config.deterministic:
         torch.use_deterministic_algorithms(True, warn_only=True)
     total = config.total_epochs
-    steps = 0
+    steps = len(hist.step_loss)  # max_steps counts the run's steps, resumed or not
+    partial = False
     bar = progress(range(start, total), desc="fit", disable=not config.show_progress, leave=False)
 
     def _ckpt(epoch_done: int):
         if ckpt is not None:
             save_checkpoint(ckpt, model, opt, config, epoch=epoch_done, history=hist,
-                            extra={"loader_rng": gen.get_state() if gen is not None else None})
+                            extra={"loader_rng": gen.get_state() if gen is not None else None,
+                                   "partial_epoch": partial})
 
     try:
         for epoch in bar:
@@ -300,6 +334,9 @@ def fit(model: nn.Module, loader: Iterable, loss_fn: Callable, config: TrainConf
             total_loss, n_batches = 0.0, 0
             stop = False
             for batch in loader:
+                if stop:  # max_steps reached on what len(loader) called the last batch
+                    partial = True
+                    break
                 srcs, target = _unpack(batch)
                 srcs = [s.to(dev, dtype) for s in srcs]
                 target = target.to(dev, dtype) if target is not None else None
@@ -318,6 +355,11 @@ def fit(model: nn.Module, loader: Iterable, loss_fn: Callable, config: TrainConf
                 steps += 1
                 if config.max_steps is not None and steps >= config.max_steps:
                     stop = True
+                    if hasattr(loader, "__len__") and n_batches == len(loader):
+                        continue  # the epoch's last batch: let the loader finish (its RNG draws)
+                    # the loader's position inside an epoch is not in the checkpoint: a run stopped
+                    # before the epoch's end is marked so that it is never resumed inexactly
+                    partial = True
                     break
             if n_batches == 0:
                 raise ValueError("fit: `loader` yielded no batches")

@@ -164,6 +164,69 @@ class TestEveryMethod:
             assert C.fuse(name, imgs).shape == (48, 40)
 
 
+class TestDeclaredParams:
+    """Every method declares the type and range of each parameter; fuse checks them (issue #21)."""
+
+    @pytest.mark.parametrize("name", ALL)
+    def test_declared_exactly(self, name):
+        spec = C.METHODS[name]
+        assert set(spec.params) == set(spec.defaults)
+        assert spec.check_params({}) == dict(spec.defaults)
+
+    @pytest.mark.parametrize("name, params, exc, text", [
+        ("lp", {"n_levels": 0}, ValueError, "`n_levels` must be an int in \\[1, 16\\]; got 0"),
+        ("lp", {"n_levels": -1}, ValueError, "`n_levels`.*got -1"),
+        ("lp", {"n_levels": True}, TypeError, "`n_levels`.*got bool"),
+        ("lp", {"n_levels": "abc"}, TypeError, "`n_levels`.*got str 'abc'"),
+        ("lp", {"n_levels": 2.0}, TypeError, "`n_levels`.*got float"),
+        ("rp", {"eps": -1}, ValueError, "`eps`"),
+        ("rp", {"eps": True}, TypeError, "`eps`.*bool"),
+        ("gff", {"lap_sigma": float("inf")}, ValueError, "`lap_sigma`.*inf"),
+        ("gff", {"lap_sigma": float("nan")}, ValueError, "`lap_sigma`.*nan"),
+        ("gff", {"lap_size": 0}, ValueError, "`lap_size`"),
+        ("gff", {"lap_size": -1}, ValueError, "`lap_size`"),
+        ("gff", {"r1": 1000000}, ValueError, "`r1` must be an int in \\[1, 256\\]"),
+        ("mertens", {"wc": 10000}, ValueError, "`wc`"),
+        ("mertens", {"wc": -1}, ValueError, "`wc`"),
+        ("cbf", {"ksize": 4}, ValueError, "`ksize` must be an odd int"),
+        ("adf", {"option": 3}, ValueError, "`option` must be one of 1, 2"),
+        ("gtf", {"boundary": "zero"}, ValueError, "`boundary`"),
+        ("dwt", {"wavelet": "nope"}, ValueError, "`wavelet` must be one of .*in all"),
+        ("focus_map", {"measure": 3}, ValueError, "`measure`"),
+    ])
+    def test_refused(self, rng, name, params, exc, text):
+        a, b = _pair(rng, (64, 64))
+        with pytest.raises(exc, match=f"fuse\\[{name}\\]: " + text):
+            C.fuse(name, [a, b], **params)
+
+    def test_edges_accepted(self, rng):
+        a, b = _pair(rng, (64, 64))
+        assert C.fuse("lp", [a, b], n_levels=np.int64(2)).shape == (64, 64)
+        assert C.fuse("mertens", [a, b], n_levels=None, wc=0).shape == (64, 64)
+        assert C.fuse("rp", [a, b], eps=1e-12).shape == (64, 64)
+
+    def test_registration_needs_every_declaration(self):
+        def kern(x, *, k: int = 1):
+            return x[:, :1]
+        with pytest.raises(ValueError, match="must declare exactly.*\\['k'\\]"):
+            C.register_method("undeclared", full_name="x", reference="x", tasks=("medical",))(kern)
+        from fusionlib._checks import int_param
+        with pytest.raises(ValueError, match="`k`"):  # the default must fit its own range
+            C.register_method("bad_default", full_name="x", reference="x", tasks=("medical",),
+                              params={"k": int_param(2, 3)})(kern)
+        assert "undeclared" not in C.METHODS and "bad_default" not in C.METHODS
+
+    def test_nan_result_refused(self, monkeypatch, rng):
+        """A kernel that breaks down is an error naming the method, never a NaN image."""
+        spec = C.METHODS["lp"]
+        import dataclasses
+        broken = dataclasses.replace(spec, kernel=lambda x, **k: torch.full_like(x[:, :1], float("nan")))
+        monkeypatch.setitem(C.METHODS._entries, "lp", broken)
+        a, b = _pair(rng, (32, 32))
+        with pytest.raises(ValueError, match="fuse\\[lp\\]: the method produced NaN"):
+            C.fuse("lp", [a, b], n_levels=2)
+
+
 def _general(monkeypatch, name, sources, **kw):
     """``fuse`` with the pixel-wise fast path switched off (stack, check, kernel, clip)."""
     from fusionlib.classical import _core

@@ -157,6 +157,25 @@ class TestTrainOrLoad:
         r4 = st.train_or_load("exp", "tiny", 0, _tiny_trainset(seed=1), cfg, **kw)
         assert not r4.cached and r4.path == r1.path and calls == [0, 1, 0, 0]
 
+    @pytest.mark.parametrize("damage", ["weights_truncated", "weights_text", "meta_truncated", "meta_list"])
+    def test_corrupt_entry_retrained(self, tmp_path, damage):
+        """A damaged model.pt or meta.json is named in a warning and the entry is retrained."""
+        calls = []
+        cfg = st.StudyConfig(epochs=1, batch_size=4, lr=1e-2, patch=16, n_patches=8)
+        ts = _tiny_trainset()
+        kw = dict(cache_dir=tmp_path, device="cpu", build=lambda v: _Tiny(), trainer=_trainer(calls))
+        r1 = st.train_or_load("exp", "tiny", 0, ts, cfg, **kw)
+        target = r1.path / ("model.pt" if damage.startswith("weights") else "meta.json")
+        raw = target.read_bytes()
+        target.write_bytes({"weights_truncated": raw[: len(raw) // 2], "weights_text": b"junk",
+                            "meta_truncated": raw[: len(raw) // 2], "meta_list": b"[]"}[damage])
+        with pytest.warns(RuntimeWarning, match=target.name):
+            r2 = st.train_or_load("exp", "tiny", 0, ts, cfg, **kw)
+        assert not r2.cached and calls == [0, 0]
+        for k, v in r1.model.state_dict().items():
+            assert torch.equal(v, r2.model.state_dict()[k])
+        assert st.train_or_load("exp", "tiny", 0, ts, cfg, **kw).cached  # repaired
+
     def test_adopts_legacy_layout(self, tmp_path):
         """An entry written by the earlier layout (files directly in seed<k>/) is moved and loaded."""
         calls = []
@@ -446,3 +465,23 @@ class TestContentKey:
         assert k != st.content_key(sp.train)
         other = [st.SampleRef(r.dataset, r.id, size=r.size, seed=1) for r in sp.test]  # other pixels
         assert st.content_key(other) != k
+
+
+class TestEvaluateMethodCache:
+    @pytest.mark.parametrize("damage", [b"", b"\x00\xff\xfe garbage", b"method,seed\nmax,0\n"])
+    def test_corrupt_csv_recomputed(self, tmp_path, damage):
+        """A damaged or foreign score table is recomputed; an unreadable one with a warning naming it."""
+        sp = st.task_splits("smoke", tasks=["multi-focus"])["multi-focus"]
+        refs = list(sp.test)[:2]
+        fns = {"sd": lambda f, s: f.reshape(f.shape[0], -1).std(axis=1)}
+        kw = dict(names=("sd",), fns=fns, cache=tmp_path / "s.csv")
+        fuse = lambda a, b: np.maximum(a, b)  # noqa: E731
+        first = st.evaluate_method("max", fuse, refs, ["multi-focus"] * 2, **kw)
+        (tmp_path / "s.csv").write_bytes(damage)
+        if damage.startswith(b"method"):  # readable but not this table: recomputed silently
+            again = st.evaluate_method("max", fuse, refs, ["multi-focus"] * 2, **kw)
+        else:
+            with pytest.warns(RuntimeWarning, match="s.csv"):
+                again = st.evaluate_method("max", fuse, refs, ["multi-focus"] * 2, **kw)
+        np.testing.assert_allclose(again["sd"], first["sd"])
+        assert list(again["image"]) == list(first["image"])

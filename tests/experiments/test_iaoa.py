@@ -27,6 +27,16 @@ def problem():
 OPTS = ("pso", "de", "iaoa")
 
 
+class _Payload:
+    """Unpickling this creates ``marker`` (stands for arbitrary code)."""
+
+    def __init__(self, marker):
+        self.marker = marker
+
+    def __reduce__(self):
+        return (open, (self.marker, "w"))
+
+
 class TestRunExperiment:
     def test_smoke_fair(self, problem):
         df = E.run_experiment(problem, optimizers=OPTS, n_runs=2, protocol="fair", max_evals=60, n_iter=None)
@@ -77,7 +87,7 @@ class TestRunExperiment:
     def test_cache_resumes(self, problem, tmp_path, monkeypatch):
         kw = dict(optimizers=("pso", "de"), n_runs=2, cache_dir=tmp_path)
         a = E.run_experiment(problem, **kw)
-        assert len(list(tmp_path.glob("*.pkl"))) == 4
+        assert len(list(tmp_path.glob("*.npz"))) == 4  # no pickle (issue #21)
 
         def boom(*args, **kwargs):
             raise AssertionError("recomputed despite the cache")
@@ -86,6 +96,45 @@ class TestRunExperiment:
         np.testing.assert_array_equal(a["best_f"], b["best_f"])
         with pytest.raises(AssertionError, match="recomputed"):
             E.run_experiment(problem, seed=5, **kw)  # another config -> another key
+
+    def test_cache_never_unpickles(self, problem, tmp_path):
+        """A pickle planted under a cache entry's name (an object array in an .npz, or a raw
+        pickle) runs no code: the entry is recomputed with a warning naming the file."""
+        import pickle
+        kw = dict(optimizers=("pso",), n_runs=2, cache_dir=tmp_path)
+        a = E.run_experiment(problem, **kw)
+        marker = tmp_path / "pwned"
+        entries = sorted(tmp_path.glob("*.npz"))
+        evil = _Payload(str(marker))
+        with open(entries[0], "wb") as fh:
+            pickle.dump(evil, fh)
+        np.savez(entries[1], __meta__=np.array([evil], dtype=object))
+        with pytest.warns(RuntimeWarning) as rec:
+            b = E.run_experiment(problem, **kw)
+        assert not marker.exists()
+        for e in entries[:2]:
+            assert any(e.name in str(w.message) for w in rec), e.name
+        np.testing.assert_array_equal(a["best_f"], b["best_f"])
+        c = E.run_experiment(problem, **kw)  # rewritten entries are clean
+        np.testing.assert_array_equal(a["best_f"], c["best_f"])
+
+    @pytest.mark.parametrize("damage", ["truncate", "empty", "foreign"])
+    def test_corrupt_cache_recomputed(self, problem, tmp_path, damage):
+        kw = dict(optimizers=("de",), n_runs=2, cache_dir=tmp_path)
+        a = E.run_experiment(problem, **kw)
+        entry = sorted(tmp_path.glob("*.npz"))[0]
+        if damage == "truncate":
+            entry.write_bytes(entry.read_bytes()[:100])
+        elif damage == "empty":
+            entry.write_bytes(b"")
+        else:  # a valid records file with the wrong content (another pair's runs)
+            from fusionlib.utils import save_records_npz
+            save_records_npz(entry, [{"pair": "other", "optimizer": "de", "run": 0}])
+        with pytest.warns(RuntimeWarning, match=entry.name):
+            b = E.run_experiment(problem, **kw)
+        np.testing.assert_array_equal(a["best_f"], b["best_f"])
+        for ca, cb in zip(a["curve"], b["curve"]):
+            np.testing.assert_array_equal(ca, cb)
 
     def test_exception(self, problem):
         with pytest.raises(ValueError, match="pop_size"):

@@ -156,7 +156,7 @@ class TestSam:
             theirs = np.degrees(sewar.sam(r64[i].transpose(1, 2, 0), f64[i].transpose(1, 2, 0)))
             assert ours[i] == pytest.approx(theirs, rel=1e-6)
         assert ps.sam(r, r).tolist() == [0.0, 0.0]
-        assert np.isnan(float(ps.sam(torch.zeros(1, 4, 3, 3), torch.zeros(1, 4, 3, 3))))  # no valid pixel
+        assert float(ps.sam(torch.zeros(1, 4, 3, 3), torch.zeros(1, 4, 3, 3))) == 0.0  # identical, no valid pixel (#21: was NaN)
 
 class TestRmseRase:
     def test_known_value(self):
@@ -506,3 +506,70 @@ class TestSweep:
         assert ps.ergas(fd.astype(np.float32), rd.astype(np.float32), preset="vivone") == \
             pytest.approx(ps.ergas(fd, rd, preset="vivone"), rel=1e-6)
         assert _message(ps.ergas, fd * 2, rd, preset="vivone") == _exact_message("ergas", fd * 2, rd, "vivone")
+
+
+class TestDegenerateInputs:
+    """Constant and all-zero inputs give the documented value or a clear error, never NaN (#21)."""
+
+    @staticmethod
+    def _const(v, c=4, n=16):
+        return np.full((c, n, n), v, np.float64)
+
+    def test_cc_scc_constant(self):
+        a, b = self._const(0.5), self._const(0.25)  # exact in binary: Sobel gives exact zeros
+        for fn in (ps.cc, ps.scc):
+            assert fn(a, a) == 1.0 and fn(b, b) == 1.0   # identical constant images
+        assert ps.cc(a, b) == 0.0                         # constant, different
+        assert ps.scc(a, b) == 1.0                        # both have no gradient at all
+        rng = np.random.default_rng(0)
+        t = rng.random((4, 16, 16))
+        assert ps.cc(a, t) == 0.0 and ps.scc(a, t) == 0.0  # one constant: no correlation shown
+        mixed = t.copy()
+        mixed[1] = 0.5                                    # one constant band among textured ones
+        want = np.mean([np.corrcoef(t[k].ravel(), mixed[k].ravel())[0, 1] if k != 1 else 0.0
+                        for k in range(4)])
+        assert ps.cc(t, mixed) == pytest.approx(want, abs=1e-12)
+
+    def test_relative_errors_on_zeros(self):
+        z, one = self._const(0.0), self._const(0.1)
+        for fn in (ps.ergas, ps.rase):
+            assert fn(z, z) == 0.0
+            assert fn(one, z) == float("inf")
+        assert ps.sam(z, z) == 0.0
+        with pytest.raises(ValueError, match="sam: image 0 has no pixel where both spectra are nonzero"):
+            ps.sam(one, z)
+
+    def test_batch_mixes(self):
+        z, t = self._const(0.0), np.random.default_rng(1).random((4, 16, 16)) * 0.5 + 0.25
+        f, r = np.stack([z, t]), np.stack([z, t * 0.9])
+        for fn in (ps.ergas, ps.rase, ps.sam, ps.cc, ps.scc):
+            out = fn(f, r)
+            assert np.isfinite(out).all()
+            assert out[1] == pytest.approx(fn(t, t * 0.9), rel=1e-12)  # the valid item is unchanged
+
+    def test_kernels_keep_matlab_behaviour(self):
+        """The private kernels (IAOA's released tables) are unchanged: NaN as corr2 gives it."""
+        a = torch.full((1, 4, 8, 8), 0.5, dtype=torch.float64)
+        assert torch.isnan(ps.cc_kernel(a, a)).all()
+
+
+@pytest.mark.parametrize("name", sorted(METRICS))
+@pytest.mark.parametrize("value", [0.0, 128 / 255, 1.0])
+def test_every_metric_constant_never_nan(name, value):
+    """Every registered metric on constant images: a number (inf only where documented) or a
+    ValueError, never NaN."""
+    info = METRICS[name]
+    n = 64
+    img = lambda c: np.full((c, n, n), value, np.float32)  # noqa: E731
+    try:
+        if info.inputs == "reference":
+            out = info.fn(img(4), img(4))
+        elif info.inputs == "ms_pan":
+            out = info.fn(img(4), img(4)[:, ::4, ::4], img(1))
+        elif info.inputs == "none":
+            out = info.fn(img(1)[0])
+        else:
+            out = info.fn(img(1)[0], [img(1)[0], img(1)[0]])
+    except ValueError:
+        return
+    assert not np.isnan(np.asarray(out, np.float64)).any(), (name, out)

@@ -55,6 +55,43 @@ class TestLabelPairs:
         assert third.n_computed == 2 and third.n_cached == 2
         assert not list(tmp_path.rglob("*.tmp*"))  # atomic writes leave no temporaries
 
+    @pytest.mark.parametrize("damage", ["truncate", "empty", "text", "wrong_shape", "out_of_range",
+                                        "object_array"])
+    def test_corrupt_candidate_recomputed(self, tmp_path, damage):
+        pairs = _pairs(1)
+        first = L.label_pairs(pairs, "infrared-visible", cache_dir=tmp_path, methods=LIB)
+        entry = sorted((tmp_path / "candidates").glob("*.npy"))[0]
+        raw = entry.read_bytes()
+        if damage == "truncate":
+            entry.write_bytes(raw[:len(raw) // 2])
+        elif damage == "empty":
+            entry.write_bytes(b"")
+        elif damage == "text":
+            entry.write_text("not an array")
+        elif damage == "wrong_shape":
+            np.save(entry, np.zeros((1, 8, 8), np.float32))
+        elif damage == "out_of_range":
+            np.save(entry, np.full((1, 48, 48), 7.0, np.float32))
+        else:
+            np.save(entry, np.array([object()]), allow_pickle=True)
+        with pytest.warns(RuntimeWarning, match=entry.name):
+            again = L.label_pairs(pairs, "infrared-visible", cache_dir=tmp_path, methods=LIB)
+        assert again.n_computed == 1 and again.n_cached == 1
+        assert again.records[0].method == first.records[0].method
+        np.testing.assert_array_equal(again.records[0].label, first.records[0].label)
+        assert L._read_candidate(entry, (48, 48)).shape == (1, 48, 48)  # rewritten, valid
+
+    @pytest.mark.parametrize("text", ["", "{", "[]", '{"method": "nope", "scores": {}, "e2_metrics": []}'])
+    def test_corrupt_decision_recomputed(self, tmp_path, text):
+        pairs = _pairs(1)
+        first = L.label_pairs(pairs, "infrared-visible", cache_dir=tmp_path, methods=LIB)
+        entry = next((tmp_path / "labels").glob("*.json"))
+        entry.write_text(text)
+        with pytest.warns(RuntimeWarning, match=entry.name):
+            again = L.label_pairs(pairs, "infrared-visible", cache_dir=tmp_path, methods=LIB)
+        assert again.records[0].method == first.records[0].method
+        assert again.records[0].scores == first.records[0].scores
+
     def test_exception(self, tmp_path):
         with pytest.raises(ValueError, match="task"):
             L.label_pairs(_pairs(1), "cvs", cache_dir=tmp_path)

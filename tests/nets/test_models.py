@@ -132,3 +132,35 @@ class TestFuse:
         model = nets.build("aenetv2")
         with pytest.raises(ValueError, match="at least 2"):
             nets.fuse(model, [np.zeros((8, 8), np.float32)])
+
+    def test_range_like_the_package(self):
+        """0-255 floats are refused like classical.fuse refuses them (was: an all-white image)."""
+        import fusionlib.classical as C
+        model = nets.build("aenetv2")
+        a = np.full((16, 16), 200.0, np.float32)
+        for fn in (lambda s: nets.fuse(model, s), lambda s: C.fuse("lp", s, n_levels=1)):
+            with pytest.raises(ValueError, match=r"`sources` values must lie in \[0, 1\].*divide by 255") as e:
+                fn([a, a])
+            assert "data_range" not in str(e.value)  # neither takes one
+        nan = np.zeros((16, 16), np.float32)
+        nan[2, 2] = np.nan
+        with pytest.raises(ValueError, match="`sources` contains 2 NaN"):
+            nets.fuse(model, [nan, nan])
+
+    @pytest.mark.parametrize("kw, exc, text", [({"batch_size": 0}, ValueError, "`batch_size`"),
+                                               ({"batch_size": 1.5}, TypeError, "`batch_size`"),
+                                               ({"device": "foo"}, ValueError, "`device`")])
+    def test_arguments(self, kw, exc, text):
+        a = np.zeros((16, 16), np.float32)
+        with pytest.raises(exc, match=text):
+            nets.fuse(nets.build("aenetv2"), [a, a], **kw)
+        with pytest.raises(TypeError, match="`model`"):
+            nets.fuse("aenetv2", [a, a])
+
+    def test_nan_model_output_refused(self):
+        model = nets.build("aenetv2")
+        with torch.no_grad():
+            next(model.parameters()).fill_(float("nan"))
+        a = np.full((16, 16), 0.5, np.float32)
+        with pytest.raises(ValueError, match="nets.fuse: `model output` contains"):
+            nets.fuse(model, [a, a])

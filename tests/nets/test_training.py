@@ -104,6 +104,61 @@ class TestFit:
             fit(_model(), _loader(), FusionLoss(), TrainConfig(epochs=1, device="cpu",
                                                                checkpoint=str(tmp_path / "c.pt")))
 
+    def test_max_steps_resume_exact_or_refused(self, tmp_path):
+        """A max_steps run stopped mid-epoch is complete (a rerun trains nothing) and cannot be
+        continued inexactly; interrupted before max_steps, it resumes to the uninterrupted weights;
+        stopped at an epoch's end, it continues like an uninterrupted run."""
+        ck = str(tmp_path / "c.pt")
+        full5 = _model()
+        fit(full5, _loader(), FusionLoss(), TrainConfig(epochs=4, max_steps=5, device="cpu"))
+        part = _model()
+        cfg5 = TrainConfig(epochs=4, max_steps=5, device="cpu", checkpoint=ck)
+        fit(part, _loader(), FusionLoss(), cfg5, callbacks=[lambda rec, m: rec["epoch"] == 0])
+        resumed = _model(seed=99)
+        h = fit(resumed, _loader(), FusionLoss(), cfg5)
+        assert len(h.step_loss) == 5 and h.resumed_at == [1]
+        for p, q in zip(full5.parameters(), resumed.parameters()):
+            torch.testing.assert_close(p, q, rtol=0, atol=0)
+        assert nets.load_checkpoint(ck)["partial_epoch"] is True  # 5 steps = 2.5 epochs
+        again = _model(seed=98)
+        h2 = fit(again, _loader(), FusionLoss(), cfg5)  # complete: loads, trains nothing
+        assert len(h2.step_loss) == 5
+        for p, q in zip(full5.parameters(), again.parameters()):
+            torch.testing.assert_close(p, q, rtol=0, atol=0)
+        with pytest.raises(ValueError, match="middle of epoch 2.*c.pt|c.pt.*middle of epoch 2"):
+            fit(_model(), _loader(), FusionLoss(), TrainConfig(epochs=4, device="cpu", checkpoint=ck))
+        # stopped exactly at an epoch's end (4 steps = 2 epochs): continuing is exact
+        ck2 = str(tmp_path / "d.pt")
+        fit(_model(), _loader(), FusionLoss(), TrainConfig(epochs=4, max_steps=4, device="cpu", checkpoint=ck2))
+        assert nets.load_checkpoint(ck2)["partial_epoch"] is False
+        cont = _model(seed=97)
+        fit(cont, _loader(), FusionLoss(), TrainConfig(epochs=4, device="cpu", checkpoint=ck2))
+        full = _model()
+        fit(full, _loader(), FusionLoss(), TrainConfig(epochs=4, device="cpu"))
+        for p, q in zip(full.parameters(), cont.parameters()):
+            torch.testing.assert_close(p, q, rtol=0, atol=0)
+
+    @pytest.mark.parametrize("damage", ["truncate", "empty", "text"])
+    def test_corrupt_checkpoint(self, tmp_path, damage):
+        """An unreadable checkpoint is named; fit warns and trains from the start."""
+        from fusionlib.utils import CacheEntryError
+        ck = tmp_path / "c.pt"
+        cfg = TrainConfig(epochs=2, device="cpu", checkpoint=str(ck))
+        fit(_model(), _loader(), FusionLoss(), TrainConfig(epochs=1, device="cpu", checkpoint=str(ck)))
+        raw = ck.read_bytes()
+        ck.write_bytes({"truncate": raw[: len(raw) // 2], "empty": b"", "text": b"hello"}[damage])
+        with pytest.raises(CacheEntryError, match="c.pt"):
+            nets.load_checkpoint(ck)
+        m = _model()
+        with pytest.warns(RuntimeWarning, match="c.pt"):
+            h = fit(m, _loader(), FusionLoss(), cfg)
+        assert h.resumed_at == [] and h.epoch == [0, 1]
+        fresh = _model()
+        fit(fresh, _loader(), FusionLoss(), TrainConfig(epochs=2, device="cpu"))
+        for p, q in zip(fresh.parameters(), m.parameters()):
+            torch.testing.assert_close(p, q, rtol=0, atol=0)
+        assert nets.load_checkpoint(ck)["epoch"] == 2  # replaced by a good one
+
     def test_exception(self):
         with pytest.raises(TypeError, match="TrainConfig"):
             fit(_model(), _loader(), FusionLoss(), {"epochs": 1})
