@@ -1,0 +1,95 @@
+"""The executor seam: in-process default, Dask LocalCluster, same bits, faults that lose nothing."""
+from __future__ import annotations
+
+import sys
+
+import numpy as np
+import pytest
+
+from fusionlib import parallel as P
+
+
+
+def _square_or_fail(x, bad=()):
+    if x in bad:
+        raise ValueError(f"no square for {x}")
+    return x * x
+
+
+class TestLocalExecutor:
+    def test_map_order_and_callback(self):
+        seen = []
+        out = P.LocalExecutor().map(_square_or_fail, [3, 1, 2], on_result=lambda i, r: seen.append((i, r)))
+        assert out == [9, 1, 4] and seen == [(0, 9), (1, 1), (2, 4)]
+        assert P.LocalExecutor().submit(_square_or_fail, 5) == 25
+
+    def test_exception_names_item_keeps_others(self):
+        seen = {}
+        with pytest.raises(P.TaskError, match="task item-b failed with ValueError: no square for 2") as ei:
+            P.LocalExecutor().map(_square_or_fail, [1, 2, 3], bad=(2,), labels=["item-a", "item-b", "item-c"],
+                                  on_result=seen.__setitem__)
+        assert seen == {0: 1, 2: 9} and ei.value.results == [1, None, 9]
+        assert isinstance(ei.value.__cause__, ValueError) and list(ei.value.errors) == [1]
+        assert isinstance(ei.value, ValueError)  # `except ValueError` of the serial loop still catches it
+
+    def test_bad_labels(self):
+        with pytest.raises(ValueError, match="`labels` expected 2"):
+            P.LocalExecutor().map(_square_or_fail, [1, 2], labels=["a"])
+
+
+class TestExecutorFrom:
+    def test_specs(self, monkeypatch):
+        monkeypatch.delenv(P.SCHEDULER_ENV, raising=False)
+        assert isinstance(P.executor_from(None), P.LocalExecutor)
+        assert isinstance(P.executor_from("inprocess"), P.LocalExecutor)
+        ex = P.LocalExecutor()
+        assert P.executor_from(ex) is ex
+        monkeypatch.setenv(P.SCHEDULER_ENV, "inprocess")
+        assert isinstance(P.executor_from(None), P.LocalExecutor)
+
+    def test_bad_specs(self, monkeypatch):
+        with pytest.raises(ValueError, match="local:N"):
+            P.executor_from("local:zero")
+        with pytest.raises(TypeError, match="`spec` expected"):
+            P.executor_from(3)
+        monkeypatch.setenv(P.SCHEDULER_ENV, "local:0")
+        with pytest.raises(ValueError, match="local:N"):
+            P.executor_from(None)
+
+    def test_without_dask(self, monkeypatch):
+        monkeypatch.setitem(sys.modules, "distributed", None)  # import distributed -> ImportError
+        with pytest.raises(ImportError, match=r"pip install fusionbook-lib\[dask\]"):
+            P.dask_executor()
+        with pytest.raises(ImportError, match=r"pip install fusionbook-lib\[dask\]"):
+            P.executor_from("local:2")
+
+
+try:
+    import distributed  # noqa: F401
+    HAVE_DASK = True
+except ImportError:  # pragma: no cover - the dask extra is optional
+    HAVE_DASK = False
+
+
+@pytest.fixture(scope="module")
+def dask_ex():
+    if not HAVE_DASK:
+        pytest.skip("dask.distributed not installed (pip install fusionbook-lib[dask])")
+    import cloudpickle
+    cloudpickle.register_pickle_by_value(sys.modules[__name__])  # workers cannot import this test module
+    ex = P.dask_executor(n_workers=2)
+    yield ex
+    ex.close()
+
+
+class TestDask:
+    def test_cluster_shape(self, dask_ex):
+        info = dask_ex.client.scheduler_info()["workers"]
+        assert len(info) == 2 and all(w["nthreads"] == 1 for w in info.values())
+
+    def test_exception_names_item_keeps_others(self, dask_ex):
+        seen = {}
+        with pytest.raises(P.TaskError, match="task 'x' failed with ValueError: no square for x") as ei:
+            dask_ex.map(_square_or_fail, [2, "x", 3, 4], bad=("x",), on_result=seen.__setitem__)
+        assert seen == {0: 4, 2: 9, 3: 16} and ei.value.results == [4, None, 9, 16]
+        assert dask_ex.map(_square_or_fail, list(range(6))) == [i * i for i in range(6)]  # input order
