@@ -7,13 +7,31 @@ import numpy as np
 import pytest
 
 from fusionlib import parallel as P
+from fusionlib.experiments import iaoa as E
 
+sys.path.insert(0, str(__import__("pathlib").Path(__file__).parent / "experiments"))
+from test_iaoa import _pair  # noqa: E402
+
+OPTS = ("pso", "de", "iaoa")
 
 
 def _square_or_fail(x, bad=()):
     if x in bad:
         raise ValueError(f"no square for {x}")
     return x * x
+
+
+def _frames_equal(a, b):
+    """Every column but the wall time, compared exactly (arrays element by element)."""
+    assert list(a.columns) == list(b.columns)
+    for c in a.columns:
+        if c == "wall_time":
+            continue
+        for u, v in zip(a[c], b[c]):
+            if isinstance(u, np.ndarray):
+                np.testing.assert_array_equal(u, v)
+            else:
+                assert u == v or (u != u and v != v), (c, u, v)
 
 
 class TestLocalExecutor:
@@ -64,6 +82,31 @@ class TestExecutorFrom:
             P.executor_from("local:2")
 
 
+class TestFaultsInProcess:
+    def test_iaoa_failed_task_keeps_others_and_resumes(self, tmp_path, monkeypatch):
+        problem = E.IAOAProblem([_pair(0), _pair(1)], weights="nnls")
+        kw = dict(optimizers=("pso", "de"), n_runs=2, n_iter=4, cache_dir=tmp_path)
+        real = E._run_one
+        calls = []
+
+        def flaky(problem, i, o, cfg):
+            calls.append((problem.ids[i], o))
+            if (problem.ids[i], o) == ("p1", "de"):
+                raise RuntimeError("worker lost")
+            return real(problem, i, o, cfg)
+        monkeypatch.setattr(E, "_run_one", flaky)
+        with pytest.raises(P.TaskError, match="task p1/de failed with RuntimeError: worker lost"):
+            E.run_experiment(problem, **kw)
+        assert len(list(tmp_path.glob("*.npz"))) == 3  # the three finished tasks are cached
+        assert not list(tmp_path.glob(".*tmp*"))
+        calls.clear()
+        monkeypatch.setattr(E, "_run_one", real)
+        monkeypatch.setattr(E, "_run_one", lambda *a: (calls.append(a[0].ids[a[1]] + "/" + a[2]), real(*a))[1])
+        df = E.run_experiment(problem, **kw)
+        assert calls == ["p1/de"] and len(df) == 8  # only the failed task is recomputed
+        _frames_equal(df, E.run_experiment(problem, **{**kw, "cache_dir": tmp_path / "fresh"}))
+
+
 try:
     import distributed  # noqa: F401
     HAVE_DASK = True
@@ -86,6 +129,15 @@ class TestDask:
     def test_cluster_shape(self, dask_ex):
         info = dask_ex.client.scheduler_info()["workers"]
         assert len(info) == 2 and all(w["nthreads"] == 1 for w in info.values())
+
+    def test_iaoa_same_bits(self, dask_ex, tmp_path):
+        problem = E.IAOAProblem([_pair(0), _pair(1)], weights="nnls")
+        kw = dict(optimizers=OPTS, n_runs=2, n_iter=5)
+        ref = E.run_experiment(problem, **kw)  # the default: in this process
+        got = E.run_experiment(problem, executor=dask_ex, cache_dir=tmp_path, **kw)
+        assert len(got) == 2 * len(OPTS) * 2
+        _frames_equal(ref, got)
+        _frames_equal(ref, E.run_experiment(problem, executor=dask_ex, cache_dir=tmp_path, **kw))  # from cache
 
     def test_exception_names_item_keeps_others(self, dask_ex):
         seen = {}

@@ -34,6 +34,7 @@ import numpy as np
 import torch
 
 from .._checks import ShapeError, check_choice, check_int
+from ..parallel import executor_from
 from ..pansharpening.adaptive import AdaptiveModel, ScoreTerms, adaptive_model
 from ..utils import CacheEntryError, discard_corrupt, load_records_npz, save_records_npz
 
@@ -321,8 +322,15 @@ def _run_one(problem: IAOAProblem, i: int, optimizer: str, cfg: RunConfig) -> li
     return rows
 
 
+def _iaoa_task(job: tuple[int, str], problem: IAOAProblem, cfg: RunConfig) -> list[dict]:
+    """One (pair, optimiser) task of :func:`run_experiment`: every run, pure (no file written)."""
+    i, o = job
+    return _run_one(problem, i, o, cfg)
+
+
 def run_experiment(pairs: Sequence[IAOAPair] | IAOAProblem, config: RunConfig | None = None, *,
-                   cache_dir: str | os.PathLike | None = None, progress: bool = False, **overrides):
+                   cache_dir: str | os.PathLike | None = None, progress: bool = False,
+                   executor: Any = None, **overrides):
     """Run the IAOA experiment and return a tidy DataFrame (one row per pair x optimiser x run).
 
     Parameters
@@ -340,6 +348,12 @@ def run_experiment(pairs: Sequence[IAOAPair] | IAOAProblem, config: RunConfig | 
         without pickle so a planted file cannot run code); reruns with the same data and
         configuration load them instead of recomputing. A damaged or foreign entry is recomputed
         with a ``RuntimeWarning`` naming the file.
+    executor : :class:`fusionlib.parallel.Executor` or str, optional
+        Where the (pair, optimiser) tasks not in the cache run (:func:`fusionlib.parallel.executor_from`:
+        None reads ``FUSIONLIB_SCHEDULER``, in this process when unset; ``"local:N"``; an address). Each
+        task is a pure function of the problem, the pair, the optimiser and the configuration, so any
+        executor gives the same rows; this process writes the cache as tasks finish, and a failed task
+        (:class:`fusionlib.parallel.TaskError`, naming ``pair/optimizer``) loses none of the others.
 
     Returns
     -------
@@ -358,25 +372,32 @@ def run_experiment(pairs: Sequence[IAOAPair] | IAOAProblem, config: RunConfig | 
     cache = Path(cache_dir) if cache_dir is not None else None
     if cache is not None:
         cache.mkdir(parents=True, exist_ok=True)
-    rows: list[dict] = []
     jobs = [(i, o) for i in range(len(problem.ids)) for o in cfg.optimizers]
-    it = jobs
-    if progress:
-        from ..utils import progress as prog
-        it = prog(jobs, desc="IAOA experiment")
-    for i, o in it:
-        path = _cache_file(cache, problem.pairs[i], o, cfg) if cache is not None else None
-        got = None
+    done: dict[int, list[dict]] = {}
+    paths = [_cache_file(cache, problem.pairs[i], o, cfg) if cache is not None else None for i, o in jobs]
+    for k, ((i, o), path) in enumerate(zip(jobs, paths)):
         if path is not None and path.exists():
             try:
-                got = _read_cached(path, problem.ids[i], o, cfg)
+                done[k] = _read_cached(path, problem.ids[i], o, cfg)
             except CacheEntryError as e:
                 discard_corrupt(path, e)
-        if got is None:
-            got = _run_one(problem, i, o, cfg)
-            if path is not None:
-                save_records_npz(path, got)
-        rows.extend(got)
+    todo = [k for k in range(len(jobs)) if k not in done]
+
+    def keep(n: int, got: list[dict]) -> None:  # in this process: the only writer of the cache
+        k = todo[n]
+        done[k] = got
+        if paths[k] is not None:
+            save_records_npz(paths[k], got)
+
+    ex = executor_from(executor)
+    try:
+        ex.map(_iaoa_task, [jobs[k] for k in todo], on_result=keep, progress=progress,
+               desc="IAOA experiment", labels=[f"{problem.ids[jobs[k][0]]}/{jobs[k][1]}" for k in todo],
+               problem=problem, cfg=cfg)
+    finally:
+        if ex is not executor:
+            ex.close()
+    rows: list[dict] = [r for k in range(len(jobs)) for r in done[k]]
     df = pd.DataFrame(rows)
     df["protocol"] = cfg.protocol
     df["mode"] = cfg.mode
