@@ -8,10 +8,14 @@ import pytest
 
 from fusionlib import parallel as P
 from fusionlib.experiments import iaoa as E
+from fusionlib.nets import labels as L
 
+sys.path.insert(0, str(__import__("pathlib").Path(__file__).parent / "nets"))
 sys.path.insert(0, str(__import__("pathlib").Path(__file__).parent / "experiments"))
 from test_iaoa import _pair  # noqa: E402
+from test_labels import _pairs  # noqa: E402
 
+LIB = ["average", "lp"]
 OPTS = ("pso", "de", "iaoa")
 
 
@@ -129,6 +133,22 @@ class TestDask:
     def test_cluster_shape(self, dask_ex):
         info = dask_ex.client.scheduler_info()["workers"]
         assert len(info) == 2 and all(w["nthreads"] == 1 for w in info.values())
+
+    def test_labels_same_bits(self, dask_ex, tmp_path):
+        pairs = _pairs(3)
+        ref = L.label_pairs(pairs, "infrared-visible", cache_dir=tmp_path / "a", methods=LIB,
+                            executor=P.LocalExecutor())
+        got = L.label_pairs(pairs, "infrared-visible", cache_dir=tmp_path / "b", methods=LIB, executor=dask_ex)
+        assert (got.n_computed, got.n_cached) == (ref.n_computed, ref.n_cached) == (6, 0)
+        for r, g in zip(ref.records, got.records):
+            assert (r.method, r.scores, r.e2_metrics) == (g.method, g.scores, g.e2_metrics)
+            np.testing.assert_array_equal(r.label, g.label)
+        files = sorted(p.relative_to(tmp_path / "a") for p in (tmp_path / "a").rglob("*") if p.is_file())
+        assert files and files == sorted(p.relative_to(tmp_path / "b") for p in (tmp_path / "b").rglob("*")
+                                         if p.is_file())
+        assert all((tmp_path / "a" / f).read_bytes() == (tmp_path / "b" / f).read_bytes() for f in files)
+        again = L.label_pairs(pairs, "infrared-visible", cache_dir=tmp_path / "b", methods=LIB, executor=dask_ex)
+        assert (again.n_computed, again.n_cached) == (0, 6)
 
     def test_iaoa_same_bits(self, dask_ex, tmp_path):
         problem = E.IAOAProblem([_pair(0), _pair(1)], weights="nnls")

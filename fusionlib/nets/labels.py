@@ -127,33 +127,93 @@ class LabelRun:
         return [r.label for r in self.records]
 
 
+def _fuse_candidate(sources: Sequence[np.ndarray], method: str, params: Mapping[str, Any], device) -> np.ndarray:
+    """One library candidate, ``(C, H, W)`` float32 clipped to [0, 1]: a pure function of its inputs."""
+    from .. import classical
+    out = classical.fuse(method, [np.asarray(s, np.float32) for s in sources], device=device, **params)
+    out = np.clip(np.asarray(out, np.float32), 0.0, 1.0)
+    if out.ndim == 2:
+        out = out[None]
+    return out
+
+
+def _candidate_task(job: tuple[int, str], pairs, params, device) -> np.ndarray:
+    """The (pair index, method) task of :func:`label_pairs`'s grid (no file written)."""
+    i, m = job
+    return _fuse_candidate(list(pairs[i]), m, params.get(m, {}), device)
+
+
 class _Store:
     def __init__(self, cache_dir: str | Path):
         self.root = Path(cache_dir)
         self.computed = 0
         self.cached = 0
+        self._fresh: dict[Path, np.ndarray] = {}  # computed by an executor in this call, already written
 
-    def candidate(self, digest: str, sources: Sequence[np.ndarray], method: str,
-                  params: Mapping[str, Any], device) -> np.ndarray:
-        from .. import classical
-        path = self.root / "candidates" / f"{_key(digest, _method_fingerprint(method, params))}.npy"
+    def path(self, digest: str, method: str, params: Mapping[str, Any]) -> Path:
+        return self.root / "candidates" / f"{_key(digest, _method_fingerprint(method, params))}.npy"
+
+    def lookup(self, path: Path, hw: tuple[int, ...]) -> np.ndarray | None:
+        """The cached candidate at ``path`` (counted as cached), None when absent or damaged."""
         if path.is_file():
             try:
-                got = _read_candidate(path, np.shape(sources[0])[-2:])
+                got = _read_candidate(path, hw)
             except CacheEntryError as e:
                 discard_corrupt(path, e)
             else:
                 self.cached += 1
                 return got
-        out = classical.fuse(method, [np.asarray(s, np.float32) for s in sources], device=device, **params)
-        out = np.clip(np.asarray(out, np.float32), 0.0, 1.0)
-        if out.ndim == 2:
-            out = out[None]
+        return None
+
+    def put(self, path: Path, out: np.ndarray) -> np.ndarray:
+        """Write a computed candidate (atomically, from this process only) and count it."""
         with atomic_path(path) as tmp:
             with open(tmp, "wb") as f:
                 np.save(f, out)
         self.computed += 1
         return out
+
+    def candidate(self, digest: str, sources: Sequence[np.ndarray], method: str,
+                  params: Mapping[str, Any], device) -> np.ndarray:
+        path = self.path(digest, method, params)
+        if path in self._fresh:
+            return self._fresh[path]
+        got = self.lookup(path, np.shape(sources[0])[-2:])
+        if got is not None:
+            return got
+        return self.put(path, _fuse_candidate(sources, method, params, device))
+
+    def fill(self, pairs: Sequence[Sequence[Any]], methods: Sequence[str], params: Mapping[str, Mapping[str, Any]],
+             device, executor, progress: bool, desc: str) -> None:
+        """Compute every missing candidate of the (pair x method) grid on ``executor``, writing each here
+        as it arrives; a failed task (:class:`fusionlib.parallel.TaskError`) keeps the others' files."""
+        from ..parallel import executor_from
+        digests = [pair_digest(p) for p in pairs]
+        jobs, paths, seen = [], [], set()
+        for i, d in enumerate(digests):
+            for m in methods:
+                path = self.path(d, m, params.get(m, {}))
+                if path in seen or path in self._fresh:
+                    continue
+                seen.add(path)
+                got = self.lookup(path, np.shape(pairs[i][0])[-2:])
+                if got is not None:
+                    self._fresh[path] = got
+                else:
+                    jobs.append((i, m))
+                    paths.append(path)
+
+        def keep(n: int, out: np.ndarray) -> None:
+            self._fresh[paths[n]] = self.put(paths[n], out)
+
+        ex = executor_from(executor)
+        try:
+            ex.map(_candidate_task, jobs, on_result=keep, progress=progress, desc=desc,
+                   labels=[f"pair {i} ({digests[i][:16]})/{m}" for i, m in jobs],
+                   pairs=[list(p) for p in pairs], params=dict(params), device=device)
+        finally:
+            if ex is not executor:
+                ex.close()
 
 
 def _read_candidate(path: Path, hw: tuple[int, ...]) -> np.ndarray:
@@ -232,7 +292,7 @@ def _decide(store: _Store, sources, methods, params, e2_options, device, mode: s
 def label_pairs(pairs: Sequence[Sequence[Any]], task: str, *, cache_dir: str | Path,
                 methods: Sequence[str] | None = None, params: Mapping[str, Mapping[str, Any]] | None = None,
                 e2_options: Mapping[str, Any] | None = None, device: str | None = "cpu",
-                show_progress: bool = False) -> LabelRun:
+                show_progress: bool = False, executor: Any = None) -> LabelRun:
     """Algorithm 1, steps 1-2: labels O of ``pairs`` from ``task``'s library, E2-best per pair.
 
     Parameters
@@ -246,6 +306,11 @@ def label_pairs(pairs: Sequence[Sequence[Any]], task: str, *, cache_dir: str | P
     params : mapping method -> parameters, optional
     e2_options : mapping, optional
         Passed to :func:`fusionlib.metrics.e2` (``metrics``, ``weights``, ``aggregation``).
+    executor : :class:`fusionlib.parallel.Executor` or str, optional
+        Where the missing candidates of the (pair x method) grid are computed
+        (:func:`fusionlib.parallel.executor_from`: None reads ``FUSIONLIB_SCHEDULER``, in this process
+        when unset). Candidates are pure functions of (pair, method, parameters); this process writes
+        them to the cache, then scores each pair with E2 as before, so every executor gives the same labels.
 
     Returns
     -------
@@ -257,6 +322,7 @@ def label_pairs(pairs: Sequence[Sequence[Any]], task: str, *, cache_dir: str | P
         raise ValueError(f"label_pairs: the library of {task!r} needs at least 2 registered methods; got {lib}")
     store = _Store(cache_dir)
     params, e2_options = dict(params or {}), dict(e2_options or {})
+    store.fill(pairs, lib, params, device, executor, show_progress, f"label candidates {task}")
     it = progress(pairs, desc=f"labels {task}") if show_progress else pairs
     recs = [_decide(store, list(p), list(lib), params, e2_options, device, "fresh") for p in it]
     return LabelRun(recs, store.computed, store.cached)
