@@ -165,3 +165,35 @@ class TestDask:
             dask_ex.map(_square_or_fail, [2, "x", 3, 4], bad=("x",), on_result=seen.__setitem__)
         assert seen == {0: 4, 2: 9, 3: 16} and ei.value.results == [4, None, 9, 16]
         assert dask_ex.map(_square_or_fail, list(range(6))) == [i * i for i in range(6)]  # input order
+
+    def test_killed_worker_no_partial_entry(self, dask_ex, tmp_path):
+        """A worker dies in the middle of a task: Dask reruns it elsewhere, the cache holds whole entries
+        only (the client writes them), the rows equal the in-process run, and a rerun computes nothing."""
+        kw = dict(optimizers=("pso", "de"), n_runs=2, n_iter=4)
+        ref = E.run_experiment(E.IAOAProblem([_pair(0), _pair(1)], weights="nnls"), **kw)
+        killer = E.IAOAProblem([_pair(0), _pair(1)], weights="nnls")
+        killer.__class__ = _KillOnce
+        killer.marker = str(tmp_path / "killed")
+        got = E.run_experiment(killer, executor=dask_ex, cache_dir=tmp_path / "cache", **kw)
+        assert (tmp_path / "killed").exists()  # a worker did die
+        _frames_equal(ref, got)
+        files = sorted((tmp_path / "cache").iterdir())
+        assert len(files) == 4 and all(f.suffix == ".npz" and not f.name.startswith(".") for f in files)
+        cached = [E._read_cached(f, f.name.split("__")[0], f.name.split("__")[1], E.RunConfig(**kw).validate())
+                  for f in files]  # every entry whole and valid
+        assert all(len(c) == 2 for c in cached)
+        boom = _KillOnce.__new__(_KillOnce)
+        boom.__dict__.update(killer.__dict__, marker=str(tmp_path / "never"))
+        boom.fitness = None  # any recomputation would fail: the rerun must come from the cache
+        _frames_equal(ref, E.run_experiment(boom, executor=dask_ex, cache_dir=tmp_path / "cache", **kw))
+
+
+class _KillOnce(E.IAOAProblem):
+    """Kills the worker process the first time pair p1 is optimised (``marker`` records that it did)."""
+
+    def fitness(self, i):
+        import os
+        if self.ids[i] == "p1" and not os.path.exists(self.marker):
+            open(self.marker, "w").close()
+            os._exit(1)
+        return super().fitness(i)
