@@ -22,6 +22,7 @@ Steps:
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import shutil
@@ -248,7 +249,24 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--no-build", action="store_true", help="execute only, skip jupyter-book")
     ap.add_argument("--no-execute", action="store_true", help="build from the committed notebooks")
     ap.add_argument("--log-output", action="store_true", help="stream cell output while executing")
+    ap.add_argument("--scheduler", default=None, metavar="ADDRESS|local[:N]|inprocess",
+                    help="where the chapters' grid loops run (fusionlib.parallel): a Dask scheduler address, "
+                         "'local[:N]' (one LocalCluster of N workers for the whole run) or 'inprocess'; "
+                         "exported to the kernels as FUSIONLIB_SCHEDULER (default: that variable, else in-process)")
     args = ap.parse_args(argv)
+    with contextlib.ExitStack() as stack:
+        if args.scheduler is not None:
+            from fusionlib.parallel import scheduler_environment
+            try:
+                value = stack.enter_context(scheduler_environment(args.scheduler))
+            except (ImportError, ValueError, TypeError, OSError) as e:
+                print(f"fusionlib.book: `--scheduler` {e}", file=sys.stderr)
+                return 1
+            print(f"[book] scheduler: {value} (FUSIONLIB_SCHEDULER)", flush=True)
+        return _run(ap, args)
+
+
+def _run(ap: argparse.ArgumentParser, args: argparse.Namespace) -> int:
 
     root = repo_root()
     stage = root / "_build" / "stage"

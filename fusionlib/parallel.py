@@ -18,11 +18,12 @@ N workers), or a scheduler address (``tcp://host:8786``).
 """
 from __future__ import annotations
 
+import contextlib
 import os
-from typing import Any, Callable, Sequence
+from typing import Any, Callable, Iterator, Sequence
 
 __all__ = ["Executor", "LocalExecutor", "DaskExecutor", "TaskError", "dask_executor", "executor_from",
-           "SCHEDULER_ENV"]
+           "SCHEDULER_ENV", "scheduler_environment"]
 
 #: Environment variable read by :func:`executor_from` when no specification is given.
 SCHEDULER_ENV = "FUSIONLIB_SCHEDULER"
@@ -240,3 +241,29 @@ def executor_from(spec: "str | Executor | None" = None) -> Executor:
             raise ValueError(f"executor_from: `spec` expected 'local:N' with N a positive int; got {spec!r}")
         return dask_executor(None, int(n) if n else None)
     return dask_executor(s)
+
+
+@contextlib.contextmanager
+def scheduler_environment(spec: str | None) -> Iterator[str | None]:
+    """Set ``FUSIONLIB_SCHEDULER`` for this process and its children (notebook kernels) while the block
+    runs, then put it back. ``"local"``/``"local:N"`` starts **one** LocalCluster for the whole block and
+    exports its address (so every grid of every chapter shares it instead of starting its own); an
+    address or ``"inprocess"`` is exported as is; None changes nothing. Yields the exported value."""
+    if spec is None:
+        yield os.environ.get(SCHEDULER_ENV)
+        return
+    ex = executor_from(spec)  # validates the specification (and that Dask is there when it is needed)
+    old = os.environ.get(SCHEDULER_ENV)
+    if not isinstance(ex, DaskExecutor):
+        value = "inprocess"
+    else:  # the started cluster's address, or the address given
+        value = ex.client.scheduler.address if ex.cluster is not None else spec.strip()
+    os.environ[SCHEDULER_ENV] = value
+    try:
+        yield value
+    finally:
+        if old is None:
+            os.environ.pop(SCHEDULER_ENV, None)
+        else:
+            os.environ[SCHEDULER_ENV] = old
+        ex.close()

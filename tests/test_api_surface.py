@@ -17,6 +17,7 @@ SURFACE = {
     "book": ["main", "chapters"],
     "io": ["read_image", "write_image"],
     "viz": ["show_images"],
+    "parallel": ["executor_from", "dask_executor", "LocalExecutor", "TaskError", "scheduler_environment"],
 }
 
 

@@ -25,7 +25,7 @@ ALLOWED = {
                                "parallel"},
     "viz": {"viz", "_convert", "filters"},
     "cli": IMAGE_IO | {"classical", "nets"},
-    "book": {"provenance"},
+    "book": {"provenance", "parallel"},
     "provenance": set(),
     "__main__": set(),
     "__init__": set(),

@@ -78,6 +78,27 @@ class TestExecutorFrom:
         with pytest.raises(ValueError, match="local:N"):
             P.executor_from(None)
 
+    def test_scheduler_environment(self, monkeypatch):
+        monkeypatch.setenv(P.SCHEDULER_ENV, "tcp://elsewhere:8786")
+        with P.scheduler_environment("inprocess") as value:
+            assert value == "inprocess" and isinstance(P.executor_from(None), P.LocalExecutor)
+        assert P.os.environ[P.SCHEDULER_ENV] == "tcp://elsewhere:8786"  # put back
+        with P.scheduler_environment(None) as value:
+            assert value == "tcp://elsewhere:8786"
+        monkeypatch.delenv(P.SCHEDULER_ENV)
+        with pytest.raises(ValueError, match="local:N"):
+            with P.scheduler_environment("local:-1"):
+                pass
+        assert P.SCHEDULER_ENV not in P.os.environ
+
+    def test_command_lines_refuse_bad_scheduler(self, capsys):
+        from fusionlib import book
+        from fusionlib.experiments import aenet
+        assert book.main(["--scheduler", "local:x", "--no-build"]) == 1
+        assert aenet.main(["--out", "never.pt", "--scheduler", "local:x"]) == 1
+        err = capsys.readouterr().err.splitlines()
+        assert len(err) == 2 and all("`--scheduler`" in e and "local:N" in e for e in err)
+
     def test_without_dask(self, monkeypatch):
         monkeypatch.setitem(sys.modules, "distributed", None)  # import distributed -> ImportError
         with pytest.raises(ImportError, match=r"pip install fusionbook-lib\[dask\]"):
@@ -165,6 +186,18 @@ class TestDask:
             dask_ex.map(_square_or_fail, [2, "x", 3, 4], bad=("x",), on_result=seen.__setitem__)
         assert seen == {0: 4, 2: 9, 3: 16} and ei.value.results == [4, None, 9, 16]
         assert dask_ex.map(_square_or_fail, list(range(6))) == [i * i for i in range(6)]  # input order
+
+    def test_scheduler_environment_address(self, dask_ex, monkeypatch):
+        """An address is exported as is; executor_from(None) then connects to that cluster."""
+        monkeypatch.delenv(P.SCHEDULER_ENV, raising=False)
+        addr = dask_ex.client.scheduler.address
+        with P.scheduler_environment(addr) as value:
+            assert value == addr
+            with P.executor_from(None) as ex:
+                assert isinstance(ex, P.DaskExecutor) and ex.cluster is None
+                assert ex.map(_square_or_fail, [1, 2, 3]) == [1, 4, 9]
+        assert P.SCHEDULER_ENV not in P.os.environ
+        assert dask_ex.map(_square_or_fail, [5]) == [25]  # closing the second client left the cluster up
 
     def test_killed_worker_no_partial_entry(self, dask_ex, tmp_path):
         """A worker dies in the middle of a task: Dask reruns it elsewhere, the cache holds whole entries

@@ -29,9 +29,11 @@ __all__ = ["labelled_train_pairs", "train_checkpoint", "load_trained", "main"]
 
 def labelled_train_pairs(profile: str = "smoke", *, tasks: Sequence[str] | None = None, n_per_task: int = 2,
                          root=None, split_seed: int = 0, cache_dir: str | Path = ".cache/aenet_labels",
-                         methods: dict | None = None, show_progress: bool = False) -> dict[str, dict]:
+                         methods: dict | None = None, show_progress: bool = False,
+                         executor: Any = None) -> dict[str, dict]:
     """For each task: the first ``n_per_task`` train pairs (round-robin over the split's data sets),
-    their Algorithm 1 labels and the label records. Returns ``task -> {"refs", "pairs", "run"}``."""
+    their Algorithm 1 labels and the label records. Returns ``task -> {"refs", "pairs", "run"}``.
+    ``executor``: where the label candidates are computed (:func:`fusionlib.nets.labels.label_pairs`)."""
     from ..nets import labels as L
     from . import aenet_study as S
     splits = S.task_splits(profile, root=root, tasks=tasks, split_seed=split_seed)
@@ -40,7 +42,8 @@ def labelled_train_pairs(profile: str = "smoke", *, tasks: Sequence[str] | None 
         sp = split.head(n_train=n_per_task, n_test=1)
         pairs = S.load_pairs(sp.train, root)
         run = L.label_pairs([list(p) for p in pairs], task, cache_dir=cache_dir,
-                            methods=None if methods is None else methods.get(task), show_progress=show_progress)
+                            methods=None if methods is None else methods.get(task), show_progress=show_progress,
+                            executor=executor)
         out[task] = {"refs": sp.train, "pairs": pairs, "run": run, "rule": split.rule}
     return out
 
@@ -50,8 +53,9 @@ def train_checkpoint(out: str | Path, *, profile: str = "standard", tasks: Seque
                      stages: Sequence[tuple[int, float]] = ((10, 1e-3), (100, 1e-4)),
                      max_steps: int | None = None, seed: int = 0, model: str = "aenetv2",
                      root=None, cache_dir: str | Path = ".cache/aenet_labels", device: str = "auto",
-                     skip_methods: Sequence[str] = (), command: str = "") -> dict[str, Any]:
-    """Label, cut patches, train, and write ``out`` (checkpoint) + ``out.with_suffix('.json')`` (provenance)."""
+                     skip_methods: Sequence[str] = (), command: str = "", executor: Any = None) -> dict[str, Any]:
+    """Label, cut patches, train, and write ``out`` (checkpoint) + ``out.with_suffix('.json')`` (provenance).
+    ``executor`` (:func:`fusionlib.parallel.executor_from`): where the label candidates are computed."""
     from .. import nets
     from . import aenet_study as S
     out = Path(out)
@@ -59,7 +63,7 @@ def train_checkpoint(out: str | Path, *, profile: str = "standard", tasks: Seque
     from ..nets.labels import DEFAULT_LIBRARY, library
     methods = {t: [m for m in library(t) if m not in set(skip_methods)] for t in DEFAULT_LIBRARY}
     lab = labelled_train_pairs(profile, tasks=tasks, n_per_task=n_per_task, root=root, cache_dir=cache_dir,
-                               methods=methods, show_progress=True)
+                               methods=methods, show_progress=True, executor=executor)
     triples, keys, used_tasks = [], [], []
     for task, d in lab.items():
         for (a, b), rec, ref in zip(d["pairs"], d["run"].records, d["refs"]):
@@ -119,15 +123,26 @@ def main(argv=None) -> int:
     p.add_argument("--cache-dir", default=".cache/aenet_labels")
     p.add_argument("--device", default="auto")
     p.add_argument("--skip-methods", default="", help="comma-separated library methods to leave out (e.g. gtf)")
+    p.add_argument("--scheduler", default=None, metavar="ADDRESS|local[:N]|inprocess",
+                   help="where the label candidates are computed (fusionlib.parallel.executor_from); "
+                        "default: FUSIONLIB_SCHEDULER, else in this process")
     a = p.parse_args(argv)
     stages = tuple((int(s.split(":")[0]), float(s.split(":")[1])) for s in a.stages.split(","))
     import sys
-    meta = train_checkpoint(a.out, profile=a.profile, tasks=None if a.tasks is None else a.tasks.split(","),
-                            n_per_task=a.n_per_task, n_patches=a.n_patches, patch=a.patch,
-                            batch_size=a.batch_size, stages=stages, max_steps=a.max_steps, seed=a.seed,
-                            model=a.model, root=a.root, cache_dir=a.cache_dir, device=a.device,
-                            skip_methods=tuple(m for m in a.skip_methods.split(",") if m),
-                            command=" ".join(["python -m fusionlib.experiments.aenet", *sys.argv[1:]]))
+    from ..parallel import executor_from
+    try:
+        ex = executor_from(a.scheduler)  # one cluster for every task's labels
+    except (ImportError, ValueError, OSError) as e:
+        print(f"fusionlib.experiments.aenet: `--scheduler` {e}", file=sys.stderr)
+        return 1
+    with ex:
+        meta = train_checkpoint(a.out, profile=a.profile, tasks=None if a.tasks is None else a.tasks.split(","),
+                                n_per_task=a.n_per_task, n_patches=a.n_patches, patch=a.patch,
+                                batch_size=a.batch_size, stages=stages, max_steps=a.max_steps, seed=a.seed,
+                                model=a.model, root=a.root, cache_dir=a.cache_dir, device=a.device,
+                                skip_methods=tuple(m for m in a.skip_methods.split(",") if m),
+                                command=" ".join(["python -m fusionlib.experiments.aenet", *sys.argv[1:]]),
+                                executor=ex)
     h = meta["history"]
     print(f"wrote {a.out}: {len(h['step_loss'])} steps, loss {h['step_loss'][0]:.4f} -> "
           f"{np.mean(h['step_loss'][-10:]):.4f}; labels {meta['label_seconds']:.0f} s, "
