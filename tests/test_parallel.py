@@ -131,6 +131,29 @@ class TestFaultsInProcess:
         assert calls == ["p1/de"] and len(df) == 8  # only the failed task is recomputed
         _frames_equal(df, E.run_experiment(problem, **{**kw, "cache_dir": tmp_path / "fresh"}))
 
+    def test_labels_failed_task_keeps_others_and_resumes(self, tmp_path, monkeypatch):
+        pairs = _pairs(2)
+        real = L._fuse_candidate
+        calls = []
+
+        def flaky(sources, method, params, device):
+            calls.append(method)
+            if method == "lp" and len(calls) > 2:  # the second pair's lp
+                raise MemoryError("out of memory")
+            return real(sources, method, params, device)
+        monkeypatch.setattr(L, "_fuse_candidate", flaky)
+        with pytest.raises(P.TaskError, match=r"task pair 1 \([0-9a-f]{16}\)/lp failed with MemoryError"):
+            L.label_pairs(pairs, "infrared-visible", cache_dir=tmp_path, methods=LIB)
+        assert len(list((tmp_path / "candidates").glob("*.npy"))) == 3  # the finished candidates are kept
+        calls.clear()
+        monkeypatch.setattr(L, "_fuse_candidate", lambda *a: (calls.append(a[1]), real(*a))[1])
+        run = L.label_pairs(pairs, "infrared-visible", cache_dir=tmp_path, methods=LIB)
+        assert calls == ["lp"] and (run.n_computed, run.n_cached) == (1, 3)
+        ref = L.label_pairs(pairs, "infrared-visible", cache_dir=tmp_path / "fresh", methods=LIB)
+        for r, g in zip(ref.records, run.records):
+            assert (r.method, r.scores) == (g.method, g.scores)
+            np.testing.assert_array_equal(r.label, g.label)
+
 
 try:
     import distributed  # noqa: F401

@@ -148,22 +148,10 @@ class _Store:
         self.root = Path(cache_dir)
         self.computed = 0
         self.cached = 0
-        self._fresh: dict[Path, np.ndarray] = {}  # computed by an executor in this call, already written
+        self._written: set[Path] = set()  # computed by an executor in this call (counted there)
 
     def path(self, digest: str, method: str, params: Mapping[str, Any]) -> Path:
         return self.root / "candidates" / f"{_key(digest, _method_fingerprint(method, params))}.npy"
-
-    def lookup(self, path: Path, hw: tuple[int, ...]) -> np.ndarray | None:
-        """The cached candidate at ``path`` (counted as cached), None when absent or damaged."""
-        if path.is_file():
-            try:
-                got = _read_candidate(path, hw)
-            except CacheEntryError as e:
-                discard_corrupt(path, e)
-            else:
-                self.cached += 1
-                return got
-        return None
 
     def put(self, path: Path, out: np.ndarray) -> np.ndarray:
         """Write a computed candidate (atomically, from this process only) and count it."""
@@ -176,35 +164,40 @@ class _Store:
     def candidate(self, digest: str, sources: Sequence[np.ndarray], method: str,
                   params: Mapping[str, Any], device) -> np.ndarray:
         path = self.path(digest, method, params)
-        if path in self._fresh:
-            return self._fresh[path]
-        got = self.lookup(path, np.shape(sources[0])[-2:])
-        if got is not None:
-            return got
+        if path.is_file():
+            try:
+                got = _read_candidate(path, np.shape(sources[0])[-2:])
+            except CacheEntryError as e:
+                discard_corrupt(path, e)
+            else:
+                if path in self._written:
+                    self._written.discard(path)  # computed by fill() and counted there
+                else:
+                    self.cached += 1
+                return got
         return self.put(path, _fuse_candidate(sources, method, params, device))
 
     def fill(self, pairs: Sequence[Sequence[Any]], methods: Sequence[str], params: Mapping[str, Mapping[str, Any]],
              device, executor, progress: bool, desc: str) -> None:
-        """Compute every missing candidate of the (pair x method) grid on ``executor``, writing each here
-        as it arrives; a failed task (:class:`fusionlib.parallel.TaskError`) keeps the others' files."""
+        """Compute the candidates of the (pair x method) grid that have no cache file on ``executor``,
+        writing each here as it arrives (a damaged file is left to :meth:`candidate`, which recomputes
+        it here); a failed task (:class:`fusionlib.parallel.TaskError`) keeps the others' files."""
         from ..parallel import executor_from
         digests = [pair_digest(p) for p in pairs]
         jobs, paths, seen = [], [], set()
         for i, d in enumerate(digests):
             for m in methods:
                 path = self.path(d, m, params.get(m, {}))
-                if path in seen or path in self._fresh:
-                    continue
-                seen.add(path)
-                got = self.lookup(path, np.shape(pairs[i][0])[-2:])
-                if got is not None:
-                    self._fresh[path] = got
-                else:
+                if path not in seen and not path.is_file():
                     jobs.append((i, m))
                     paths.append(path)
+                seen.add(path)
+        if not jobs:
+            return
 
         def keep(n: int, out: np.ndarray) -> None:
-            self._fresh[paths[n]] = self.put(paths[n], out)
+            self.put(paths[n], out)
+            self._written.add(paths[n])
 
         ex = executor_from(executor)
         try:
