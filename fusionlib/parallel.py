@@ -44,8 +44,12 @@ class TaskError(RuntimeError):
         label, exc = errors[first]
         more = f" (and {len(errors) - 1} more: {', '.join(errors[k][0] for k in sorted(errors)[1:6])})" \
             if len(errors) > 1 else ""
-        super().__init__(f"{where}: task {label} failed with {type(exc).__name__}: {exc}{more}; "
-                         f"{len(results) - len(errors)} of {len(results)} tasks finished")
+        self.message = (f"{where}: task {label} failed with {type(exc).__name__}: {exc}{more}; "
+                        f"{len(results) - len(errors)} of {len(results)} tasks finished")
+        super().__init__(self.message)
+
+    def __str__(self) -> str:  # not the failed exception type's own __str__ (KeyError quotes, ...)
+        return self.message
 
 
 def _task_error(where: str, errors: dict, results: list) -> TaskError:
@@ -179,9 +183,12 @@ class DaskExecutor(Executor):
                 i = index[fut.key]
                 if fut.status == "finished":
                     yield i, True, fut.result()
-                else:
-                    exc = fut.exception()
-                    yield i, False, exc if isinstance(exc, BaseException) else RuntimeError(str(exc))
+                else:  # "error", or "cancelled" (the scheduler went away)
+                    try:
+                        exc = fut.exception()
+                    except BaseException as e:  # noqa: BLE001 - CancelledError and the like
+                        exc = e
+                    yield i, False, exc if isinstance(exc, Exception) else RuntimeError(f"{fut.status}: {exc!r}")
                 fut.release()
         finally:
             for f in futures:

@@ -54,6 +54,23 @@ class TestLocalExecutor:
         assert isinstance(ei.value.__cause__, ValueError) and list(ei.value.errors) == [1]
         assert isinstance(ei.value, ValueError)  # `except ValueError` of the serial loop still catches it
 
+    def test_exception_with_own_init_and_str(self):
+        class Odd(Exception):
+            def __init__(self, task, worker):
+                super().__init__(task, worker)
+                self.task = task
+
+            def __str__(self):
+                return f"{self.task} lost"
+
+        def odd(x):
+            raise Odd(x, "w1")
+        with pytest.raises(P.TaskError, match="task 7 failed with Odd: 7 lost; 0 of 1 tasks finished") as ei:
+            P.LocalExecutor().map(odd, [7])
+        assert isinstance(ei.value, Odd)
+        with pytest.raises(KeyError, match="^LocalExecutor.map: task 1 failed with KeyError: 'k'"):
+            P.LocalExecutor().map(lambda x: {}["k"], [1])
+
     def test_bad_labels(self):
         with pytest.raises(ValueError, match="`labels` expected 2"):
             P.LocalExecutor().map(_square_or_fail, [1, 2], labels=["a"])
