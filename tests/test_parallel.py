@@ -27,7 +27,7 @@ def _square_or_fail(x, bad=()):
 
 def _frames_equal(a, b):
     """Every column but the wall time, compared exactly (arrays element by element)."""
-    assert list(a.columns) == list(b.columns)
+    assert list(a.columns) == list(b.columns) and len(a) == len(b)
     for c in a.columns:
         if c == "wall_time":
             continue
