@@ -25,7 +25,7 @@ PIP_TOOLS ?= pip-tools==7.7.0
 lock:
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet $(PIP_TOOLS)
-	$(VENV)/bin/pip-compile --quiet --resolver=backtracking --extra book --extra test --generate-hashes \
+	$(VENV)/bin/pip-compile --quiet --resolver=backtracking --extra book --extra test --extra dask --generate-hashes \
 	  --allow-unsafe --strip-extras --no-emit-index-url --no-emit-find-links -c constraints.txt \
 	  -o requirements-lock.txt pyproject.toml
 

@@ -121,12 +121,12 @@ class TestEnvironment:
         from packaging.requirements import Requirement
         py = tomllib.loads((REPO / "pyproject.toml").read_text())
         deps = list(py["project"]["dependencies"])
-        for extra in ("book", "test"):
+        for extra in ("book", "test", "dask"):
             deps += py["project"]["optional-dependencies"][extra]
         return [Requirement(d) for d in deps]
 
     def test_lock_satisfies_pyproject(self):
-        """Every requirement of pyproject.toml (core, book, test) is pinned, at a version it allows."""
+        """Every requirement of pyproject.toml (core, book, test, dask) is pinned, at a version it allows."""
         from packaging.utils import canonicalize_name
         lock = provenance.read_lock(REPO / "requirements-lock.txt")
         for req in self._direct():
