@@ -294,12 +294,13 @@ class TrainSet:
     def __len__(self) -> int:
         return int(self.a.shape[0])
 
-    def loader(self, batch_size: int, seed: int) -> torch.utils.data.DataLoader:
-        """A shuffling DataLoader of ``(a, b, o)`` (``num_workers=0``, seeded generator)."""
+    def loader(self, batch_size: int, seed: int):
+        """Shuffled ``(a, b, o)`` batches (seeded generator): :class:`fusionlib.nets.TensorBatches`, the
+        batches of a shuffling ``DataLoader(TensorDataset(a, b, o))`` without its per-sample overhead."""
+        from ..nets.training import TensorBatches
         g = torch.Generator().manual_seed(int(seed))
-        ds = torch.utils.data.TensorDataset(self.a, self.b, self.o)
-        return torch.utils.data.DataLoader(ds, batch_size=batch_size, shuffle=True, generator=g,
-                                           num_workers=0, drop_last=len(ds) > batch_size)
+        return TensorBatches(self.a, self.b, self.o, batch_size=batch_size, generator=g,
+                             drop_last=len(self) > batch_size)
 
 
 def sample_patches(triples: Sequence[tuple[np.ndarray, np.ndarray, np.ndarray]], *, patch: int,

@@ -31,8 +31,9 @@ from .complexity import (TABLE6, checkpoint_bytes, count_table6_flops, count_tor
 from .inference import fuse_for_inference
 from .models import AENetV2, AENetV2M, AENetV2PlusPlus, FusionNet
 from .labels import evolve_labels, label_pairs, make_labeler
-from .training import (TABLE2, FusionLoss, TrainConfig, TrainHistory, evaluate_loss, fit,
+from .training import (TABLE2, FusionLoss, TensorBatches, TrainConfig, TrainHistory, evaluate_loss, fit,
                        load_checkpoint, save_checkpoint)
+from .fast_train import supports_train_forward, train_forward
 from .clahe import clahe
 from .peers import DeepFuse, DenseFuse, IFCNN, WeightsUnavailable, fuse_peer, ifcnn_multi_exposure, load_peer, weights_path
 
@@ -42,7 +43,7 @@ __all__ = [
     "ifcnn_multi_exposure", "clahe",
     "BLOCKS", "IMPLIED_PARAMS", "build_block", "TABLE6", "count_table6_flops", "count_torch_flops",
     "state_dict_bytes", "checkpoint_bytes", "fuse_for_inference", "TABLE2", "TrainConfig", "TrainHistory",
-    "FusionLoss", "fit", "evaluate_loss", "save_checkpoint", "load_checkpoint", "label_pairs",
+    "FusionLoss", "TensorBatches", "train_forward", "supports_train_forward", "fit", "evaluate_loss", "save_checkpoint", "load_checkpoint", "label_pairs",
     "evolve_labels", "make_labeler",
 ]
 

@@ -26,9 +26,10 @@ from torch import nn
 
 from .._checks import check_choice, check_int, check_positive
 from ..utils import atomic_path, progress, resolve_device
+from .fast_train import supports_train_forward, train_forward
 
-__all__ = ["TABLE2", "TrainConfig", "TrainHistory", "FusionLoss", "fit", "save_checkpoint",
-           "load_checkpoint"]
+__all__ = ["TABLE2", "TrainConfig", "TrainHistory", "FusionLoss", "TensorBatches", "fit",
+           "save_checkpoint", "load_checkpoint"]
 
 
 def _library_version() -> str:
@@ -68,6 +69,11 @@ class TrainConfig:
         A tqdm bar over the epochs.
     deterministic : bool
         ``torch.use_deterministic_algorithms`` during the run (restored afterwards).
+    fast : bool
+        Train AE-Netv2 (R = GCB) through :func:`fusionlib.nets.fast_train.train_forward` (matrix
+        products, composed kernel, hand-written backward): the same function and gradients up to
+        float32 rounding, several times faster on CPU. Other networks, and ``False``, call
+        ``model(sources)``. The engine of every epoch is recorded in the history.
     """
 
     stages: tuple[tuple[int, float], ...] = TABLE2
@@ -84,6 +90,7 @@ class TrainConfig:
     checkpoint_every: int = 1
     show_progress: bool = False
     deterministic: bool = True
+    fast: bool = True
 
     def __post_init__(self):
         where = "TrainConfig"
@@ -147,6 +154,7 @@ class TrainHistory:
     seconds: list = field(default_factory=list)
     step_loss: list = field(default_factory=list)
     resumed_at: list = field(default_factory=list)
+    engine: list = field(default_factory=list)
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -187,6 +195,45 @@ class FusionLoss(nn.Module):
         if not sources:
             raise ValueError("FusionLoss: form='sources' needs `sources`")
         return sum(self._pair(pred, s) for s in sources) / len(sources)
+
+
+class TensorBatches:
+    """Shuffled batches of aligned tensors, exactly those of
+    ``DataLoader(TensorDataset(*tensors), batch_size, shuffle=True, generator=generator, drop_last=...)``
+    (same random draws from ``generator``, same order, same values), without the per-sample
+    indexing and collation: one ``index_select`` per tensor and batch.
+
+    ``generator`` (a ``torch.Generator``) is exposed as ``.generator`` so that :func:`fit` saves and
+    restores its state on resume.
+    """
+
+    def __init__(self, *tensors: torch.Tensor, batch_size: int, generator: torch.Generator,
+                 drop_last: bool = False):
+        if not tensors or any(t.shape[0] != tensors[0].shape[0] for t in tensors):
+            raise ValueError("TensorBatches: `tensors` must share their first dimension; got "
+                             f"{[tuple(t.shape) for t in tensors]}")
+        self.tensors = tensors
+        self.batch_size = check_int("TensorBatches", "batch_size", batch_size, minimum=1)
+        self.generator, self.drop_last = generator, bool(drop_last)
+
+    def __len__(self) -> int:
+        n = self.tensors[0].shape[0]
+        return n // self.batch_size if self.drop_last else -(-n // self.batch_size)
+
+    def __iter__(self):
+        n = self.tensors[0].shape[0]
+        # DataLoader's iterator draws its base seed first, then RandomSampler draws the permutation
+        torch.empty((), dtype=torch.int64).random_(generator=self.generator)
+        order = torch.randperm(n, generator=self.generator)
+        n_full = n // self.batch_size
+        for i in range(n_full):
+            idx = order[i * self.batch_size:(i + 1) * self.batch_size]
+            yield tuple(t.index_select(0, idx) for t in self.tensors)
+        # the exhausted sampler draws one more (empty) permutation before the batch sampler stops
+        torch.randperm(n, generator=self.generator)
+        if n_full * self.batch_size < n and not self.drop_last:
+            idx = order[n_full * self.batch_size:]
+            yield tuple(t.index_select(0, idx) for t in self.tensors)
 
 
 def _unpack(batch: Any) -> tuple[list[torch.Tensor], torch.Tensor | None]:
@@ -231,7 +278,7 @@ def load_checkpoint(path: str | Path, model: nn.Module | None = None, *, map_loc
 def _same_run(saved: dict | None, config: TrainConfig) -> bool:
     if saved is None:
         return False
-    ignore = {"device", "checkpoint", "show_progress", "checkpoint_every", "max_steps"}
+    ignore = {"device", "checkpoint", "show_progress", "checkpoint_every", "max_steps", "fast"}
     now = {k: v for k, v in config.as_dict().items() if k not in ignore}
     old = {k: (tuple(map(tuple, v)) if k == "stages" else v) for k, v in saved.items() if k not in ignore}
     now["stages"] = tuple(map(tuple, now["stages"]))
@@ -299,11 +346,15 @@ def fit(model: nn.Module, loader: Iterable, loss_fn: Callable, config: TrainConf
             t0 = time.perf_counter()
             total_loss, n_batches = 0.0, 0
             stop = False
+            engine = "module"
             for batch in loader:
                 srcs, target = _unpack(batch)
                 srcs = [s.to(dev, dtype) for s in srcs]
                 target = target.to(dev, dtype) if target is not None else None
-                pred = model(srcs)
+                if config.fast and supports_train_forward(model, srcs):
+                    pred, engine = train_forward(model, srcs), "fast"
+                else:
+                    pred = model(srcs)
                 loss = loss_fn(pred, target, srcs)
                 if not torch.isfinite(loss):
                     raise FloatingPointError(f"fit: non-finite loss {float(loss)} at epoch {epoch}, "
@@ -323,7 +374,7 @@ def fit(model: nn.Module, loader: Iterable, loss_fn: Callable, config: TrainConf
                 raise ValueError("fit: `loader` yielded no batches")
             rec = {"epoch": epoch, "stage": stage, "lr": lr, "train_loss": total_loss / n_batches,
                    "val_loss": evaluate_loss(model, val_loader, loss_fn, dev, dtype) if val_loader is not None
-                   else math.nan, "steps": n_batches, "seconds": time.perf_counter() - t0}
+                   else math.nan, "steps": n_batches, "seconds": time.perf_counter() - t0, "engine": engine}
             for k, v in rec.items():
                 getattr(hist, k).append(v)
             bar.set_postfix(loss=f"{rec['train_loss']:.4f}")
