@@ -38,7 +38,7 @@ from torch import nn
 from .inference import _pool, composed_weights, ring_surplus
 from .models import AENetV2
 
-__all__ = ["supports_train_forward", "train_forward"]
+__all__ = ["supports_train_forward", "train_forward", "step_threads"]
 
 
 def supports_train_forward(model: nn.Module, sources: Sequence[torch.Tensor]) -> bool:
@@ -68,28 +68,57 @@ def _bn_momentum(bn: nn.BatchNorm2d) -> float:
     return float(bn.momentum)
 
 
+_THREADS: int | None = None   # image threads of the step in progress (see `step_threads`)
+
+
+class step_threads:
+    """Context manager for one training step on ``n`` threads: the per-image products run on ``n``
+    Python threads (:func:`_per_image`), every other op (unfold, fold, loss, optimiser) on one
+    intra-op thread. On a shared CPU, OpenMP regions of 2+ threads on these small tensors spend
+    most of their time waiting for a descheduled thread; the image tasks do not wait for each
+    other. Same results as ``torch.set_num_threads(n)`` (every op is computed the same way)."""
+
+    def __init__(self, n: int | None = None):
+        self.n = torch.get_num_threads() if n is None else int(n)
+
+    def __enter__(self):
+        global _THREADS
+        self._prev = (_THREADS, torch.get_num_threads())
+        _THREADS = self.n
+        if self.n > 1:
+            torch.set_num_threads(1)
+        return self
+
+    def __exit__(self, *exc):
+        global _THREADS
+        _THREADS = self._prev[0]
+        if torch.get_num_threads() != self._prev[1]:
+            torch.set_num_threads(self._prev[1])
+        return False
+
+
 def _per_image(fn, b: int) -> None:
-    """``fn(i)`` for every image ``i < b``: in one thread, or, with ``torch.get_num_threads() = n > 1``,
-    on ``n`` Python threads (contiguous image ranges) with one intra-op thread each, as the
-    inference path does (small OpenMP regions spin-wait badly on a shared CPU). Every image is
-    computed by the same operations into its own output slot, so the result does not depend on n
-    (beyond the BLAS kernels' rounding)."""
-    n_thr = min(torch.get_num_threads(), b)
+    """``fn(i)`` for every image ``i < b``: in this thread, or, with ``torch.get_num_threads() = n > 1``,
+    as ``b`` tasks on a pool of ``n`` Python threads with one intra-op thread each (the threads take
+    the next image when free, so a core lost to another process delays one image, not half the
+    batch; small OpenMP regions spin-wait badly on a shared CPU, as the inference path found).
+    Every image is computed by the same operations into its own output slot, so the result does
+    not depend on n (beyond the BLAS kernels' rounding)."""
+    n_thr = min(_THREADS or torch.get_num_threads(), b)
     if n_thr <= 1:
         for i in range(b):
             fn(i)
         return
     grad_mode = torch.is_grad_enabled()
 
-    def run(rng):
+    def run(i):
         with torch.set_grad_enabled(grad_mode):
-            for i in range(*rng):
-                fn(i)
+            fn(i)
 
     prev = torch.get_num_threads()
     torch.set_num_threads(1)
     try:
-        list(_pool(n_thr).map(run, [(k * b // n_thr, (k + 1) * b // n_thr) for k in range(n_thr)]))
+        list(_pool(n_thr).map(run, range(b)))
     finally:
         torch.set_num_threads(prev)
 
