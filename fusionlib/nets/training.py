@@ -8,9 +8,16 @@
   (reconstruction, notes §6): ``form='label'`` compares P with the label O (``E(P, O)``; the
   undefined second term ``C[L(x, y), 0]`` is omitted), ``form='sources'`` ("supervised" in the
   paper) averages the loss against each source.
+* Schedules may be stated in optimiser steps (``TrainConfig.step_stages``); a validation loader
+  evaluated every ``val_every`` steps gives the run's validation curve, and ``patience``/``min_delta``
+  is the stopping rule on it (the best evaluation's weights are kept). ``output_init`` starts the
+  output layer at the training labels' scale (:func:`fusionlib.nets.models.init_output_scale`).
+* AE-Netv2 (R = GCB) trains through :mod:`fusionlib.nets.fast_train` by default (same function and
+  gradients to float32 rounding, several times faster on CPU; ``TrainConfig.fast``).
 * Checkpoints hold the weights, the optimiser state, the config, the history, the epoch, the
-  loader's RNG state and the library version; ``fit`` resumes from an existing checkpoint, so an
-  interrupted run continues where it stopped and ends with the same weights.
+  loader's RNG state, the architecture and the library version; ``fit`` resumes from an existing
+  checkpoint, so an interrupted run continues where it stopped and ends with the same weights.
+  Loading checks the architecture and every shape first: nothing is loaded partly.
 * No printing or plotting (``fusionlib.viz.plot_history`` draws the curves); an optional tqdm bar.
 """
 from __future__ import annotations
