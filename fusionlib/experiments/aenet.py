@@ -22,9 +22,10 @@ from typing import Any, Sequence
 import numpy as np
 import torch
 
+from .._checks import check_choice
 from ..utils import write_json_atomic
 
-__all__ = ["labelled_train_pairs", "train_checkpoint", "load_trained", "main"]
+__all__ = ["labelled_train_pairs", "label_stats", "train_checkpoint", "load_trained", "main"]
 
 
 def labelled_train_pairs(profile: str = "smoke", *, tasks: Sequence[str] | None = None, n_per_task: int = 2,
@@ -48,43 +49,93 @@ def labelled_train_pairs(profile: str = "smoke", *, tasks: Sequence[str] | None 
     return out
 
 
+def label_stats(labels: Sequence[Any]) -> tuple[float, float]:
+    """Pixel mean and standard deviation over all ``labels`` (each pixel counts once; float64 sums)."""
+    n = sum(int(np.size(x)) for x in labels)
+    mean = sum(float(np.sum(x, dtype=np.float64)) for x in labels) / n
+    var = sum(float(np.sum((np.asarray(x, np.float64) - mean) ** 2)) for x in labels) / n
+    return mean, float(np.sqrt(var))
+
+
 def train_checkpoint(out: str | Path, *, profile: str = "standard", tasks: Sequence[str] | None = None,
                      n_per_task: int = 4, n_patches: int = 256, patch: int = 128, batch_size: int = 16,
                      stages: Sequence[tuple[int, float]] = ((10, 1e-3), (100, 1e-4)),
+                     step_stages: Sequence[tuple[int, float]] | None = None,
                      max_steps: int | None = None, seed: int = 0, model: str = "aenetv2",
+                     output_init: str = "default", val_pairs: int = 0, val_start: int | None = None,
+                     val_every: int | None = None, patience: int | None = None, min_delta: float = 0.0,
                      root=None, cache_dir: str | Path = ".cache/aenet_labels", device: str = "auto",
-                     skip_methods: Sequence[str] = (), command: str = "", executor: Any = None) -> dict[str, Any]:
+                     skip_methods: Sequence[str] = (), command: str = "", write_weights_only: bool = False,
+                     executor: Any = None) -> dict[str, Any]:
     """Label, cut patches, train, and write ``out`` (checkpoint) + ``out.with_suffix('.json')`` (provenance).
-    ``executor`` (:func:`fusionlib.parallel.executor_from`): where the label candidates are computed."""
+
+    ``step_stages`` (optimiser steps, lr) replaces the epoch ``stages``. ``output_init='label_scale'``
+    starts the output layer at the training labels' pixel mean and standard deviation
+    (:func:`fusionlib.nets.init_output_scale`; the statistics are in the provenance).
+
+    Validation (``val_pairs`` > 0): the train-split pairs ``val_start .. val_start + val_pairs - 1`` of
+    every task (default ``val_start = n_per_task``; never a test pair and never a training pair) are
+    labelled too; the validation loss is the mean loss of the network (eval mode) against their labels
+    on the full images, every ``val_every`` steps; ``patience``/``min_delta`` is the stopping rule
+    (:class:`fusionlib.nets.TrainConfig`), and the weights of the best evaluation are kept.
+    ``write_weights_only`` (and any run with a validation part): ``out`` holds only the kept float32
+    weights, the config, the history and the architecture (no optimiser state); the resumable
+    training checkpoint goes to ``out`` + ``.train.pt`` (removed at the end).
+    """
     from .. import nets
     from . import aenet_study as S
     out = Path(out)
+    check_choice("train_checkpoint", "output_init", output_init, ("default", "label_scale"))
+    v0 = n_per_task if val_start is None else int(val_start)
+    if val_pairs and v0 < n_per_task:
+        raise ValueError(f"train_checkpoint: `val_start` {v0} overlaps the {n_per_task} training pairs")
     t0 = time.perf_counter()
     from ..nets.labels import DEFAULT_LIBRARY, library
     methods = {t: [m for m in library(t) if m not in set(skip_methods)] for t in DEFAULT_LIBRARY}
-    lab = labelled_train_pairs(profile, tasks=tasks, n_per_task=n_per_task, root=root, cache_dir=cache_dir,
+    n_label = max(n_per_task, v0 + val_pairs if val_pairs else 0)
+    lab = labelled_train_pairs(profile, tasks=tasks, n_per_task=n_label, root=root, cache_dir=cache_dir,
                                methods=methods, show_progress=True, executor=executor)
-    triples, keys, used_tasks = [], [], []
+    triples, keys, used_tasks, val = [], [], [], []
     for task, d in lab.items():
-        for (a, b), rec, ref in zip(d["pairs"], d["run"].records, d["refs"]):
-            triples.append((a, b, rec.label.reshape(a.shape)))
-            keys.append(ref.key)
+        for j, ((a, b), rec, ref) in enumerate(zip(d["pairs"], d["run"].records, d["refs"])):
+            t = (a, b, rec.label.reshape(a.shape))
+            if j < n_per_task:
+                triples.append(t)
+                keys.append(ref.key)
+            elif val_pairs and v0 <= j < v0 + val_pairs:
+                val.append((ref.key, t))
         used_tasks.append(task)
     t_label = time.perf_counter() - t0
     ts = S.sample_patches(triples, patch=patch, n_patches=n_patches, seed=seed, keys=keys, tasks=used_tasks)
-    cfg = nets.TrainConfig(stages=tuple(stages), batch_size=batch_size, patch=patch, max_steps=max_steps,
-                           seed=seed, device=device, checkpoint=str(out))
+    stats = label_stats([t[2] for t in triples])
+    val_loader = [tuple(torch.from_numpy(np.asarray(x, np.float32).reshape(1, 1, *np.shape(x)[-2:]))
+                        for x in t) for _, t in val] or None
+    # with a validation part the kept weights are the best evaluation's, not the last step's: the
+    # resumable training checkpoint then lives beside ``out``, which gets the kept weights only
+    separate = write_weights_only or bool(val_loader)
+    train_ckpt = out.with_name(out.name + ".train.pt") if separate else out
+    cfg = nets.TrainConfig(stages=tuple(stages), step_stages=None if step_stages is None else tuple(step_stages),
+                           batch_size=batch_size, patch=patch, max_steps=max_steps, seed=seed, device=device,
+                           checkpoint=str(train_ckpt), val_every=val_every if val_loader else None,
+                           patience=patience if val_loader else None, min_delta=min_delta,
+                           output_init=stats if output_init == "label_scale" else None)
     torch.manual_seed(seed)
     net = nets.build(model)
-    hist = nets.fit(net, ts.loader(batch_size, seed), nets.FusionLoss(), cfg)
+    hist = nets.fit(net, ts.loader(batch_size, seed), nets.FusionLoss(), cfg, val_loader=val_loader)
+    if separate:
+        nets.save_checkpoint(out, net.float(), None, cfg, epoch=len(hist.epoch), history=hist)
+        train_ckpt.unlink(missing_ok=True)
     meta = {
         "model": model, "parameters": net.parameter_count(), "checkpoint": out.name,
         "command": command, "profile": profile, "seed": seed, "split_seed": 0,
-        "train_pairs": {t: [r.key for r in d["refs"]] for t, d in lab.items()},
+        "train_pairs": {t: [r.key for r in d["refs"][:n_per_task]] for t, d in lab.items()},
+        "validation_pairs": [k for k, _ in val],
         "split_rules": {t: d["rule"] for t, d in lab.items()},
         "labels": {t: [{"pair": r.key, "method": rec.method, "e2_metrics": list(rec.e2_metrics),
                         "scores": rec.scores} for r, rec in zip(d["refs"], d["run"].records)]
                    for t, d in lab.items()},
+        "label_stats": {"mean": stats[0], "std": stats[1], "of": "training labels' pixels"},
+        "output_init": output_init,
         "skipped_methods": list(skip_methods),
         "patches": {"n": n_patches, "size": patch, "seed": seed}, "config": cfg.as_dict(),
         "history": hist.as_dict(), "label_seconds": t_label,
@@ -116,7 +167,15 @@ def main(argv=None) -> int:
     p.add_argument("--patch", type=int, default=128)
     p.add_argument("--batch-size", type=int, default=16)
     p.add_argument("--stages", default="10:1e-3,100:1e-4", help="epochs:lr,... (Table II)")
+    p.add_argument("--step-stages", default=None, help="steps:lr,... (a schedule in optimiser steps)")
     p.add_argument("--max-steps", type=int, default=None)
+    p.add_argument("--output-init", default="default", choices=("default", "label_scale"))
+    p.add_argument("--val-pairs", type=int, default=0, help="validation pairs per task (train split)")
+    p.add_argument("--val-start", type=int, default=None)
+    p.add_argument("--val-every", type=int, default=None)
+    p.add_argument("--patience", type=int, default=None)
+    p.add_argument("--min-delta", type=float, default=0.0)
+    p.add_argument("--weights-only", action="store_true", help="write float32 weights without optimiser state")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--model", default="aenetv2")
     p.add_argument("--root", default=None)
@@ -127,7 +186,9 @@ def main(argv=None) -> int:
                    help="where the label candidates are computed (fusionlib.parallel.executor_from); "
                         "default: FUSIONLIB_SCHEDULER, else in this process")
     a = p.parse_args(argv)
-    stages = tuple((int(s.split(":")[0]), float(s.split(":")[1])) for s in a.stages.split(","))
+    def parse(text):
+        return tuple((int(s.split(":")[0]), float(s.split(":")[1])) for s in text.split(","))
+    stages = parse(a.stages)
     import sys
     from ..parallel import executor_from
     try:
@@ -139,6 +200,10 @@ def main(argv=None) -> int:
         meta = train_checkpoint(a.out, profile=a.profile, tasks=None if a.tasks is None else a.tasks.split(","),
                                 n_per_task=a.n_per_task, n_patches=a.n_patches, patch=a.patch,
                                 batch_size=a.batch_size, stages=stages, max_steps=a.max_steps, seed=a.seed,
+                                step_stages=None if a.step_stages is None else parse(a.step_stages),
+                                output_init=a.output_init, val_pairs=a.val_pairs, val_start=a.val_start,
+                                val_every=a.val_every, patience=a.patience, min_delta=a.min_delta,
+                                write_weights_only=a.weights_only,
                                 model=a.model, root=a.root, cache_dir=a.cache_dir, device=a.device,
                                 skip_methods=tuple(m for m in a.skip_methods.split(",") if m),
                                 command=" ".join(["python -m fusionlib.experiments.aenet", *sys.argv[1:]]),

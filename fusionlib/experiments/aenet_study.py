@@ -35,7 +35,7 @@ from typing import Any, Callable, Iterable, Mapping, Sequence
 import numpy as np
 import torch
 
-from .._checks import check_choice, check_int
+from .._checks import ShapeError, check_choice, check_int
 from ..utils import (CacheEntryError, atomic_path, discard_corrupt, progress, resolve_device,
                      write_json_atomic)
 
@@ -295,12 +295,13 @@ class TrainSet:
     def __len__(self) -> int:
         return int(self.a.shape[0])
 
-    def loader(self, batch_size: int, seed: int) -> torch.utils.data.DataLoader:
-        """A shuffling DataLoader of ``(a, b, o)`` (``num_workers=0``, seeded generator)."""
+    def loader(self, batch_size: int, seed: int):
+        """Shuffled ``(a, b, o)`` batches (seeded generator): :class:`fusionlib.nets.TensorBatches`, the
+        batches of a shuffling ``DataLoader(TensorDataset(a, b, o))`` without its per-sample overhead."""
+        from ..nets.training import TensorBatches
         g = torch.Generator().manual_seed(int(seed))
-        ds = torch.utils.data.TensorDataset(self.a, self.b, self.o)
-        return torch.utils.data.DataLoader(ds, batch_size=batch_size, shuffle=True, generator=g,
-                                           num_workers=0, drop_last=len(ds) > batch_size)
+        return TensorBatches(self.a, self.b, self.o, batch_size=batch_size, generator=g,
+                             drop_last=len(self) > batch_size)
 
 
 def sample_patches(triples: Sequence[tuple[np.ndarray, np.ndarray, np.ndarray]], *, patch: int,
@@ -315,11 +316,24 @@ def sample_patches(triples: Sequence[tuple[np.ndarray, np.ndarray, np.ndarray]],
     n_patches = check_int(where, "n_patches", n_patches, minimum=1)
     if not triples:
         raise ValueError(f"{where}: `triples` is empty")
+    stacks = []
+    for i, tr in enumerate(triples):
+        name = f"pair {keys[i]!r}" if i < len(keys) else f"triple {i}"
+        if len(tr) != 3:
+            raise ValueError(f"{where}: {name} must be (a, b, label); got {len(tr)} arrays")
+        shapes = [tuple(np.shape(x)) for x in tr]
+        if any(int(np.prod(s_)) != int(np.prod(s_[-2:])) for s_ in shapes) or len({s_[-2:] for s_ in shapes}) > 1:
+            raise ShapeError(f"{where}: {name}: sources and label must be single-channel images of one size; "
+                             f"got shapes {shapes}", expected=shapes[0][-2:], actual=shapes)
+        st = np.concatenate([np.asarray(x, np.float32).reshape(1, *s_[-2:]) for x, s_ in zip(tr, shapes)], 0)
+        bad = [n for n, plane in zip(("source a", "source b", "label"), st) if not np.isfinite(plane).all()]
+        if bad:
+            raise ValueError(f"{where}: {name}: {', '.join(bad)} contains NaN or Inf values")
+        stacks.append(st)
     rng = np.random.default_rng(seed)
     out = np.empty((3, n_patches, 1, patch, patch), np.float32)
     for k in range(n_patches):
-        stack = np.concatenate([np.asarray(x, np.float32).reshape(1, *np.shape(x)[-2:])
-                                for x in triples[k % len(triples)]], 0)
+        stack = stacks[k % len(stacks)]
         h, w = stack.shape[-2:]
         ph, pw = max(0, patch - h), max(0, patch - w)
         if ph or pw:

@@ -31,20 +31,21 @@ from .blocks import BLOCKS, IMPLIED_PARAMS, build_block
 from .complexity import (TABLE6, checkpoint_bytes, count_table6_flops, count_torch_flops,
                          state_dict_bytes)
 from .inference import fuse_for_inference
-from .models import AENetV2, AENetV2M, AENetV2PlusPlus, FusionNet
+from .models import AENetV2, AENetV2M, AENetV2PlusPlus, FusionNet, init_output_scale
 from .labels import evolve_labels, label_pairs, make_labeler
-from .training import (TABLE2, FusionLoss, TrainConfig, TrainHistory, evaluate_loss, fit,
+from .training import (TABLE2, FusionLoss, TensorBatches, TrainConfig, TrainHistory, evaluate_loss, fit,
                        load_checkpoint, save_checkpoint)
+from .fast_train import supports_train_forward, train_forward
 from .clahe import clahe
 from .peers import DeepFuse, DenseFuse, IFCNN, WeightsUnavailable, fuse_peer, ifcnn_multi_exposure, load_peer, weights_path
 
 __all__ = [
-    "MODELS", "ModelSpec", "build", "fuse", "AENetV2", "AENetV2PlusPlus", "AENetV2M", "FusionNet",
+    "MODELS", "ModelSpec", "build", "fuse", "AENetV2", "AENetV2PlusPlus", "AENetV2M", "FusionNet", "init_output_scale",
     "IFCNN", "DenseFuse", "DeepFuse", "load_peer", "fuse_peer", "weights_path", "WeightsUnavailable",
     "ifcnn_multi_exposure", "clahe",
     "BLOCKS", "IMPLIED_PARAMS", "build_block", "TABLE6", "count_table6_flops", "count_torch_flops",
     "state_dict_bytes", "checkpoint_bytes", "fuse_for_inference", "TABLE2", "TrainConfig", "TrainHistory",
-    "FusionLoss", "fit", "evaluate_loss", "save_checkpoint", "load_checkpoint", "label_pairs",
+    "FusionLoss", "TensorBatches", "train_forward", "supports_train_forward", "fit", "evaluate_loss", "save_checkpoint", "load_checkpoint", "label_pairs",
     "evolve_labels", "make_labeler",
 ]
 

@@ -45,7 +45,8 @@ from torch import nn
 
 from .models import AENetV2, prepare_sources
 
-__all__ = ["FusedAENetV2", "fuse_for_inference", "max_abs_difference"]
+__all__ = ["FusedAENetV2", "fuse_for_inference", "max_abs_difference", "composed_weights",
+           "ring_surplus", "shuffle_permutation"]
 
 
 def _fold_bn(weight: torch.Tensor, bias: torch.Tensor | None, bn: nn.BatchNorm2d):
@@ -67,6 +68,59 @@ def _compose(outer: torch.Tensor, inner: torch.Tensor) -> torch.Tensor:
             part = outer[:, :, sy, sx] @ inner.reshape(n_mid, n_in * 9)
             k[:, :, sy:sy + 3, sx:sx + 3] += part.reshape(n_out, n_in, 3, 3)
     return k
+
+
+def shuffle_permutation(model: AENetV2) -> torch.Tensor:
+    """``perm`` with ``shuffled[:, j] = g[:, perm[j]]`` for the GCB's channel shuffle (identity without it)."""
+    width, groups = model.block.conv.out_channels, model.block.conv.groups
+    perm = torch.arange(width, device=model.block.conv.weight.device)
+    if isinstance(model.block.shuffle, nn.Identity):
+        return perm
+    return perm.reshape(groups, width // groups).t().reshape(-1)
+
+
+def composed_weights(model: AENetV2, w2: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+    """``(W2s, K)``: C2's weights with the shuffle absorbed and the composed 5x5 kernel of
+    ``R`` + skip + C2 (item 4 of the module docstring), as differentiable functions of the weights.
+
+    ``w2`` replaces C2's weights (the BN-folded ones at inference; default ``model.c2_conv.weight``).
+    """
+    w2 = model.c2_conv.weight if w2 is None else w2
+    gconv = model.block.conv
+    width, groups = gconv.out_channels, gconv.groups
+    # shuffled[:, j] = g[:, perm[j]]  =>  conv(shuffled, W2) = conv(g, W2s), W2s[:, perm[j]] = W2[:, j]
+    w2s = w2.new_zeros(w2.shape).index_copy(1, shuffle_permutation(model), w2)
+    # dense (block-diagonal) version of the group conv for the composition
+    cpg = width // groups
+    ch = torch.arange(width, device=w2.device) // cpg
+    dense = gconv.weight.repeat(1, groups, 1, 1) * (ch[:, None] == ch[None, :]).to(w2.dtype)[:, :, None, None]
+    k5 = _compose(w2s, dense)
+    if model.skip:
+        k5 = k5 + F.pad(w2, (1, 1, 1, 1))
+    return w2s, k5
+
+
+def ring_surplus(top: torch.Tensor, bottom: torch.Tensor, left: torch.Tensor, right: torch.Tensor,
+                 wg: torch.Tensor, w2s: torch.Tensor, groups: int) -> tuple[torch.Tensor, ...]:
+    """What the composed 5x5 kernel adds on the outermost ring of the output (to be subtracted).
+
+    The composed kernel evaluates the group-conv feature ``g = GC(h)`` also on the ring of
+    positions just outside the image, where the exact network pads ``h + S g`` with zeros. The
+    surplus is ``conv3(g_out, W2s)`` with ``g_out`` = ``g`` on that outer ring; ``g_out`` depends on
+    the feature ``h`` of the image's outermost rows/columns only (``top``, ``bottom``: ``(B, C, W)``;
+    ``left``, ``right``: ``(B, C, H)``). The outer ring is split into the top and bottom rows (corners
+    included) and the left and right columns (corners excluded), so each position counts once; every
+    piece is a 1-D grouped conv of one border line of ``h`` followed by a 1-D conv with one
+    row/column of ``W2s``. Returns the surplus of output row 0, row H-1 (``(B, O, W)``), column 0
+    and column W-1 (``(B, O, H)``); differentiable.
+    """
+    # rows -1 and H, columns -1..W (length W + 2)
+    t = F.conv1d(F.conv1d(top, wg[:, :, 2, :], padding=2, groups=groups), w2s[:, :, 0, :])
+    b = F.conv1d(F.conv1d(bottom, wg[:, :, 0, :], padding=2, groups=groups), w2s[:, :, 2, :])
+    # columns -1 and W, rows 0..H-1 (length H; the corners belong to the rows above)
+    lf = F.conv1d(F.conv1d(left, wg[:, :, :, 2], padding=1, groups=groups), w2s[:, :, :, 0], padding=1)
+    r = F.conv1d(F.conv1d(right, wg[:, :, :, 0], padding=1, groups=groups), w2s[:, :, :, 2], padding=1)
+    return t, b, lf, r
 
 
 _POOLS: dict[int, Any] = {}
@@ -121,24 +175,9 @@ class FusedAENetV2(nn.Module):
             n, c = model.n_sources, model.source_channels
             w1_gray = w1.reshape(w1.shape[0], n, c, 3, 3).sum(2)
             gconv = model.block.conv
-            groups, width = gconv.groups, w1.shape[0]
+            groups = gconv.groups
             w2, b2 = _fold_bn(model.c2_conv.weight, None, model.c2_bn)
-            if isinstance(model.block.shuffle, nn.Identity):
-                perm = torch.arange(width, device=w2.device)
-            else:
-                perm = torch.arange(width, device=w2.device).reshape(groups, width // groups).t().reshape(-1)
-            # shuffled[:, j] = g[:, perm[j]]  =>  conv(shuffled, W2) = conv(g, W2s), W2s[:, perm[j]] = W2[:, j]
-            w2s = torch.empty_like(w2)
-            w2s[:, perm] = w2
-            # dense (block-diagonal) version of the group conv for the composition
-            cpg = width // groups
-            dense = w2.new_zeros(width, width, 3, 3)
-            for gi in range(groups):
-                sl = slice(gi * cpg, (gi + 1) * cpg)
-                dense[sl, sl] = gconv.weight[sl]
-            k5 = _compose(w2s, dense)
-            if model.skip:
-                k5[:, :, 1:4, 1:4] += w2
+            w2s, k5 = composed_weights(model, w2)
         self.groups, self.skip = groups, model.skip
         self.register_buffer("w1", w1.detach().clone())
         self.register_buffer("w1_gray", w1_gray.detach().clone())
@@ -261,33 +300,18 @@ class FusedAENetV2(nn.Module):
 
     def _ring_correction(self, acc: torch.Tensor, cols: torch.Tensor, w1m: torch.Tensor, hh: int,
                          ww: int) -> None:
-        """Make the outermost ring of the composed output ``acc`` (O, H, W) exact, in place.
-
-        The composed 5x5 kernel evaluates the group-conv feature ``g = GC(h)`` also on the ring of
-        positions just outside the image, where the exact network pads ``h + S g`` with zeros. The
-        surplus is ``conv3(g_out, W2s)`` with ``g_out`` = ``g`` on that outer ring; ``g_out`` depends on
-        the feature ``h`` of the image's outermost rows/columns only. The outer ring is split into
-        the top and bottom rows (corners included) and the left and right columns (corners
-        excluded), so each position is subtracted once; every piece is a 1-D grouped conv of one
-        border line of ``h`` followed by a 1-D conv with one row/column of ``W2s``.
-        """
-        wg, w2s, groups = self.wg, self.w2s, self.groups
-
+        """Make the outermost ring of the composed output ``acc`` (O, H, W) exact, in place
+        (:func:`ring_surplus` of the feature ``h`` on the four border lines)."""
         def feat(idx):                      # h on one border line: (1, 64, n)
             return torch.mm(w1m, cols[:, idx]).relu_()[None]
 
-        top, bottom = feat(slice(0, ww)), feat(slice((hh - 1) * ww, hh * ww))
-        left, right = feat(slice(0, hh * ww, ww)), feat(slice(ww - 1, hh * ww, ww))
-        # rows -1 and H, columns -1..W (length W + 2)
-        g = F.conv1d(top, wg[:, :, 2, :], padding=2, groups=groups)
-        acc[:, 0, :] -= F.conv1d(g, w2s[:, :, 0, :])[0]
-        g = F.conv1d(bottom, wg[:, :, 0, :], padding=2, groups=groups)
-        acc[:, hh - 1, :] -= F.conv1d(g, w2s[:, :, 2, :])[0]
-        # columns -1 and W, rows 0..H-1 (length H; the corners belong to the rows above)
-        g = F.conv1d(left, wg[:, :, :, 2], padding=1, groups=groups)
-        acc[:, :, 0] -= F.conv1d(g, w2s[:, :, :, 0], padding=1)[0]
-        g = F.conv1d(right, wg[:, :, :, 0], padding=1, groups=groups)
-        acc[:, :, ww - 1] -= F.conv1d(g, w2s[:, :, :, 2], padding=1)[0]
+        t, b, lf, r = ring_surplus(feat(slice(0, ww)), feat(slice((hh - 1) * ww, hh * ww)),
+                                   feat(slice(0, hh * ww, ww)), feat(slice(ww - 1, hh * ww, ww)),
+                                   self.wg, self.w2s, self.groups)
+        acc[:, 0, :] -= t[0]
+        acc[:, hh - 1, :] -= b[0]
+        acc[:, :, 0] -= lf[0]
+        acc[:, :, ww - 1] -= r[0]
 
     def _composed(self, x: torch.Tensor, w1: torch.Tensor, threads: int | None = None) -> torch.Tensor:
         hh, ww = x.shape[-2:]

@@ -21,6 +21,7 @@ when ``source_channels == 3`` (the default, so C1 sees 2 x 3 = 6 channels as in 
 """
 from __future__ import annotations
 
+import math
 from typing import Any, Sequence
 
 import torch
@@ -30,7 +31,7 @@ from torch import nn
 from .._checks import ShapeError, check_choice, check_int
 from .blocks import Fire, build_block
 
-__all__ = ["FusionNet", "AENetV2", "AENetV2PlusPlus", "AENetV2M", "prepare_sources"]
+__all__ = ["FusionNet", "AENetV2", "AENetV2PlusPlus", "AENetV2M", "prepare_sources", "init_output_scale"]
 
 
 def prepare_sources(where: str, sources: Sequence[torch.Tensor], n_sources: int,
@@ -264,3 +265,66 @@ class AENetV2M(FusionNet):
             z = torch.cat([z, s], dim=1)
         y = self._output(self.out(z))
         return y[..., :h, :w]
+
+
+def _last_layer(model: nn.Module) -> tuple[str, nn.Module]:
+    for name in ("c2_bn", "out"):
+        if isinstance(getattr(model, name, None), (nn.BatchNorm2d, nn.Conv2d)):
+            return name, getattr(model, name)
+    raise TypeError(f"init_output_scale: no output layer (c2_bn or out) in {type(model).__name__}")
+
+
+@torch.no_grad()
+def init_output_scale(model: FusionNet, mean: float, std: float, sources: Any = None) -> dict:
+    """Scale-aware initialisation of the output layer: start at the labels' scale.
+
+    At the default initialisation the last layer's pre-activation has unit spread around zero
+    (AE-Netv2: BN(1) with weight 1, bias 0), while fusion labels in [0, 1] have a mean near 0.45 and
+    a standard deviation near 0.25; the first hundreds of optimiser steps are spent moving the output
+    there. This sets the pre-activation's batch statistics to the target directly:
+
+    * networks whose output layer is a BatchNorm (AE-Netv2 and every Table VII variant): its weight
+      to the target standard deviation and its bias to the target mean (exact in training mode);
+    * networks whose output layer is a convolution with bias (AE-Netv2++, AE-Netv2-M): its weights
+      and bias are rescaled affinely so that the pre-activation on ``sources`` (a training batch,
+      required) has the target mean and standard deviation.
+
+    The targets are ``(mean, std)`` for the ReLU output (the ReLU then changes them little when
+    ``mean/std`` is well above 0) and ``(logit(mean), std / (mean (1 - mean)))`` for the sigmoid
+    output (first-order). Parameters: ``mean``, ``std`` of the training labels (pixels); returns a
+    record (layer, targets, label statistics) for the provenance.
+    """
+    where = "init_output_scale"
+    mean, std = float(mean), float(std)
+    if not (0.0 < mean < 1.0) or not (std > 0.0) or not math.isfinite(std):
+        raise ValueError(f"{where}: `mean` must be in (0, 1) and `std` > 0; got {mean}, {std}")
+    if getattr(model, "output", "relu") == "sigmoid":
+        t_mean, t_std = math.log(mean / (1 - mean)), std / (mean * (1 - mean))
+    else:
+        t_mean, t_std = mean, std
+    name, layer = _last_layer(model)
+    rec = {"rule": "output pre-activation at the labels' scale", "layer": name, "label_mean": mean,
+           "label_std": std, "target_mean": t_mean, "target_std": t_std}
+    if isinstance(layer, nn.BatchNorm2d):
+        layer.weight.fill_(t_std)
+        layer.bias.fill_(t_mean)
+        return rec
+    if sources is None or layer.bias is None:
+        raise ValueError(f"{where}: {type(model).__name__} ends in a convolution: pass `sources` (a training "
+                         "batch) to measure its pre-activation")
+    seen = []
+    handle = layer.register_forward_hook(lambda m, i, o: seen.append(o))
+    was = model.training
+    try:
+        model.train()
+        model(sources)
+    finally:
+        handle.remove()
+        model.train(was)
+    y = seen[0]
+    m0, s0 = float(y.mean()), float(y.std())
+    scale = t_std / max(s0, 1e-12)
+    layer.weight.mul_(scale)
+    layer.bias.copy_((layer.bias - m0) * scale + t_mean)
+    rec.update({"measured_mean": m0, "measured_std": s0})
+    return rec

@@ -8,13 +8,21 @@
   (reconstruction, notes §6): ``form='label'`` compares P with the label O (``E(P, O)``; the
   undefined second term ``C[L(x, y), 0]`` is omitted), ``form='sources'`` ("supervised" in the
   paper) averages the loss against each source.
+* Schedules may be stated in optimiser steps (``TrainConfig.step_stages``); a validation loader
+  evaluated every ``val_every`` steps gives the run's validation curve, and ``patience``/``min_delta``
+  is the stopping rule on it (the best evaluation's weights are kept). ``output_init`` starts the
+  output layer at the training labels' scale (:func:`fusionlib.nets.models.init_output_scale`).
+* AE-Netv2 (R = GCB) trains through :mod:`fusionlib.nets.fast_train` by default (same function and
+  gradients to float32 rounding, several times faster on CPU; ``TrainConfig.fast``).
 * Checkpoints hold the weights, the optimiser state, the config, the history, the epoch, the
-  loader's RNG state and the library version; ``fit`` resumes from an existing checkpoint, so an
-  interrupted run continues where it stopped and ends with the same weights.
+  loader's RNG state, the architecture and the library version; ``fit`` resumes from an existing
+  checkpoint, so an interrupted run continues where it stopped and ends with the same weights.
+  Loading checks the architecture and every shape first: nothing is loaded partly.
 * No printing or plotting (``fusionlib.viz.plot_history`` draws the curves); an optional tqdm bar.
 """
 from __future__ import annotations
 
+import contextlib
 import math
 import time
 from dataclasses import asdict, dataclass, field
@@ -26,9 +34,10 @@ from torch import nn
 
 from .._checks import check_choice, check_int, check_positive
 from ..utils import CacheEntryError, atomic_path, discard_corrupt, progress, resolve_device
+from .fast_train import step_threads, supports_train_forward, train_forward
 
-__all__ = ["TABLE2", "TrainConfig", "TrainHistory", "FusionLoss", "fit", "save_checkpoint",
-           "load_checkpoint"]
+__all__ = ["TABLE2", "TrainConfig", "TrainHistory", "FusionLoss", "TensorBatches", "fit",
+           "save_checkpoint", "load_checkpoint", "load_weights", "model_architecture"]
 
 
 def _library_version() -> str:
@@ -68,6 +77,31 @@ class TrainConfig:
         A tqdm bar over the epochs.
     deterministic : bool
         ``torch.use_deterministic_algorithms`` during the run (restored afterwards).
+    step_stages : tuple of (steps, lr), optional
+        The schedule in **optimiser steps**: ``((1000, 1e-3), (500, 1e-4))`` runs 1,000 steps at 1e-3,
+        then 500 at 1e-4, whatever the loader's length (epochs are then only the loader's passes).
+        Overrides ``stages``/``epochs``/``lr``.
+    val_every : int, optional
+        Evaluate the loss on ``val_loader`` (eval mode) every ``val_every`` optimiser steps; the
+        curve is ``history.val_step`` / ``history.val_curve``.
+    patience, min_delta : int, float
+        Stopping rule on that curve (needs ``val_every``): stop when the validation loss has not
+        fallen below ``(1 - min_delta) * best`` for ``patience`` evaluations in a row
+        (``history.stopped_at``); ``None`` never stops early.
+    restore_best : bool
+        With ``val_every``: end with the weights of the best validation evaluation
+        (``history.best_step``).
+    output_init : (mean, std), optional
+        Scale-aware initialisation (:func:`fusionlib.nets.models.init_output_scale`) at a fresh start,
+        from the training labels' pixel mean and standard deviation; the record is
+        ``history.output_init``. ``None`` keeps the default initialisation.
+    fast : bool
+        Train AE-Netv2 (R = GCB) through :func:`fusionlib.nets.fast_train.train_forward` (matrix
+        products, composed kernel, hand-written backward): the same function and gradients up to
+        float32 rounding, several times faster on CPU; its steps run the per-image products on
+        ``torch.get_num_threads()`` Python threads and every other op on one intra-op thread
+        (:class:`fusionlib.nets.fast_train.step_threads`). Other networks, and ``False``, call
+        ``model(sources)``. The engine of every epoch is recorded in the history.
     """
 
     stages: tuple[tuple[int, float], ...] = TABLE2
@@ -84,6 +118,13 @@ class TrainConfig:
     checkpoint_every: int = 1
     show_progress: bool = False
     deterministic: bool = True
+    step_stages: tuple[tuple[int, float], ...] | None = None
+    val_every: int | None = None
+    patience: int | None = None
+    min_delta: float = 0.0
+    restore_best: bool = True
+    output_init: tuple[float, float] | None = None
+    fast: bool = True
 
     def __post_init__(self):
         where = "TrainConfig"
@@ -102,6 +143,39 @@ class TrainConfig:
         check_int(where, "checkpoint_every", self.checkpoint_every, minimum=1)
         check_choice(where, "dtype", self.dtype, ("float32", "float64"))
         object.__setattr__(self, "stages", tuple((int(e), float(lr)) for e, lr in self.stages))
+        if self.step_stages is not None:
+            if not self.step_stages:
+                raise ValueError(f"{where}: `step_stages` must hold at least one (steps, lr); got ()")
+            for i, st in enumerate(self.step_stages):
+                if not (isinstance(st, (tuple, list)) and len(st) == 2):
+                    raise ValueError(f"{where}: `step_stages[{i}]` must be (steps, lr); got {st!r}")
+                check_int(where, f"step_stages[{i}] steps", st[0], minimum=1)
+                check_positive(where, f"step_stages[{i}] lr", st[1])
+            object.__setattr__(self, "step_stages", tuple((int(n), float(lr)) for n, lr in self.step_stages))
+        for name in ("val_every", "patience"):
+            if getattr(self, name) is not None:
+                check_int(where, name, getattr(self, name), minimum=1)
+        if self.patience is not None and self.val_every is None:
+            raise ValueError(f"{where}: `patience` needs `val_every` (the stopping rule reads the validation curve)")
+        check_positive(where, "min_delta", self.min_delta, strict=False)
+        if self.output_init is not None:
+            if not (isinstance(self.output_init, (tuple, list)) and len(self.output_init) == 2):
+                raise ValueError(f"{where}: `output_init` must be (mean, std); got {self.output_init!r}")
+            object.__setattr__(self, "output_init", tuple(float(v) for v in self.output_init))
+
+    @property
+    def total_steps(self) -> int | None:
+        """Optimiser steps of ``step_stages`` (``None`` for an epoch schedule)."""
+        return None if self.step_stages is None else sum(n for n, _ in self.step_stages)
+
+    def lr_at_step(self, step: int) -> tuple[int, float]:
+        """(stage index, lr) of 0-based optimiser ``step`` under ``step_stages``."""
+        acc = 0
+        for i, (n, lr) in enumerate(self.step_stages):
+            acc += n
+            if step < acc:
+                return i, lr
+        return len(self.step_stages) - 1, self.step_stages[-1][1]
 
     def schedule(self) -> list[tuple[int, float]]:
         """``[(epochs, lr), ...]`` actually used."""
@@ -147,6 +221,12 @@ class TrainHistory:
     seconds: list = field(default_factory=list)
     step_loss: list = field(default_factory=list)
     resumed_at: list = field(default_factory=list)
+    engine: list = field(default_factory=list)
+    val_step: list = field(default_factory=list)
+    val_curve: list = field(default_factory=list)
+    best_step: int | None = None
+    stopped_at: int | None = None
+    output_init: dict | None = None
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -189,6 +269,45 @@ class FusionLoss(nn.Module):
         return sum(self._pair(pred, s) for s in sources) / len(sources)
 
 
+class TensorBatches:
+    """Shuffled batches of aligned tensors, exactly those of
+    ``DataLoader(TensorDataset(*tensors), batch_size, shuffle=True, generator=generator, drop_last=...)``
+    (same random draws from ``generator``, same order, same values), without the per-sample
+    indexing and collation: one ``index_select`` per tensor and batch.
+
+    ``generator`` (a ``torch.Generator``) is exposed as ``.generator`` so that :func:`fit` saves and
+    restores its state on resume.
+    """
+
+    def __init__(self, *tensors: torch.Tensor, batch_size: int, generator: torch.Generator,
+                 drop_last: bool = False):
+        if not tensors or any(t.shape[0] != tensors[0].shape[0] for t in tensors):
+            raise ValueError("TensorBatches: `tensors` must share their first dimension; got "
+                             f"{[tuple(t.shape) for t in tensors]}")
+        self.tensors = tensors
+        self.batch_size = check_int("TensorBatches", "batch_size", batch_size, minimum=1)
+        self.generator, self.drop_last = generator, bool(drop_last)
+
+    def __len__(self) -> int:
+        n = self.tensors[0].shape[0]
+        return n // self.batch_size if self.drop_last else -(-n // self.batch_size)
+
+    def __iter__(self):
+        n = self.tensors[0].shape[0]
+        # DataLoader's iterator draws its base seed first, then RandomSampler draws the permutation
+        torch.empty((), dtype=torch.int64).random_(generator=self.generator)
+        order = torch.randperm(n, generator=self.generator)
+        n_full = n // self.batch_size
+        for i in range(n_full):
+            idx = order[i * self.batch_size:(i + 1) * self.batch_size]
+            yield tuple(t.index_select(0, idx) for t in self.tensors)
+        # the exhausted sampler draws one more (empty) permutation before the batch sampler stops
+        torch.randperm(n, generator=self.generator)
+        if n_full * self.batch_size < n and not self.drop_last:
+            idx = order[n_full * self.batch_size:]
+            yield tuple(t.index_select(0, idx) for t in self.tensors)
+
+
 def _unpack(batch: Any) -> tuple[list[torch.Tensor], torch.Tensor | None]:
     if isinstance(batch, dict):
         srcs = batch.get("sources") or [batch["a"], batch["b"]]
@@ -212,14 +331,53 @@ def save_checkpoint(path: str | Path, model: nn.Module, optimizer: torch.optim.O
              "config": config.as_dict() if config is not None else None, "epoch": int(epoch),
              "history": history.as_dict() if history is not None else None,
              "fusionlib_version": str(__version__), "torch_version": str(torch.__version__),
-             "model_class": type(model).__name__, **(extra or {})}
+             "model_class": type(model).__name__, "architecture": model_architecture(model), **(extra or {})}
     with atomic_path(path) as tmp:
         torch.save(state, tmp)
     return Path(path)
 
 
+_ARCH_ATTRS = ("block_name", "n_sources", "source_channels", "out_channels", "skip", "bn_position", "output",
+               "upsample", "final_skip")
+
+
+def model_architecture(model: nn.Module) -> dict:
+    """What a checkpoint must match besides its tensor shapes: the class, the architecture options that
+    leave no trace in the ``state_dict`` (skip, output, BN position, ...) and whether a GCB shuffles."""
+    arch = {"class": type(model).__name__}
+    arch.update({k: getattr(model, k) for k in _ARCH_ATTRS if isinstance(getattr(model, k, None), (str, int, bool))})
+    block = getattr(model, "block", None)
+    if block is not None and hasattr(block, "shuffle"):
+        arch["shuffle"] = not isinstance(block.shuffle, nn.Identity)
+    return arch
+
+
+def load_weights(model: nn.Module, state: dict, *, where: str = "load_checkpoint", source: Any = "checkpoint") -> None:
+    """Load ``state['model']`` into ``model`` all or nothing: the architecture record (when the
+    checkpoint has one), the parameter names and every shape are checked before any tensor is
+    copied (``load_state_dict`` alone copies the matching tensors before reporting a mismatch)."""
+    saved_arch = state.get("architecture")
+    arch = model_architecture(model)
+    if saved_arch is not None and saved_arch != arch:
+        diff = {k: (saved_arch.get(k), arch.get(k)) for k in set(saved_arch) | set(arch)
+                if saved_arch.get(k) != arch.get(k)}
+        raise ValueError(f"{where}: {source} holds another architecture; (checkpoint, model) differ in {diff}")
+    if saved_arch is None and state.get("model_class") not in (None, type(model).__name__):
+        raise ValueError(f"{where}: {source} holds a {state['model_class']}, not a {type(model).__name__}")
+    weights, own = state["model"], model.state_dict()
+    missing, unexpected = sorted(set(own) - set(weights)), sorted(set(weights) - set(own))
+    shapes = {k: (tuple(weights[k].shape), tuple(v.shape)) for k, v in own.items()
+              if k in weights and tuple(weights[k].shape) != tuple(v.shape)}
+    if missing or unexpected or shapes:
+        raise ValueError(f"{where}: {source} does not fit {type(model).__name__}: missing {missing[:5]}, "
+                         f"unexpected {unexpected[:5]}, shapes (checkpoint, model) {dict(list(shapes.items())[:5])}; "
+                         "nothing was loaded")
+    model.load_state_dict(weights, strict=True)
+
+
 def load_checkpoint(path: str | Path, model: nn.Module | None = None, *, map_location: str = "cpu") -> dict:
-    """Read a checkpoint (``weights_only``); with ``model``, load its weights (strict).
+    """Read a checkpoint (``weights_only``); with ``model``, load its weights all or nothing
+    (:func:`load_weights`: another architecture or configuration is refused, never loaded partly).
 
     Raises :class:`fusionlib.utils.CacheEntryError` (a ``ValueError``) naming ``path`` when the file
     is missing, truncated, not a checkpoint or holds objects ``weights_only`` refuses, and
@@ -234,19 +392,14 @@ def load_checkpoint(path: str | Path, model: nn.Module | None = None, *, map_loc
     if not isinstance(state, dict) or "model" not in state:
         raise CacheEntryError(f"load_checkpoint: {path} is not a fusionlib checkpoint (no 'model' entry)")
     if model is not None:
-        try:
-            model.load_state_dict(state["model"], strict=True)
-        except RuntimeError as e:
-            first = str(e).strip().splitlines()[0]
-            raise ValueError(f"load_checkpoint: the weights in {path} do not fit {type(model).__name__}: "
-                             f"{first}") from None
+        load_weights(model, state, source=str(path))
     return state
 
 
 def _same_run(saved: dict | None, config: TrainConfig) -> bool:
     if saved is None:
         return False
-    ignore = {"device", "checkpoint", "show_progress", "checkpoint_every", "max_steps"}
+    ignore = {"device", "checkpoint", "show_progress", "checkpoint_every", "max_steps", "fast"}
     now = {k: v for k, v in config.as_dict().items() if k not in ignore}
     old = {k: (tuple(map(tuple, v)) if k == "stages" else v) for k, v in saved.items() if k not in ignore}
     now["stages"] = tuple(map(tuple, now["stages"]))
@@ -277,12 +430,15 @@ def fit(model: nn.Module, loader: Iterable, loss_fn: Callable, config: TrainConf
     dtype = torch.float64 if config.dtype == "float64" else torch.float32
     model.to(device=dev, dtype=dtype)
     params = [p for p in model.parameters() if p.requires_grad]
-    opt = torch.optim.Adam(params, lr=config.schedule()[0][1], weight_decay=config.weight_decay)
+    first_lr = config.step_stages[0][1] if config.step_stages else config.schedule()[0][1]
+    opt = torch.optim.Adam(params, lr=first_lr, weight_decay=config.weight_decay)
     hist = TrainHistory()
     start = 0
+    best_state = None
     gen = getattr(loader, "generator", None)
     ckpt = Path(config.checkpoint) if config.checkpoint else None
     state = None
+    finished = False
     if ckpt is not None and ckpt.is_file():
         try:
             state = load_checkpoint(ckpt)
@@ -292,29 +448,46 @@ def fit(model: nn.Module, loader: Iterable, loss_fn: Callable, config: TrainConf
         if not _same_run(state.get("config"), config):
             raise ValueError(f"fit: checkpoint {ckpt} was written by a different configuration; "
                              "delete it or use another `checkpoint` path")
-        model.load_state_dict(state["model"])
+        load_weights(model, state, where="fit")
         if state.get("optimizer") is not None:
             opt.load_state_dict(state["optimizer"])
         hist = TrainHistory(**state["history"]) if state.get("history") else TrainHistory()
         start = int(state["epoch"])
         done = len(hist.step_loss)
         if config.max_steps is not None and done >= config.max_steps:
-            start = config.total_epochs  # this max_steps run is complete: nothing left to train
+            finished = True  # this max_steps run is complete: nothing left to train
         elif state.get("partial_epoch"):
             raise ValueError(
                 f"fit: checkpoint {ckpt} was written in the middle of epoch {start - 1} (a max_steps run "
                 f"stopped after {done} steps); it cannot resume exactly: delete it or use another "
                 "`checkpoint` path")
+        best_state = state.get("best_model")
         if gen is not None and state.get("loader_rng") is not None:
             gen.set_state(state["loader_rng"])
         hist.resumed_at.append(start)
     else:
         torch.manual_seed(config.seed)
+    pending_init = config.output_init is not None and not hist.step_loss
+    if config.val_every is not None and val_loader is None:
+        raise ValueError("fit: `config.val_every` needs a `val_loader`")
     prev_det = torch.are_deterministic_algorithms_enabled()
     if config.deterministic:
         torch.use_deterministic_algorithms(True, warn_only=True)
-    total = config.total_epochs
-    steps = len(hist.step_loss)  # max_steps counts the run's steps, resumed or not
+    total_steps = config.total_steps
+    if total_steps is not None:
+        try:
+            per_epoch = len(loader)
+        except TypeError:
+            raise TypeError("fit: `step_stages` needs a loader with a length") from None
+        if per_epoch == 0:
+            raise ValueError("fit: `loader` yielded no batches")
+        total = -(-total_steps // per_epoch)
+    else:
+        total = config.total_epochs
+    if finished:
+        start = total
+    gstep = len(hist.step_loss)  # optimiser steps so far: max_steps counts the run's steps, resumed or not
+    steps = 0
     partial = False
     bar = progress(range(start, total), desc="fit", disable=not config.show_progress, leave=False)
 
@@ -322,17 +495,35 @@ def fit(model: nn.Module, loader: Iterable, loss_fn: Callable, config: TrainConf
         if ckpt is not None:
             save_checkpoint(ckpt, model, opt, config, epoch=epoch_done, history=hist,
                             extra={"loader_rng": gen.get_state() if gen is not None else None,
-                                   "partial_epoch": partial})
+                                   "partial_epoch": partial, "best_model": best_state})
+
+    def _validate() -> bool:
+        """Record the validation loss; True when the stopping rule says stop."""
+        nonlocal best_state
+        v = evaluate_loss(model, val_loader, loss_fn, dev, dtype)
+        hist.val_step.append(gstep)
+        hist.val_curve.append(v)
+        best = min(hist.val_curve[:-1], default=math.inf)
+        if v < best * (1.0 - config.min_delta) or not math.isfinite(best):
+            hist.best_step = gstep
+            if config.restore_best:
+                best_state = {k: t.detach().clone() for k, t in model.state_dict().items()}
+        if config.patience is None or hist.best_step is None:
+            return False
+        stale = sum(1 for s_ in hist.val_step if s_ > hist.best_step)
+        return stale >= config.patience
 
     try:
         for epoch in bar:
-            stage, lr = config.lr_at(epoch)
-            for g in opt.param_groups:
-                g["lr"] = lr
+            if total_steps is None:
+                stage, lr = config.lr_at(epoch)
+                for g in opt.param_groups:
+                    g["lr"] = lr
             model.train()
             t0 = time.perf_counter()
             total_loss, n_batches = 0.0, 0
             stop = False
+            engine = "module"
             for batch in loader:
                 if stop:  # max_steps reached on what len(loader) called the last batch
                     partial = True
@@ -340,20 +531,37 @@ def fit(model: nn.Module, loader: Iterable, loss_fn: Callable, config: TrainConf
                 srcs, target = _unpack(batch)
                 srcs = [s.to(dev, dtype) for s in srcs]
                 target = target.to(dev, dtype) if target is not None else None
-                pred = model(srcs)
-                loss = loss_fn(pred, target, srcs)
-                if not torch.isfinite(loss):
-                    raise FloatingPointError(f"fit: non-finite loss {float(loss)} at epoch {epoch}, "
-                                             f"step {n_batches}")
-                opt.zero_grad(set_to_none=True)
-                loss.backward()
-                opt.step()
+                if pending_init:
+                    from .models import init_output_scale
+                    hist.output_init = init_output_scale(model, *config.output_init, sources=srcs)
+                    pending_init = False
+                if total_steps is not None:
+                    stage, lr = config.lr_at_step(gstep)
+                    for g in opt.param_groups:
+                        g["lr"] = lr
+                fast = config.fast and supports_train_forward(model, srcs)
+                engine = "fast" if fast else engine
+                with step_threads() if fast else contextlib.nullcontext():
+                    pred = train_forward(model, srcs) if fast else model(srcs)
+                    loss = loss_fn(pred, target, srcs)
+                    if not torch.isfinite(loss):
+                        raise FloatingPointError(f"fit: non-finite loss {float(loss)} at epoch {epoch}, "
+                                                 f"step {n_batches}")
+                    opt.zero_grad(set_to_none=True)
+                    loss.backward()
+                    opt.step()
                 v = float(loss.detach())
                 hist.step_loss.append(v)
                 total_loss += v
                 n_batches += 1
                 steps += 1
-                if config.max_steps is not None and steps >= config.max_steps:
+                gstep += 1
+                if config.val_every is not None and gstep % config.val_every == 0 and _validate():
+                    hist.stopped_at = gstep
+                    stop = True
+                    break
+                if (config.max_steps is not None and gstep >= config.max_steps) or \
+                        (total_steps is not None and gstep >= total_steps):
                     stop = True
                     if hasattr(loader, "__len__") and n_batches == len(loader):
                         continue  # the epoch's last batch: let the loader finish (its RNG draws)
@@ -365,7 +573,8 @@ def fit(model: nn.Module, loader: Iterable, loss_fn: Callable, config: TrainConf
                 raise ValueError("fit: `loader` yielded no batches")
             rec = {"epoch": epoch, "stage": stage, "lr": lr, "train_loss": total_loss / n_batches,
                    "val_loss": evaluate_loss(model, val_loader, loss_fn, dev, dtype) if val_loader is not None
-                   else math.nan, "steps": n_batches, "seconds": time.perf_counter() - t0}
+                   and config.val_every is None else math.nan, "steps": n_batches,
+                   "seconds": time.perf_counter() - t0, "engine": engine}
             for k, v in rec.items():
                 getattr(hist, k).append(v)
             bar.set_postfix(loss=f"{rec['train_loss']:.4f}")
@@ -378,6 +587,8 @@ def fit(model: nn.Module, loader: Iterable, loss_fn: Callable, config: TrainConf
                 if ckpt is not None:
                     _ckpt(epoch + 1)
                 break
+        if config.val_every is not None and config.restore_best and best_state is not None:
+            model.load_state_dict(best_state)
     finally:
         if config.deterministic:
             torch.use_deterministic_algorithms(prev_det)

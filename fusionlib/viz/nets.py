@@ -12,7 +12,8 @@ __all__ = ["plot_history", "plot_label_candidates", "plot_complexity"]
 
 
 def plot_history(history: Any, *, title: str | None = None, smooth: int = 1):
-    """Loss per optimiser step (light) and per epoch (train, and validation when present).
+    """Loss per optimiser step (light) and per epoch (train, and validation when present); the
+    validation curve every ``val_every`` steps and its best step when the run recorded them.
 
     ``history``: a :class:`fusionlib.nets.TrainHistory` or its ``as_dict()``.
     """
@@ -34,6 +35,10 @@ def plot_history(history: Any, *, title: str | None = None, smooth: int = 1):
             if lrs[i] != lrs[i - 1]:
                 ax.axvline(per_epoch[i - 1], color="k", lw=0.8, ls=":")
                 ax.text(per_epoch[i - 1], ax.get_ylim()[1], f" lr {lrs[i]:g}", va="top", fontsize=8)
+    if h.get("val_curve"):
+        ax.plot(h["val_step"], h["val_curve"], "d-", color="C3", ms=3, label="validation (every k steps)")
+        if h.get("best_step") is not None:
+            ax.axvline(h["best_step"], color="C3", lw=0.8, ls="--")
     ax.set_xlabel("optimiser step")
     ax.set_ylabel("loss")
     ax.legend(fontsize=8)

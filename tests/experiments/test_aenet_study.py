@@ -9,6 +9,7 @@ import pandas as pd
 import pytest
 import torch
 
+from fusionlib._checks import ShapeError
 from fusionlib.experiments import aenet_study as st
 
 
@@ -128,6 +129,19 @@ class TestSamplePatches:
     def test_small_image_padded(self):
         img = np.zeros((1, 5, 5), np.float32)
         assert st.sample_patches([(img, img, img)], patch=8, n_patches=2).a.shape == (2, 1, 8, 8)
+
+    def test_exception(self):
+        """NaN labels and mismatched shapes are refused with the pair's name."""
+        img = np.full((1, 12, 12), 0.5, np.float32)
+        bad = img.copy()
+        bad[0, 3, 4] = np.nan
+        with pytest.raises(ValueError, match=r"pair 'tno/02': label contains NaN"):
+            st.sample_patches([(img, img, img), (img, img, bad)], patch=8, n_patches=2,
+                              keys=["tno/01", "tno/02"])
+        with pytest.raises(ShapeError, match=r"pair 'tno/01'.*one size"):
+            st.sample_patches([(img, img[:, :11], img)], patch=8, n_patches=2, keys=["tno/01"])
+        with pytest.raises(ShapeError, match=r"triple 0.*single-channel"):
+            st.sample_patches([(np.zeros((3, 12, 12)), img, img)], patch=8, n_patches=2)
 
 
 class TestTrainOrLoad:

@@ -22,7 +22,10 @@ class TestCommittedCheckpoints:
         model, meta = A.load_trained(path)
         assert meta["parameters"] == model.parameter_count()
         state = nets.load_checkpoint(path)
-        assert state["optimizer"] is not None and state["fusionlib_version"] and state["config"]
+        assert state["fusionlib_version"] and state["config"] and state["architecture"]["class"] == "AENetV2"
+        # float32 weights only: no optimiser state in a committed checkpoint
+        assert state["optimizer"] is None
+        assert all(v.dtype == torch.float32 for v in state["model"].values() if v.is_floating_point())
         g = torch.Generator().manual_seed(0)
         with torch.no_grad():
             y = model(torch.rand(1, 1, 32, 32, generator=g), torch.rand(1, 1, 32, 32, generator=g))
@@ -39,8 +42,13 @@ class TestCommittedCheckpoints:
             splits = S.task_splits(meta["profile"], split_seed=meta.get("split_seed", 0))
         except Exception as exc:  # real data absent
             pytest.skip(f"splits unavailable: {exc}")
+        train_keys = {r.key for sp in splits.values() for r in sp.train}
+        test_keys = {r.key for sp in splits.values() for r in sp.test}
         for task, keys in meta["train_pairs"].items():
-            test_keys = {r.key for r in splits[task].test}
-            assert not set(keys) & test_keys
+            assert not set(keys) & {r.key for r in splits[task].test}
             assert set(keys) <= {r.key for r in splits[task].train}
+        # the validation pairs (stopping rule) come from the train split too, never a training pair
+        val = set(meta.get("validation_pairs", []))
+        assert val <= train_keys and not val & test_keys
+        assert not val & {k for keys in meta["train_pairs"].values() for k in keys}
         assert np.isfinite(meta["history"]["step_loss"]).all()

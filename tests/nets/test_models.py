@@ -164,3 +164,29 @@ class TestFuse:
         a = np.full((16, 16), 0.5, np.float32)
         with pytest.raises(ValueError, match="nets.fuse: `model output` contains"):
             nets.fuse(model, [a, a])
+
+class TestInitOutputScale:
+    @pytest.mark.parametrize("key", ["aenetv2", "aenetv2_squeeze", "aenetv2_pp", "aenetv2_m"])
+    def test_known_value(self, key):
+        """The output starts at the labels' scale (training-mode batch statistics)."""
+        torch.manual_seed(0)
+        m = nets.build(key)
+        a, b = _pair(b=4, h=32, w=32)
+        rec = nets.init_output_scale(m, 0.45, 0.25, sources=[a, b])
+        assert rec["label_mean"] == 0.45 and rec["layer"] in ("c2_bn", "out")
+        m.train()
+        with torch.no_grad():
+            y = m([a, b])
+        assert abs(float(y.mean()) - 0.45) < 0.02 and abs(float(y.std()) - 0.25) < 0.02
+
+    def test_sigmoid(self):
+        m = nets.build("aenetv2", output="sigmoid")
+        rec = nets.init_output_scale(m, 0.5, 0.25)
+        assert rec["target_mean"] == 0.0 and rec["target_std"] == 1.0
+        assert float(m.c2_bn.weight.detach()[0]) == 1.0
+
+    def test_exception(self):
+        with pytest.raises(ValueError, match="sources"):
+            nets.init_output_scale(nets.build("aenetv2_pp"), 0.45, 0.25)
+        with pytest.raises(ValueError, match="mean"):
+            nets.init_output_scale(nets.build("aenetv2"), 1.5, 0.25)

@@ -159,7 +159,55 @@ class TestFit:
             torch.testing.assert_close(p, q, rtol=0, atol=0)
         assert nets.load_checkpoint(ck)["epoch"] == 2  # replaced by a good one
 
+    def test_step_stages(self):
+        """A schedule in optimiser steps: 5 steps at 1e-2 then 3 at 1e-3 over a 2-batch loader."""
+        cfg = TrainConfig(step_stages=((5, 1e-2), (3, 1e-3)), device="cpu")
+        assert cfg.total_steps == 8 and cfg.lr_at_step(4) == (0, 1e-2) and cfg.lr_at_step(5) == (1, 1e-3)
+        h = fit(_model(), _loader(), FusionLoss(), cfg)
+        assert len(h.step_loss) == 8 and h.epoch == [0, 1, 2, 3] and h.lr[-1] == 1e-3
+
+    def test_validation_stopping(self):
+        """The stopping rule reads the validation curve; the best weights are restored."""
+        cfg = TrainConfig(step_stages=((40, 1e-2),), val_every=1, patience=2, min_delta=0.9, device="cpu")
+        m = _model()
+        h = fit(m, _loader(), FusionLoss(), cfg, val_loader=_loader(4, seed=1))
+        # nothing beats the first evaluation by 90 %: stop after 2 stale evaluations
+        assert h.val_step == [1, 2, 3] and h.best_step == 1 and h.stopped_at == 3
+        assert len(h.val_curve) == 3 and len(h.step_loss) == 3
+        ref = _model()
+        fit(ref, _loader(), FusionLoss(), TrainConfig(step_stages=((1, 1e-2),), device="cpu"))
+        for p, q in zip(m.state_dict().values(), ref.state_dict().values()):
+            torch.testing.assert_close(p, q)
+
+    def test_output_init(self):
+        h = fit(_model(), _loader(), FusionLoss(), TrainConfig(epochs=1, output_init=(0.4, 0.2), device="cpu"))
+        assert h.output_init["layer"] == "c2_bn" and h.output_init["label_std"] == 0.2
+        m = _model()
+        ref = float(FusionLoss()(m(list(next(iter(_loader()))[:2])), next(iter(_loader()))[2]).detach())
+        h2 = fit(_model(), _loader(), FusionLoss(), TrainConfig(epochs=1, device="cpu"))
+        assert h2.output_init is None and h.step_loss[0] < h2.step_loss[0] == pytest.approx(ref, rel=1e-5)
+
+    def test_checkpoint_refused(self, tmp_path):
+        """A checkpoint of another architecture is refused before any tensor is copied."""
+        m = _model()
+        nets.save_checkpoint(tmp_path / "c.pt", m, None)
+        nets.load_checkpoint(tmp_path / "c.pt", _model(seed=5))
+        for other, match in ((nets.build("aenetv2", width=8, groups=4, shuffle=False), "shuffle"),
+                             (nets.build("aenetv2_plus", width=8), "block_name"),
+                             (nets.build("aenetv2"), "shapes"),
+                             (nets.build("aenetv2_pp"), "AENetV2PlusPlus")):
+            before = {k: v.clone() for k, v in other.state_dict().items()}
+            with pytest.raises(ValueError, match=match):
+                nets.load_checkpoint(tmp_path / "c.pt", other)
+            assert all(torch.equal(before[k], v) for k, v in other.state_dict().items())
+
     def test_exception(self):
+        with pytest.raises(ValueError, match="patience"):
+            TrainConfig(patience=3)
+        with pytest.raises(ValueError, match="step_stages"):
+            TrainConfig(step_stages=((0, 1e-3),))
+        with pytest.raises(ValueError, match="val_loader"):
+            fit(_model(), _loader(), FusionLoss(), TrainConfig(epochs=1, val_every=1, device="cpu"))
         with pytest.raises(TypeError, match="TrainConfig"):
             fit(_model(), _loader(), FusionLoss(), {"epochs": 1})
         with pytest.raises(TypeError, match="batches"):
