@@ -9,6 +9,7 @@ import torch
 
 import fusionlib.nets as nets
 from fusionlib.nets import FusionLoss, TensorBatches, TrainConfig, fit, supports_train_forward, train_forward
+from tolerances import F32_NP
 
 TOL = {torch.float32: dict(rtol=1e-4, atol=1e-5), torch.float64: dict(rtol=1e-9, atol=1e-11)}
 
@@ -98,7 +99,7 @@ class TestTrainForward:
         finally:
             torch.set_num_threads(prev)
         for x, y in zip(*outs):
-            torch.testing.assert_close(x, y, rtol=1e-5, atol=1e-8)
+            torch.testing.assert_close(x, y, **F32_NP)
 
     def test_supports(self):
         m = nets.build("aenetv2")
