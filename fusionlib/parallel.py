@@ -23,7 +23,7 @@ import os
 from typing import Any, Callable, Iterator, Sequence
 
 __all__ = ["Executor", "LocalExecutor", "DaskExecutor", "TaskError", "dask_executor", "executor_from",
-           "SCHEDULER_ENV", "scheduler_environment"]
+           "SCHEDULER_ENV", "scheduler_environment", "expected_speedup"]
 
 #: Environment variable read by :func:`executor_from` when no specification is given.
 SCHEDULER_ENV = "FUSIONLIB_SCHEDULER"
@@ -274,3 +274,34 @@ def scheduler_environment(spec: str | None) -> Iterator[str | None]:
         else:
             os.environ[SCHEDULER_ENV] = old
         ex.close()
+
+
+def expected_speedup(workers: int, *, n_tasks: int, task_s: float, overhead_s: float = 0.0,
+                     client_s: float = 0.0, serial_s: float = 0.0) -> float:
+    """The scaling model of the grids (Amdahl with a serial client): the speed-up over the in-process loop
+    of ``n_tasks`` tasks of ``task_s`` seconds each on ``workers`` one-thread workers.
+
+    In process the grid takes ``T1 = n * (task_s + client_s) + serial_s``: ``client_s`` is the per-task work
+    that stays in the client whatever the executor (the cache write in ``on_result``), ``serial_s`` a serial
+    step after the grid (the E2 scoring of the label grid). On W workers the tasks run in
+    ``ceil(n / W)`` waves, and the client adds ``overhead_s`` per task (scheduling, scatter, transfer; one
+    client, so serial)::
+
+        T(W) = ceil(n / W) * task_s + n * (overhead_s + client_s) + serial_s,   S(W) = T1 / T(W)
+
+    The ``overhead_s`` is measured by ``benchmarks/bench_parallel.py`` (a no-op task map)."""
+    from ._checks import check_int
+    check_int("expected_speedup", "workers", workers, minimum=1)
+    check_int("expected_speedup", "n_tasks", n_tasks, minimum=1)
+    for name, v in (("task_s", task_s), ("overhead_s", overhead_s), ("client_s", client_s),
+                    ("serial_s", serial_s)):
+        if isinstance(v, bool) or not isinstance(v, (int, float)):
+            raise TypeError(f"expected_speedup: `{name}` expected a number; got {type(v).__name__}")
+        if not 0 <= v < float("inf"):
+            raise ValueError(f"expected_speedup: `{name}` expected a finite number >= 0; got {v!r}")
+    t1 = n_tasks * (task_s + client_s) + serial_s
+    waves = -(-n_tasks // workers)
+    tw = waves * task_s + n_tasks * (overhead_s + client_s) + serial_s
+    if tw == 0:
+        raise ValueError("expected_speedup: every time is 0; the speed-up is undefined")
+    return t1 / tw

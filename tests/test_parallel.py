@@ -270,3 +270,30 @@ class _KillOnce(E.IAOAProblem):
             open(self.marker, "w").close()
             os._exit(1)
         return super().fitness(i)
+
+
+class TestExpectedSpeedup:
+    def test_known_value(self):
+        # 10 tasks of 1 s on 4 workers: 3 waves; 0.1 s overhead per task in the client -> T = 3 + 1
+        assert P.expected_speedup(4, n_tasks=10, task_s=1.0, overhead_s=0.1) == pytest.approx(10 / 4)
+        # a serial step and per-task client work stay in both times: (10 + 2 + 5) / (1 + 2 + 0 + 5)
+        assert P.expected_speedup(10, n_tasks=10, task_s=1.0, client_s=0.2, serial_s=5.0) == pytest.approx(17 / 8)
+
+    def test_invariants(self):
+        assert P.expected_speedup(1, n_tasks=7, task_s=0.3) == 1.0  # one worker, no overhead: the loop
+        s = [P.expected_speedup(w, n_tasks=1000, task_s=0.01, overhead_s=1e-3) for w in (1, 2, 8, 64, 512)]
+        assert s == sorted(s) and s[-1] < 1 / 0.1 + 1e-9  # bounded by task_s / overhead_s (Amdahl)
+        # more workers than tasks: one wave, no further gain
+        assert P.expected_speedup(50, n_tasks=5, task_s=1.0) == P.expected_speedup(500, n_tasks=5, task_s=1.0) == 5
+
+    def test_exception(self):
+        with pytest.raises(ValueError, match="`workers` must be an int >= 1"):
+            P.expected_speedup(0, n_tasks=1, task_s=1.0)
+        with pytest.raises(TypeError, match="`n_tasks` must be an int"):
+            P.expected_speedup(2, n_tasks=1.5, task_s=1.0)
+        with pytest.raises(ValueError, match="`overhead_s` expected a finite number >= 0"):
+            P.expected_speedup(2, n_tasks=1, task_s=1.0, overhead_s=-1.0)
+        with pytest.raises(TypeError, match="`task_s` expected a number"):
+            P.expected_speedup(2, n_tasks=1, task_s="1")
+        with pytest.raises(ValueError, match="undefined"):
+            P.expected_speedup(2, n_tasks=1, task_s=0.0)
