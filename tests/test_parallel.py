@@ -297,3 +297,29 @@ class TestExpectedSpeedup:
             P.expected_speedup(2, n_tasks=1, task_s="1")
         with pytest.raises(ValueError, match="undefined"):
             P.expected_speedup(2, n_tasks=1, task_s=0.0)
+
+
+@pytest.mark.slow
+class TestSchedulerEnvironment:
+    def test_iaoa_inprocess_and_local2_same_rows(self, monkeypatch, tmp_path):
+        """``FUSIONLIB_SCHEDULER`` read through executor_from (executor=None): 'inprocess' and 'local:2'
+        (a Dask LocalCluster of 2 workers started and closed by run_experiment) give the same rows."""
+        if not HAVE_DASK:
+            pytest.skip("dask.distributed not installed (pip install fusionbook-lib[dask])")
+        problem = E.IAOAProblem([_pair(0), _pair(1)], weights="nnls")
+        kw = dict(optimizers=OPTS, n_runs=2, n_iter=5)
+        started = []
+        real = P.dask_executor
+
+        def spy(address=None, n_workers=None, **k):
+            started.append((address, n_workers))
+            return real(address, n_workers, **k)
+        monkeypatch.setattr(P, "dask_executor", spy)
+        monkeypatch.setenv(P.SCHEDULER_ENV, "inprocess")
+        ref = E.run_experiment(problem, cache_dir=tmp_path / "a", **kw)
+        assert started == []
+        monkeypatch.setenv(P.SCHEDULER_ENV, "local:2")
+        got = E.run_experiment(problem, cache_dir=tmp_path / "b", **kw)
+        assert started == [(None, 2)]  # the environment did pick the 2-worker cluster
+        _frames_equal(ref, got)
+        assert sorted(f.name for f in (tmp_path / "a").iterdir()) == sorted(f.name for f in (tmp_path / "b").iterdir())
