@@ -8,7 +8,8 @@ Grids timed on every executor (fresh temporary cache directories, so nothing is 
 2. ``iaoa``: ``fusionlib.experiments.iaoa.run_experiment`` on embedded pansharpening pairs x the 11
    optimisers (each task: every run of one optimiser on one pair).
 
-Per executor also: the per-task overhead (a no-op task over ``--noop`` items: ``wall / n``, the task
+Per executor also: the time of pair 0's 11 IAOA tasks measured inside the task where it runs (``in-task
+x``: against in process; slower workers rather than scheduling), the per-task overhead (a no-op task over ``--noop`` items: ``wall / n``, the task
 itself costing ~0) and the scatter cost of each grid's shared arguments (a one-item no-op map with them,
 less one without). Measured once in this process: each task's time (the mean task size), the pickled
 bytes of its inputs and result, the client's per-task cache write and the serial E2 step. Those are the
@@ -56,6 +57,13 @@ PAPER = dict(label_pairs=14_473, label_methods=10, iaoa_pairs=16, iaoa_optimizer
 
 def _noop(item, **shared):
     return None
+
+
+def _iaoa_task_timed(job, problem, cfg) -> float:
+    """The IAOA task's own time where it runs (no scheduling or transfer in it)."""
+    t0 = time.perf_counter()
+    E._iaoa_task(job, problem, cfg)
+    return time.perf_counter() - t0
 
 
 def _nbytes(obj) -> int:
@@ -169,16 +177,19 @@ def main(argv=None) -> dict:
                 ov = _overheads(ex, a.noop, shared)
                 lab, t_lab = _timed(run_labels, ex, tmp / f"labels_{len(runs)}")
                 df, t_iaoa = _timed(run_iaoa, ex, tmp / f"iaoa_{len(runs)}")
+                inside = sum(ex.map(_iaoa_task_timed, [(0, o) for o in cfg.optimizers], problem=problem, cfg=cfg))
             finally:
                 ex.close()
             if (lab.n_computed, lab.n_cached) != (prof["labels"]["n_tasks"], 0):
                 raise RuntimeError(f"bench_parallel: {name}: candidates read from a cache")
             got = dict(labels=[r.method for r in lab.records], iaoa=df["best_f"].tolist())
             ref = ref or got
-            runs.append(dict(executor=name, workers=w or 0, startup_s=startup, warmup_s=warm, labels_s=t_lab, iaoa_s=t_iaoa,
+            runs.append(dict(executor=name, workers=w or 0, startup_s=startup, warmup_s=warm,
+                             iaoa_pair0_inside_s=inside, labels_s=t_lab, iaoa_s=t_iaoa,
                              same_results=got == ref, **ov))
         base = runs[0]
         for r in runs:
+            r["task_slowdown"] = r["iaoa_pair0_inside_s"] / base["iaoa_pair0_inside_s"]
             r["labels_speedup"] = base["labels_s"] / r["labels_s"]
             r["iaoa_speedup"] = base["iaoa_s"] / r["iaoa_s"]
 
@@ -206,11 +217,12 @@ def main(argv=None) -> dict:
           f"methods = {pl['n_tasks']} tasks; IAOA grid: {len(ipairs)} embedded pairs x {len(cfg.optimizers)} "
           f"optimisers = {pi['n_tasks']} tasks of {cfg.n_runs} runs")
     print(f"{'executor':<11}{'start s':>8}{'warm s':>7}{'labels s':>10}{'x':>6}{'iaoa s':>9}{'x':>6}{'noop ms/task':>14}"
-          f"{'scatter lab ms':>16}{'scatter iaoa ms':>17}{'same':>6}")
+          f"{'scatter lab ms':>16}{'scatter iaoa ms':>17}{'in-task x':>10}{'same':>6}")
     for r in runs:
         print(f"{r['executor']:<11}{r['startup_s']:>8.2f}{r['warmup_s']:>7.2f}{r['labels_s']:>10.2f}{r['labels_speedup']:>6.2f}"
               f"{r['iaoa_s']:>9.2f}{r['iaoa_speedup']:>6.2f}{1e3 * r['per_task_s']:>14.3f}"
-              f"{1e3 * r['scatter_labels_s']:>16.1f}{1e3 * r['scatter_iaoa_s']:>17.1f}{str(r['same_results']):>6}")
+              f"{1e3 * r['scatter_labels_s']:>16.1f}{1e3 * r['scatter_iaoa_s']:>17.1f}{r['task_slowdown']:>10.2f}"
+              f"{str(r['same_results']):>6}")
     print(f"{'grid':<8}{'tasks':>6}{'mean task s':>12}{'max task s':>11}{'in B/task':>10}{'out B/task':>11}"
           f"{'shared B':>10}{'write ms':>9}")
     for name, p in prof.items():
