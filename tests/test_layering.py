@@ -18,7 +18,7 @@ ALLOWED = {
     "metrics": IMAGE_IO | {"metrics", "resources"},
     "classical": IMAGE_IO | {"classical"},
     "optim": BASE | {"optim"},
-    "parallel": {"utils"},
+    "parallel": {"utils", "_checks"},
     "pansharpening": IMAGE_IO | {"pansharpening", "classical", "metrics"},
     "nets": IMAGE_IO | {"nets", "metrics", "classical", "data", "parallel"},
     "experiments": IMAGE_IO | {"experiments", "data", "metrics", "classical", "optim", "pansharpening", "nets",
