@@ -1,13 +1,14 @@
 """Experiment glue: problems built from optimisers, models and metrics.
 
 Submodules load on first use: ``fusionlib.experiments.iaoa`` (the IAOA pansharpening problem and
-experiment), ``fusionlib.experiments.aenet_study`` (AE-Netv2 studies).
+experiment), ``fusionlib.experiments.aenet_study`` (AE-Netv2 studies), ``fusionlib.experiments.stats`` (Holm,
+Friedman, the smallest attainable p, shared by both).
 """
 from __future__ import annotations
 
 import importlib
 
-_SUBMODULES = ("iaoa", "aenet_study")
+_SUBMODULES = ("iaoa", "aenet_study", "stats")
 __all__ = list(_SUBMODULES)
 
 

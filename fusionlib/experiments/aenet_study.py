@@ -38,6 +38,7 @@ import torch
 from .._checks import ShapeError, check_choice, check_int
 from ..utils import (CacheEntryError, atomic_path, discard_corrupt, progress, resolve_device,
                      write_json_atomic)
+from .stats import friedman_ranks, holm  # noqa: F401  (holm: public here since the studies used it)
 
 __all__ = [
     "TASKS", "EMBEDDED", "SampleRef", "TaskSplit", "seeded_split", "task_splits", "load_pair",
@@ -926,21 +927,6 @@ def format_mean_sd(summary, metrics: Sequence[str], digits: int = 3):
     return out
 
 
-def holm(pvalues: Sequence[float]) -> np.ndarray:
-    """Holm-Bonferroni adjusted p-values (step-down, monotone, capped at 1)."""
-    p = np.asarray(pvalues, dtype=float)
-    if p.ndim != 1:
-        raise ValueError(f"holm: `pvalues` must be 1-D; got shape {p.shape}")
-    if np.any((p < 0) | (p > 1)):
-        raise ValueError("holm: `pvalues` must lie in [0, 1]")
-    m = p.size
-    order = np.argsort(p, kind="stable")
-    adj = np.minimum(1.0, np.maximum.accumulate((m - np.arange(m)) * p[order]))
-    out = np.empty(m)
-    out[order] = adj
-    return out
-
-
 @dataclass(frozen=True)
 class TestResult:
     """A paired test of ``a`` against ``b``: ``mean_diff`` = mean(a - b)."""
@@ -1045,16 +1031,12 @@ def friedman(df, metric: str, *, by: str = "method", unit: str = "image") -> Fri
     Uses the tie-corrected chi-square statistic (``scipy.stats.friedmanchisquare``). Ranks are
     reported with 1 = best (respecting :data:`LOWER_IS_BETTER`).
     """
-    from scipy import stats
     wide = _blocks(df, metric, by, unit)
     if wide.shape[1] < 3 or wide.shape[0] < 2:
         raise ValueError(f"friedman: needs >= 3 groups and >= 2 blocks; got {wide.shape[1]} and {wide.shape[0]}")
     x = wide.to_numpy()
-    r = stats.friedmanchisquare(*x.T)
-    sign = 1.0 if metric in LOWER_IS_BETTER else -1.0
-    ranks = np.apply_along_axis(stats.rankdata, 1, sign * x).mean(0)
-    return FriedmanResult(float(r.statistic), float(r.pvalue), x.shape[1], x.shape[0],
-                          dict(zip(map(str, wide.columns), map(float, ranks))))
+    stat, p, ranks = friedman_ranks(x, higher_is_better=metric not in LOWER_IS_BETTER)
+    return FriedmanResult(stat, p, x.shape[1], x.shape[0], dict(zip(map(str, wide.columns), map(float, ranks))))
 
 
 def normalize_indexes(table, *, scheme: str = "max"):

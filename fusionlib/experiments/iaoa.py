@@ -37,6 +37,7 @@ from .._checks import ShapeError, check_choice, check_int
 from ..parallel import executor_from
 from ..pansharpening.adaptive import AdaptiveModel, ScoreTerms, adaptive_model
 from ..utils import CacheEntryError, discard_corrupt, load_records_npz, save_records_npz
+from .stats import friedman_ranks, holm
 
 __all__ = ["PAPER_OPTIMIZERS", "METRIC_NAMES", "HIGHER_IS_BETTER", "IAOAPair", "IAOAProblem", "RunConfig",
            "load_pairs", "build_problem", "run_experiment", "released_table", "win_counts",
@@ -527,9 +528,7 @@ def wilcoxon_holm(df, value: str = "gap", reference: str = "iaoa", higher_is_bet
         rows.append(dict(optimizer=o, statistic=stat, p=p, median_diff=float(np.median(d)),
                          reference_better=better))
     out = pd.DataFrame(rows).sort_values("p").reset_index(drop=True)
-    m = len(out)
-    adj = np.minimum(1.0, np.maximum.accumulate([(m - k) * p for k, p in enumerate(out["p"])]))
-    out["p_holm"] = adj
+    out["p_holm"] = holm(out["p"].to_numpy())
     return out
 
 
@@ -540,14 +539,13 @@ def friedman_nemenyi(df, value: str = "gap", higher_is_better: bool = False, alp
     significantly when their average ranks differ by more than ``cd``
     (``cd = q_alpha sqrt(k (k + 1) / (6 n))``, ``q_alpha`` the studentised range quantile / sqrt 2).
     """
-    from scipy.stats import friedmanchisquare, rankdata, studentized_range
+    from scipy.stats import studentized_range
     t = _per_pair_medians(df, value).dropna(axis=0)
     vals = t.to_numpy()
     n, k = vals.shape
     if k < 3 or n < 2:
         raise ValueError(f"friedman_nemenyi: needs >= 3 optimisers and >= 2 pairs; got {k} and {n}")
-    stat, p = friedmanchisquare(*[vals[:, j] for j in range(k)])
-    r = np.vstack([rankdata(-row if higher_is_better else row) for row in vals]).mean(0)
+    stat, p, r = friedman_ranks(vals, higher_is_better=higher_is_better)
     q = studentized_range.ppf(1 - alpha, k, np.inf) / np.sqrt(2)
     cd = q * np.sqrt(k * (k + 1) / (6.0 * n))
     import pandas as pd

@@ -336,3 +336,40 @@ class TestProtocolComparison:
             E.protocol_comparison([_pair(0, n=64)], methods=("nope",))
         with pytest.raises(KeyError):
             E.protocol_comparison([_pair(0, n=64)], optimizers=("nope",))
+
+
+class TestSharedStatistics:
+    """Both papers' chapters take Holm and Friedman from fusionlib.experiments.stats."""
+
+    def test_holm_is_the_step_down(self):
+        from fusionlib.experiments import stats
+        p = np.array([0.04, 0.01, 0.03, 0.5])
+        # step-down by hand: sorted 0.01, 0.03, 0.04, 0.5 times 4, 3, 2, 1, running maximum, cap 1
+        np.testing.assert_array_equal(stats.holm(p), [0.09, 0.04, 0.09, 0.5])
+
+    def test_friedman_ranks_against_scipy(self):
+        from scipy.stats import friedmanchisquare
+        from fusionlib.experiments import stats
+        x = np.array([[1.0, 2.0, 3.0], [2.0, 1.0, 3.0], [1.0, 3.0, 2.0], [1.0, 2.0, 2.0]])
+        stat, p, ranks = stats.friedman_ranks(x, higher_is_better=False)
+        ref = friedmanchisquare(*x.T)
+        assert (stat, p) == (float(ref.statistic), float(ref.pvalue))
+        np.testing.assert_array_equal(ranks, [1.25, 2.125, 2.625])  # row 4 ties: 1, 2.5, 2.5
+        np.testing.assert_array_equal(stats.friedman_ranks(x, higher_is_better=True)[2], [2.75, 1.875, 1.375])
+        with pytest.raises(ValueError, match="3 groups"):
+            stats.friedman_ranks(x[:, :2], higher_is_better=False)
+
+    @pytest.mark.parametrize("n, m, expected", [(2, 1, 0.5), (6, 3, 0.09375), (10, 1, 2 / 1024), (1, 4, 1.0)])
+    def test_smallest_p_wilcoxon(self, n, m, expected):
+        """The issue's designs: n = 2 cannot go below 0.5; n = 6 with Holm over 3 not below 0.09."""
+        from fusionlib.experiments import stats
+        assert stats.smallest_p_wilcoxon(n, m=m) == expected
+
+    def test_smallest_p_is_scipy_exact_minimum(self):
+        from scipy.stats import wilcoxon
+        from fusionlib.experiments import stats
+        for n in (3, 6, 9):
+            d = np.arange(1.0, n + 1)  # all of one sign, distinct: the most extreme pattern
+            assert float(wilcoxon(d, method="exact").pvalue) == pytest.approx(stats.smallest_p_wilcoxon(n))
+        with pytest.raises(ValueError, match="`n`"):
+            stats.smallest_p_wilcoxon(0)

@@ -1,0 +1,69 @@
+"""Statistics shared by both papers' chapters: Holm's correction, Friedman's rank test, and the
+smallest p-value a design can reach (what a verdict must state beside its test and n).
+
+One home for what ``aenet_study`` (AE-Netv2 studies) and ``iaoa`` (the optimiser comparison) both use.
+
+Examples
+--------
+>>> from fusionlib.experiments.stats import holm, smallest_p_wilcoxon
+>>> holm([0.01, 0.04, 0.03]).round(2).tolist()
+[0.03, 0.06, 0.06]
+>>> smallest_p_wilcoxon(6, m=3)   # exact two-sided signed-rank test, n = 6, Holm over 3 comparisons
+0.09375
+"""
+from __future__ import annotations
+
+from typing import Sequence
+
+import numpy as np
+
+__all__ = ["holm", "friedman_ranks", "smallest_p_wilcoxon"]
+
+
+def holm(pvalues: Sequence[float]) -> np.ndarray:
+    """Holm-Bonferroni adjusted p-values (step-down, monotone, capped at 1), in the input order."""
+    p = np.asarray(pvalues, dtype=float)
+    if p.ndim != 1:
+        raise ValueError(f"holm: `pvalues` must be 1-D; got shape {p.shape}")
+    if np.any((p < 0) | (p > 1)):
+        raise ValueError("holm: `pvalues` must lie in [0, 1]")
+    m = p.size
+    order = np.argsort(p, kind="stable")
+    adj = np.minimum(1.0, np.maximum.accumulate((m - np.arange(m)) * p[order]))
+    out = np.empty(m)
+    out[order] = adj
+    return out
+
+
+def friedman_ranks(x: np.ndarray, *, higher_is_better: bool) -> tuple[float, float, np.ndarray]:
+    """Friedman's test on ``x`` (blocks x groups): ``(statistic, p, mean ranks)`` with rank 1 = best.
+
+    The tie-corrected chi-square statistic of ``scipy.stats.friedmanchisquare``; ranks by
+    ``scipy.stats.rankdata`` within each block (average ranks for ties).
+    """
+    from scipy.stats import friedmanchisquare, rankdata
+    x = np.asarray(x, dtype=float)
+    if x.ndim != 2:
+        raise ValueError(f"friedman_ranks: `x` must be 2-D (blocks, groups); got shape {x.shape}")
+    n, k = x.shape
+    if k < 3 or n < 2:
+        raise ValueError(f"friedman_ranks: needs >= 3 groups and >= 2 blocks; got {k} and {n}")
+    stat, p = friedmanchisquare(*x.T)
+    sign = -1.0 if higher_is_better else 1.0
+    ranks = np.apply_along_axis(rankdata, 1, sign * x).mean(0)
+    return float(stat), float(p), ranks
+
+
+def smallest_p_wilcoxon(n: int, *, m: int = 1) -> float:
+    """The smallest p-value an exact two-sided Wilcoxon signed-rank test on ``n`` pairs can give,
+    times the ``m`` of a Holm correction over ``m`` comparisons (capped at 1): ``min(1, m * 2 / 2**n)``.
+
+    All n differences of one sign is the most extreme of the 2**n equally likely sign patterns, and
+    the two-sided test counts both tails. A verdict of "supported" at level alpha needs this below
+    alpha; otherwise the design cannot reject and the claim is "not testable at this n".
+    """
+    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
+        raise ValueError(f"smallest_p_wilcoxon: `n` must be an int >= 1; got {n!r}")
+    if isinstance(m, bool) or not isinstance(m, (int, np.integer)) or m < 1:
+        raise ValueError(f"smallest_p_wilcoxon: `m` must be an int >= 1; got {m!r}")
+    return float(min(1.0, m * 2.0 / 2.0 ** int(n)))
