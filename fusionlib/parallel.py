@@ -22,7 +22,9 @@ import contextlib
 import os
 from typing import Any, Callable, Iterator, Sequence
 
-__all__ = ["Executor", "LocalExecutor", "DaskExecutor", "TaskError", "dask_executor", "executor_from",
+from ._checks import check_int
+
+__all__ = ["Executor", "LocalExecutor", "DaskExecutor", "TaskError", "dask_executor", "executor_from", "using",
            "SCHEDULER_ENV", "scheduler_environment", "expected_speedup"]
 
 #: Environment variable read by :func:`executor_from` when no specification is given.
@@ -218,8 +220,8 @@ def dask_executor(address: str | None = None, n_workers: int | None = None, **cl
     distributed = _import_distributed()
     if address is not None and not isinstance(address, str):
         raise TypeError(f"dask_executor: `address` expected a str or None; got {type(address).__name__}")
-    if n_workers is not None and (isinstance(n_workers, bool) or not isinstance(n_workers, int) or n_workers < 1):
-        raise ValueError(f"dask_executor: `n_workers` expected a positive int or None; got {n_workers!r}")
+    if n_workers is not None:
+        check_int("dask_executor", "n_workers", n_workers, minimum=1)
     if address is not None:
         return DaskExecutor(distributed.Client(address), own_client=True)
     kw = dict(n_workers=n_workers or max(1, (os.cpu_count() or 2) // 2), threads_per_worker=1,
@@ -248,6 +250,18 @@ def executor_from(spec: "str | Executor | None" = None) -> Executor:
             raise ValueError(f"executor_from: `spec` expected 'local:N' with N a positive int; got {spec!r}")
         return dask_executor(None, int(n) if n else None)
     return dask_executor(s)
+
+
+@contextlib.contextmanager
+def using(executor: "str | Executor | None") -> Iterator[Executor]:
+    """``with using(executor) as ex:`` the executor of :func:`executor_from`, closed at the end only if
+    this block created it (a caller's :class:`Executor` stays open for its next grid)."""
+    ex = executor_from(executor)
+    try:
+        yield ex
+    finally:
+        if ex is not executor:
+            ex.close()
 
 
 @contextlib.contextmanager
@@ -290,7 +304,6 @@ def expected_speedup(workers: int, *, n_tasks: int, task_s: float, overhead_s: f
         T(W) = ceil(n / W) * task_s + n * (overhead_s + client_s) + serial_s,   S(W) = T1 / T(W)
 
     The ``overhead_s`` is measured by ``benchmarks/bench_parallel.py`` (a no-op task map)."""
-    from ._checks import check_int
     check_int("expected_speedup", "workers", workers, minimum=1)
     check_int("expected_speedup", "n_tasks", n_tasks, minimum=1)
     for name, v in (("task_s", task_s), ("overhead_s", overhead_s), ("client_s", client_s),

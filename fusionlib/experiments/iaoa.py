@@ -34,7 +34,7 @@ import numpy as np
 import torch
 
 from .._checks import ShapeError, check_choice, check_int
-from ..parallel import executor_from
+from ..parallel import using
 from ..pansharpening.adaptive import AdaptiveModel, ScoreTerms, adaptive_model
 from ..utils import CacheEntryError, discard_corrupt, load_records_npz, save_records_npz
 from .stats import friedman_ranks, holm
@@ -390,14 +390,10 @@ def run_experiment(pairs: Sequence[IAOAPair] | IAOAProblem, config: RunConfig | 
         if paths[k] is not None:
             save_records_npz(paths[k], got)
 
-    ex = executor_from(executor)
-    try:
+    with using(executor) as ex:
         ex.map(_iaoa_task, [jobs[k] for k in todo], on_result=keep, progress=progress,
                desc="IAOA experiment", labels=[f"{problem.ids[jobs[k][0]]}/{jobs[k][1]}" for k in todo],
                problem=problem, cfg=cfg)
-    finally:
-        if ex is not executor:
-            ex.close()
     rows: list[dict] = [r for k in range(len(jobs)) for r in done[k]]
     df = pd.DataFrame(rows)
     df["protocol"] = cfg.protocol

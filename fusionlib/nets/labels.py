@@ -182,7 +182,7 @@ class _Store:
         """Compute the candidates of the (pair x method) grid that have no cache file on ``executor``,
         writing each here as it arrives (a damaged file is left to :meth:`candidate`, which recomputes
         it here); a failed task (:class:`fusionlib.parallel.TaskError`) keeps the others' files."""
-        from ..parallel import executor_from
+        from ..parallel import using
         digests = [pair_digest(p) for p in pairs]
         jobs, paths, seen = [], [], set()
         for i, d in enumerate(digests):
@@ -199,14 +199,10 @@ class _Store:
             self.put(paths[n], out)
             self._written.add(paths[n])
 
-        ex = executor_from(executor)
-        try:
+        with using(executor) as ex:
             ex.map(_candidate_task, jobs, on_result=keep, progress=progress, desc=desc,
                    labels=[f"pair {i} ({digests[i][:16]})/{m}" for i, m in jobs],
                    pairs=[list(p) for p in pairs], params=dict(params), device=device)
-        finally:
-            if ex is not executor:
-                ex.close()
 
 
 def _read_candidate(path: Path, hw: tuple[int, ...]) -> np.ndarray:

@@ -386,9 +386,7 @@ def load_checkpoint(path: str | Path, model: nn.Module | None = None, *, map_loc
     try:
         state = torch.load(path, map_location=map_location, weights_only=True)
     except Exception as e:  # EOFError, RuntimeError (zip reader), UnpicklingError, OSError, ...
-        first = str(e).strip().splitlines()[0] if str(e).strip() else ""
-        raise CacheEntryError(f"load_checkpoint: {path} is unreadable (truncated, corrupt or not a "
-                              f"checkpoint): {e.__class__.__name__}: {first}") from None
+        raise CacheEntryError.unreadable(path, e) from None
     if not isinstance(state, dict) or "model" not in state:
         raise CacheEntryError(f"load_checkpoint: {path} is not a fusionlib checkpoint (no 'model' entry)")
     if model is not None:
@@ -487,7 +485,6 @@ def fit(model: nn.Module, loader: Iterable, loss_fn: Callable, config: TrainConf
     if finished:
         start = total
     gstep = len(hist.step_loss)  # optimiser steps so far: max_steps counts the run's steps, resumed or not
-    steps = 0
     partial = False
     bar = progress(range(start, total), desc="fit", disable=not config.show_progress, leave=False)
 
@@ -554,7 +551,6 @@ def fit(model: nn.Module, loader: Iterable, loss_fn: Callable, config: TrainConf
                 hist.step_loss.append(v)
                 total_loss += v
                 n_batches += 1
-                steps += 1
                 gstep += 1
                 if config.val_every is not None and gstep % config.val_every == 0 and _validate():
                     hist.stopped_at = gstep
