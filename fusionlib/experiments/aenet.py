@@ -32,7 +32,8 @@ def labelled_train_pairs(profile: str = "smoke", *, tasks: Sequence[str] | None 
                          root=None, split_seed: int = 0, cache_dir: str | Path = ".cache/aenet_labels",
                          methods: dict | None = None, show_progress: bool = False,
                          executor: Any = None) -> dict[str, dict]:
-    """For each task: the first ``n_per_task`` train pairs (round-robin over the split's data sets),
+    """For each task: the first ``n_per_task`` train pairs (round-robin over the split's data sets;
+    None: all of them, in that order),
     their Algorithm 1 labels and the label records. Returns ``task -> {"refs", "pairs", "run"}``.
     ``executor``: where the label candidates are computed (:func:`fusionlib.nets.labels.label_pairs`)."""
     from ..nets import labels as L
@@ -40,7 +41,7 @@ def labelled_train_pairs(profile: str = "smoke", *, tasks: Sequence[str] | None 
     splits = S.task_splits(profile, root=root, tasks=tasks, split_seed=split_seed)
     out = {}
     for task, split in splits.items():
-        sp = split.head(n_train=n_per_task, n_test=1)
+        sp = split.head(n_train=len(split.train) if n_per_task is None else n_per_task, n_test=1)
         pairs = S.load_pairs(sp.train, root)
         run = L.label_pairs([list(p) for p in pairs], task, cache_dir=cache_dir,
                             methods=None if methods is None else methods.get(task), show_progress=show_progress,

@@ -374,6 +374,7 @@ class Trained:
     cached: bool
     path: Path
     train_seconds: float = float("nan")
+    source: str = ""    # "committed <file>", "cache" or "trained here"
 
 
 def cache_entry(cache_dir: str | os.PathLike, experiment: str, variant: str, seed: int) -> Path:
@@ -519,7 +520,7 @@ def train_or_load(experiment: str, variant: str, seed: int, train: TrainSet | Ca
                 model = build(variant)  # load_state_dict may have copied some tensors already
             else:
                 return Trained(model.to(dev).eval(), variant, seed, meta.get("history", {}), True, entry,
-                               meta.get("train_seconds", float("nan")))
+                               meta.get("train_seconds", float("nan")), source="cache")
     ts = train() if callable(train) and not isinstance(train, TrainSet) else train
     if not isinstance(ts, TrainSet):
         raise TypeError(f"{where}: `train` must be a TrainSet or a callable returning one; got {type(ts).__name__}")
@@ -536,7 +537,7 @@ def train_or_load(experiment: str, variant: str, seed: int, train: TrainSet | Ca
     ck = entry / "checkpoint.pt"
     if ck.exists():
         ck.unlink()
-    return Trained(model.eval(), variant, seed, history, False, entry, seconds)
+    return Trained(model.eval(), variant, seed, history, False, entry, seconds, source="trained here")
 
 
 # ================================================================================================ indexes
@@ -823,7 +824,8 @@ def run_study(experiment: str, variants: Sequence[str | Variant], seeds: Sequenc
               labeler: Callable, device: str = "auto", root=None, test_tasks: Sequence[str] | None = None,
               trainer: Callable | None = None, build: Callable[..., torch.nn.Module] | None = None,
               names: Sequence[str] = SCORE_NAMES, fns: Mapping[str, Callable] | None = None,
-              keep_images: bool = False, show_progress: bool = True) -> StudyResult:
+              keep_images: bool = False, show_progress: bool = True,
+              checkpoints: Callable[[str, str, int], Any] | None = None) -> StudyResult:
     """Train (or load) every variant with every seed and score it on the test split of every task.
 
     The training data of a variant is its ``train_tasks`` (default: every task of ``splits``, i.e.
@@ -832,6 +834,11 @@ def run_study(experiment: str, variants: Sequence[str | Variant], seeds: Sequenc
     them (``scores_<test fingerprint>.csv``), so an interrupted study resumes where it stopped. The
     fingerprints cover the pixels of the training and test pairs, so changed data is never served
     from a stale cache.
+
+    ``checkpoints(model, train, seed) -> (network, provenance) | None`` (e.g.
+    :func:`fusionlib.experiments.aenet_grid.committed`): a variant without options whose network
+    it provides (``train``: 'mixed' when the variant trains on every task of :data:`TASKS`, else
+    its one task) is loaded from there instead of trained (``Trained.source`` says which).
 
     Returns
     -------
@@ -867,9 +874,20 @@ def run_study(experiment: str, variants: Sequence[str | Variant], seeds: Sequenc
                                            seed=seed, labeler=labeler, root=root)
             return sets[key]
         opts = dict(v.options)
-        bld = build or (lambda _name, m=v.model, o=opts: nets.build(m, **o))
-        tr = train_or_load(experiment, v.name, seed, data, config, cache_dir=cache_dir, device=str(dev),
-                           build=bld, trainer=trainer, data_key=key)
+        got = None
+        if checkpoints is not None and not opts and build is None:
+            grid_train = "mixed" if set(tasks) == set(TASKS) else (tasks[0] if len(tasks) == 1 else None)
+            got = None if grid_train is None else checkpoints(v.model, grid_train, seed)
+        if got is not None:  # a committed checkpoint: scores cached per checkpoint file (its sha256)
+            net, meta = got
+            where = cache_entry(cache_dir, experiment, v.name, seed) / f"committed-{meta['sha256'][:16]}"
+            where.mkdir(parents=True, exist_ok=True)
+            tr = Trained(net.to(dev).eval(), v.name, seed, meta.get("history", {}), True, where,
+                         meta.get("train_cpu_s", float("nan")), source=f"committed {meta['checkpoint']}")
+        else:
+            bld = build or (lambda _name, m=v.model, o=opts: nets.build(m, **o))
+            tr = train_or_load(experiment, v.name, seed, data, config, cache_dir=cache_dir, device=str(dev),
+                               build=bld, trainer=trainer, data_key=key)
         trained[(v.name, seed)] = tr
         keep = {} if keep_images else None
         csv = tr.path / f"scores_{test_fp}.csv"
