@@ -601,8 +601,9 @@ def evaluate_method(method: str, fuse_fn: Callable[[np.ndarray, np.ndarray], np.
                     refs: Sequence[SampleRef], tasks: Sequence[str], *, root=None, seed: int = 0,
                     names: Sequence[str] = SCORE_NAMES, fns: Mapping[str, Callable] | None = None,
                     cache: str | os.PathLike | None = None, keep: dict | None = None,
-                    show_progress: bool = False):
-    """Fuse every test pair with ``fuse_fn(a, b)`` and score it; one row per image.
+                    show_progress: bool = False, pass_ref: bool = False):
+    """Fuse every test pair with ``fuse_fn(a, b)`` (``pass_ref``: ``fuse_fn(a, b, ref)``, e.g. to
+    read a stored fused image of that pair) and score it; one row per image.
 
     Columns: ``method, seed, task, image`` (the :attr:`SampleRef.key`), the ``names`` indexes and
     ``time_s`` (wall time of the fusion call, informal; the timing protocol is
@@ -626,7 +627,7 @@ def evaluate_method(method: str, fuse_fn: Callable[[np.ndarray, np.ndarray], np.
     for ref, task in it:
         a, b = load_pair(ref, root)
         t0 = time.perf_counter()
-        f = np.asarray(fuse_fn(a, b), np.float32).reshape(1, *a.shape[-2:])
+        f = np.asarray(fuse_fn(a, b, ref) if pass_ref else fuse_fn(a, b), np.float32).reshape(1, *a.shape[-2:])
         dt = time.perf_counter() - t0
         if keep is not None:
             keep[ref.key] = f
