@@ -4,7 +4,7 @@ One recipe (:data:`RECIPE`) trains every network of the grid (:func:`grid`):
 
 * AE-Netv2 (R = GCB) and the seven other blocks of Table VII, mixed-task, seeds 0, 1, 2
   (the Regular block is AE-Netv2+ of Table VI);
-* AE-Netv2 single-task, one per task (seed 0);
+* AE-Netv2 single-task, one per task, seeds 0, 1, 2;
 * AE-Netv2++ and AE-Netv2-M (reconstructions), mixed-task, seeds 0, 1, 2.
 
 **Data.** The train side of :func:`fusionlib.experiments.aenet_study.task_splits` ('standard',
@@ -42,7 +42,7 @@ from .._checks import check_choice, check_int
 from ..utils import write_json_atomic
 
 __all__ = ["RECIPE", "GridEntry", "grid", "label_train_split", "GridData", "train_entry", "train_grid",
-           "checkpoint_dir", "find", "load", "committed", "StaleCheckpoint", "main"]
+           "checkpoint_dir", "find", "load", "committed", "available_seeds", "StaleCheckpoint", "main"]
 
 from ..nets.blocks import BLOCKS  # Table VII's blocks (model keys ``aenetv2_<block>``)
 from .aenet_study import TASKS
@@ -83,8 +83,7 @@ def grid(seeds: Sequence[int] = (0, 1, 2)) -> list[GridEntry]:
     order = []
     for s in seeds:
         order += [GridEntry("aenetv2_gcb", "mixed", s)]
-        if s == seeds[0]:
-            order += [GridEntry("aenetv2_gcb", t, s) for t in TASKS]
+        order += [GridEntry("aenetv2_gcb", t, s) for t in TASKS]
         order += [GridEntry(f"aenetv2_{b}", "mixed", s) for b in BLOCKS if b != "gcb"]
         order += [GridEntry("aenetv2_pp", "mixed", s), GridEntry("aenetv2_m", "mixed", s)]
     return order
@@ -364,3 +363,10 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 if __name__ == "__main__":
     raise SystemExit(main())
+
+
+def available_seeds(models: Sequence[str], seeds: Sequence[int], *, train: str = "mixed",
+                    out_dir: str | Path | None = None) -> list[int]:
+    """The ``seeds`` for which every network of ``models`` (trained on ``train``) has a committed
+    checkpoint: a study over seeds then compares networks trained by one recipe only."""
+    return [int(s) for s in seeds if all(find(m, train, s, out_dir=out_dir) is not None for m in models)]

@@ -704,14 +704,17 @@ def add_combined(df, *, components: Sequence[str] = ("en", "ag", "ssim", "viff",
 # ================================================================================================ profiles
 
 #: Budgets of the book's profiles, shared by chapters 06-09 so that a (variant, seed) trained in one
-#: chapter is a cache hit in the next. ``n_train``/``n_test``: pairs per task (None: all);
+#: chapter is a cache hit in the next. Standard and full score every test pair; their networks are the
+#: committed ones of :mod:`fusionlib.experiments.aenet_grid` (``config``/``n_train`` is the short
+#: budget of a network trained in the chapter when none is committed). ``n_train``/``n_test``: pairs
+#: per task (None: all);
 #: ``n_timing``: images of the timing protocol (the paper: 300) of side ``timing_size`` (the paper:
 #: 400; the smoke profile uses 256 to stay short).
 PROFILES: dict[str, dict[str, Any]] = {
     "smoke": {"config": StudyConfig(epochs=1, batch_size=4, lr=2e-3, patch=32, n_patches=32),
               "n_train": 3, "n_test": 1, "n_timing": 3, "timing_size": 256, "seeds": 2},
     "standard": {"config": StudyConfig(epochs=2, batch_size=16, lr=1e-3, patch=96, n_patches=192),
-                 "n_train": 12, "n_test": 5, "n_timing": 30, "timing_size": 400, "seeds": 3},
+                 "n_train": 12, "n_test": None, "n_timing": 30, "timing_size": 400, "seeds": 3},
     "full": {"config": StudyConfig(epochs=110, batch_size=16, patch=128, n_patches=2048, stages=((10, 1e-3), (100, 1e-4))),
              "n_train": None, "n_test": None, "n_timing": 300, "timing_size": 400, "seeds": 3},
 }

@@ -67,3 +67,16 @@ def smallest_p_wilcoxon(n: int, *, m: int = 1) -> float:
     if isinstance(m, bool) or not isinstance(m, (int, np.integer)) or m < 1:
         raise ValueError(f"smallest_p_wilcoxon: `m` must be an int >= 1; got {m!r}")
     return float(min(1.0, m * 2.0 / 2.0 ** int(n)))
+
+
+def claim_verdict(*, supported: bool, contradicted: bool, floor: float, alpha: float = 0.05) -> str:
+    """The word for a paper's claim after a test: ``'not testable at this n'`` when the design's
+    smallest attainable p (``floor``, e.g. :func:`smallest_p_wilcoxon` with Holm's m) is not below
+    ``alpha``; else ``'not reproduced'`` when a significant result goes against the claim,
+    ``'supported'`` when the significant results the claim needs are all there, and
+    ``'not shown'`` (the test could reject, and did not) otherwise."""
+    if not floor < alpha:
+        return "not testable at this n"
+    if contradicted:
+        return "not reproduced"
+    return "supported" if supported else "not shown"

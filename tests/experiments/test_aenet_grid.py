@@ -29,7 +29,7 @@ class TestGrid:
     def test_entries(self):
         g = G.grid()
         names = [e.name for e in g]
-        assert len(names) == len(set(names)) == 3 * (len(G.BLOCKS) + 2) + len(S.TASKS)
+        assert len(names) == len(set(names)) == 3 * (len(G.BLOCKS) + 2 + len(S.TASKS))
         assert names[0] == "aenetv2_gcb_mixed_s0"
         assert {e.seed for e in g[:14]} == {0}          # seed 0 of everything first
         assert {e.train for e in g} == {"mixed", *S.TASKS}
