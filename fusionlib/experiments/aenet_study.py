@@ -41,7 +41,7 @@ from ..utils import (CacheEntryError, atomic_path, discard_corrupt, progress, re
 from .stats import friedman_ranks, holm  # noqa: F401  (holm: public here since the studies used it)
 
 __all__ = [
-    "TASKS", "EMBEDDED", "SampleRef", "TaskSplit", "seeded_split", "task_splits", "load_pair",
+    "TASKS", "EMBEDDED", "PAPER_TABLE4", "table4", "SampleRef", "TaskSplit", "seeded_split", "task_splits", "load_pair",
     "load_pairs", "sample_patches", "TrainSet", "StudyConfig", "Trained", "train_or_load", "cache_entry",
     "INDEXES", "LOWER_IS_BETTER", "SCORE_NAMES", "score_fused", "score_batch", "evaluate_method", "add_combined", "summarize",
     "format_mean_sd", "holm", "paired_test", "TestResult", "paired_tests", "friedman", "FriedmanResult",
@@ -61,6 +61,35 @@ EMBEDDED = {"infrared-visible": "embedded_irvis", "multi-focus": "embedded_multi
 INDEXES = ("combined", "niqe", "ssim", "en", "psnr", "brenner", "viff")
 #: Indexes where lower is better.
 LOWER_IS_BETTER = frozenset({"niqe", "time_ms", "size_kb"})
+
+#: Table IV of the paper (its data sets; "aligned", pairs), as printed; CVS is the authors' own and
+#: not public (notes section 8).
+PAPER_TABLE4 = {
+    "multi-exposure": ("multi-exposure [49] (SICE-sized)", True, 4413),
+    "multi-focus": ("Lytro and MFIF", True, 125),
+    "medical": ("brain CT, MRI", True, 97),
+    "infrared-visible": ("FLIR, VIFB and RGBT", True, 14473),
+    "CVS": ("combined vision system (authors' own)", False, 4000),
+}
+
+
+def table4(splits: Mapping[str, "TaskSplit"]):
+    """Table IV beside the data we use: per task the paper's data set and pair count, and our train
+    and test pairs with the split rule (CVS: no public data)."""
+    import pandas as pd
+    rows = {}
+    for task, (name, aligned, n) in PAPER_TABLE4.items():
+        s = splits.get(task)
+        rows[task] = {"paper data": name, "paper aligned": aligned, "paper pairs": n,
+                      "our train pairs": None if s is None else len(s.train),
+                      "our test pairs": None if s is None else len(s.test),
+                      "our data": "not public: dropped" if task == "CVS" else
+                      ("no embedded set" if s is None else s.rule)}
+    df = pd.DataFrame(rows).T
+    for c in ("paper pairs", "our train pairs", "our test pairs"):
+        df[c] = df[c].astype("Int64")
+    return df
+
 
 #: Table VII of the paper, as printed (Combined, NIQE, SSIM, EN, PSNR, BRENNER, VIFF, ms, MB).
 PAPER_TABLE7 = {

@@ -499,3 +499,13 @@ class TestEvaluateMethodCache:
                 again = st.evaluate_method("max", fuse, refs, ["multi-focus"] * 2, **kw)
         np.testing.assert_allclose(again["sd"], first["sd"])
         assert list(again["image"]) == list(first["image"])
+
+
+class TestTable4:
+    def test_known_value(self):
+        splits = st.task_splits("smoke")
+        t = st.table4(splits)
+        assert t.loc["infrared-visible", "paper pairs"] == 14473 and t.loc["CVS", "our data"] == "not public: dropped"
+        assert t.loc["multi-focus", "our test pairs"] == len(splits["multi-focus"].test)
+        assert t.loc["medical", "our data"] == "no embedded set"   # smoke has no medical set
+        assert not t.loc["CVS", "paper aligned"]
