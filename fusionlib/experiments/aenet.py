@@ -1,9 +1,10 @@
 """Glue for the AE-Netv2 method: Algorithm 1 labels on the documented train splits -> patches -> ``fit``.
 
-``train_checkpoint`` produces the small checkpoints committed under ``data/checkpoints/`` (and is
-what their README's command runs)::
+``train_checkpoint`` trains one checkpoint from the first train pairs of every task (the studies
+of ``data/checkpoints/convergence_study.py`` used it); the committed networks of the chapters are
+made by :mod:`fusionlib.experiments.aenet_grid` from the pieces here::
 
-    .venv/bin/python -m fusionlib.experiments.aenet --out data/checkpoints/aenetv2_mixed_s0.pt \
+    .venv/bin/python -m fusionlib.experiments.aenet --out /tmp/aenetv2.pt \
         --profile standard --n-per-task 4 --n-patches 256 --max-steps 120 --seed 0
 
 Splits come from :func:`fusionlib.experiments.aenet_study.task_splits` (notes §8; the *train*
