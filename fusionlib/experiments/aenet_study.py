@@ -823,8 +823,9 @@ class StudyResult:
 
 
 def model_fuser(model: torch.nn.Module, device: str | torch.device = "cpu") -> Callable:
-    """``fuse(a, b)`` of gray ``(1, H, W)`` arrays with a trained network (eval mode, clamped to [0, 1])."""
-    dev = torch.device(device)
+    """``fuse(a, b)`` of gray ``(1, H, W)`` arrays with a trained network (eval mode, clamped to [0, 1]);
+    ``device`` as :func:`fusionlib.utils.resolve_device` (``'auto'``: CUDA when present)."""
+    dev = resolve_device(device)
 
     @torch.no_grad()
     def fuse(a: np.ndarray, b: np.ndarray) -> np.ndarray:

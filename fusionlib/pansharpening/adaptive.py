@@ -213,7 +213,7 @@ class AdaptiveModel:
 
     def fitness_numpy(self, image: int = 0):
         """A NumPy ``(P, C) -> (P,)`` callable for optimisers (float64)."""
-        aa, ab, bb, mu = (t[image].numpy() for t in (self.aa, self.ab, self.bb, self.mu))
+        aa, ab, bb, mu = (t[image].detach().cpu().numpy() for t in (self.aa, self.ab, self.bb, self.mu))
         k = 100.0 / self.ratio
         denom = self.n_pixels * mu * mu
         lo, span = self.lower, self.upper - self.lower

@@ -509,3 +509,17 @@ class TestTable4:
         assert t.loc["multi-focus", "our test pairs"] == len(splits["multi-focus"].test)
         assert t.loc["medical", "our data"] == "no embedded set"   # smoke has no medical set
         assert not t.loc["CVS", "paper aligned"]
+
+
+class TestModelFuser:
+    def test_auto_device(self):
+        net = fl_nets_build()
+        a = np.random.default_rng(0).random((1, 16, 16), dtype=np.float32)
+        out = st.model_fuser(net, "auto")(a, a)
+        assert out.shape == (1, 16, 16) and out.min() >= 0 and out.max() <= 1
+
+
+def fl_nets_build():
+    import fusionlib.nets as nets
+    torch.manual_seed(0)
+    return nets.build("aenetv2_gcb").eval()
