@@ -16,29 +16,20 @@ with RGB sources compares against the sources' ``rgb2gray`` luma (MATLAB weights
 """
 from __future__ import annotations
 
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 
 from .. import _jit
-from .._checks import (UINT_VIEW, ShapeError, check_choice, check_finite, check_finite_range,
+from .._checks import (UINT_VIEW, ShapeError, check_finite, check_finite_range,
                        check_positive, nonneg_pattern_bound)
 from .._convert import Origin, as_tensor, stack_sources
 from ..filters import pad, rgb_to_gray, sep_filter2d
-from ._registry import PRESETS
+from ._registry import check_preset  # noqa: F401  (re-exported for the metric modules)
 
 GRAY = 255.0
-
-
-def check_preset(where: str, preset: str, allowed: Sequence[str]) -> str:
-    """Refuse unknown presets and presets this metric does not define."""
-    check_choice(where, "preset", preset, PRESETS)
-    if preset not in allowed:
-        raise ValueError(f"{where}: `preset` {preset!r} is not defined for this metric; "
-                         f"supported presets: {list(allowed)}")
-    return preset
 
 
 def _scale(where: str, name: str, t: torch.Tensor, data_range: float, check: bool,

@@ -193,7 +193,7 @@ def mef_ssim(fused: Any, sources: Any, *, preset: str = "default", k: float = 0.
     MEFB ``metrics/mef_ms_ssim.m`` (K = 0.03, 3 levels, Gaussian 11/1.5 window, weights above).
     """
     where = "mef_ssim"
-    check_preset(where, preset, ("default", "mefb"))
+    check_preset(where, preset)
     kk = check_positive(where, "k", k)
     f, s, origin = prepare_sources(fused, sources, where=where, data_range=data_range,
                                    min_size=_WIN * 4, snap=True)
