@@ -444,7 +444,7 @@ def make_pansharpening(image: Any, *, ratio: int = 4, sensor: str = "QuickBird",
 
 def _embedded_loader(task: str, make, *, rgb_only: bool = False):
     def loader(info: DatasetInfo, root=None, *, subset=None, verify=True, size: int | None = None,
-               seed: int = 0, **_: Any) -> Dataset:
+               seed: int = 0) -> Dataset:
         if subset is not None:
             raise ValueError(f"load({info.name!r}): `subset` is not supported by this data set; got {subset!r}")
         size_ = 256 if size is None else check_int(f"load({info.name!r})", "size", size, minimum=32)
