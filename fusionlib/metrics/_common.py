@@ -20,13 +20,12 @@ from typing import Any
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 
 from .. import _jit
 from .._checks import (UINT_VIEW, ShapeError, check_finite, check_finite_range,
                        check_positive, nonneg_pattern_bound)
 from .._convert import Origin, as_tensor, stack_sources
-from ..filters import pad, rgb_to_gray, sep_filter2d
+from ..filters import moment_maps, rgb_to_gray, sep_filter2d
 from ._registry import check_preset  # noqa: F401  (re-exported for the metric modules)
 
 GRAY = 255.0
@@ -268,34 +267,6 @@ def window_moments(x: torch.Tensor, y: torch.Tensor, k1d: torch.Tensor, border: 
             and not (torch.is_grad_enabled() and (x.requires_grad or y.requires_grad))):
         return moment_maps(x, y, k1d, border)  # channels-last buffer, oneDNN depthwise convolution
     return sep_filter2d(torch.cat([x, y, x * x, y * y, x * y], dim=1), k1d, k1d, border)
-
-
-def moment_maps(x: torch.Tensor, y: torch.Tensor, k1d: torch.Tensor, border: str) -> torch.Tensor:
-    """Window means of x, y, x^2, y^2, xy for (B, C, H, W) -> (B, 5C, H', W'), separable ``k1d``.
-
-    The five maps are built in one channels-last buffer and filtered by two depthwise convolutions:
-    on CPU, channels-last depthwise convolution runs oneDNN's vectorised kernel (several times faster
-    than the NCHW grouped convolution of :func:`fusionlib.filters.sep_filter2d`, same sums). Not for
-    autograd (it writes into a buffer).
-    """
-    b, c = x.shape[:2]
-    if border != "valid":
-        n = k1d.numel()
-        top = (n - 1) // 2
-        x = pad(x, (top, n - 1 - top, top, n - 1 - top), border)
-        y = pad(y, (top, n - 1 - top, top, n - 1 - top), border)
-    h, w = x.shape[-2:]
-    st = torch.empty((b, 5 * c, h, w), dtype=x.dtype, device=x.device, memory_format=torch.channels_last)
-    st[:, :c] = x
-    st[:, c:2 * c] = y
-    torch.mul(x, x, out=st[:, 2 * c:3 * c])
-    torch.mul(y, y, out=st[:, 3 * c:4 * c])
-    torch.mul(x, y, out=st[:, 4 * c:])
-    k = k1d.to(dtype=x.dtype, device=x.device).reshape(-1)
-    n = k.numel()
-    wv = k.reshape(1, 1, n, 1).expand(5 * c, 1, n, 1).contiguous()
-    wh = k.reshape(1, 1, 1, n).expand(5 * c, 1, 1, n).contiguous()
-    return F.conv2d(F.conv2d(st, wv, groups=5 * c), wh, groups=5 * c)
 
 
 def matlab_gray(f: torch.Tensor, s: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:

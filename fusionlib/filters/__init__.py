@@ -12,6 +12,12 @@ Border modes (``border``):
 * ``"valid"``: no padding; the output shrinks (MATLAB ``filter2(..., 'valid')``).
 
 All kernels act channel-wise (depthwise) and keep the dtype and device of the input.
+
+The one home of box, Gaussian, separable, guided and Laplacian filtering: the grouped convolutions
+here (:func:`filter2d`, :func:`sep_filter2d`, :func:`gaussian_blur`) and their fast CPU paths in
+:mod:`fusionlib.filters._fast` (:func:`box_sum`, :func:`box_mean`, :func:`box_mean_border`,
+:func:`window_sum_small`, :func:`sep_correlate`, :func:`laplacian`, :func:`guided_filter`,
+:func:`moment_maps`), re-exported here; the classical methods and the metrics call these.
 """
 from __future__ import annotations
 
@@ -147,7 +153,13 @@ def gaussian_blur(x: torch.Tensor, sigma: float, size: int | None = None,
 
 def box_filter(x: torch.Tensor, radius: int, *, normalize: bool = True,
                border: str = "symmetric") -> torch.Tensor:
-    """Mean (or sum) over a ``(2r+1) x (2r+1)`` window."""
+    """Mean (or sum) over a ``(2r+1) x (2r+1)`` window.
+
+    By cumulative sums (:func:`box_mean_border` / :func:`box_sum`: O(1) per pixel, accumulated in
+    float64 on the CPU); ``border="valid"`` by the separable convolution of :func:`sep_filter2d`.
+    """
+    if border != "valid":
+        return box_mean_border(x, radius, border) if normalize else box_sum(x, radius, border)
     size = 2 * radius + 1
     k = torch.ones(size, dtype=x.dtype, device=x.device)
     if normalize:
@@ -361,3 +373,8 @@ def _fft_correlate_valid(xp: torch.Tensor, ks: torch.Tensor) -> torch.Tensor:
     K = torch.fft.rfft2(torch.flip(ks, (-2, -1)), s=(H, W))
     y = torch.fft.irfft2(torch.fft.rfft2(xp) * K, s=(H, W))
     return y[..., kh - 1:, kw - 1:].contiguous()
+
+
+# the fast CPU paths (they use :func:`pad`, defined above)
+from ._fast import (LAPLACIAN_3x3, box_mean, box_mean_border, box_sum, guided_filter,  # noqa: E402
+                    laplacian, moment_maps, sep_correlate, window_sum_small)
