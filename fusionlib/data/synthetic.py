@@ -29,8 +29,10 @@ from __future__ import annotations
 from typing import Any, Sequence
 
 import numpy as np
+import torch
 
 from .._checks import ShapeError, check_choice, check_int, check_positive
+from ..filters import luma
 from ..utils import as_rng
 from ._base import DATASETS, Dataset, DatasetInfo, Sample
 
@@ -85,10 +87,11 @@ def _as_chw(image: Any, where: str) -> np.ndarray:
 
 
 def _luma(x: np.ndarray) -> np.ndarray:
-    """ITU-R BT.601 luma ``0.299 R + 0.587 G + 0.114 B`` of a (C, H, W) array -> (1, H, W)."""
+    """BT.601 luma (:func:`fusionlib.filters.luma`, ``0.299 R + 0.587 G + 0.114 B``) of a (C, H, W)
+    array -> (1, H, W) float32."""
     if x.shape[0] == 1:
         return x
-    return (0.299 * x[0] + 0.587 * x[1] + 0.114 * x[2])[None].astype(np.float32)
+    return luma(torch.from_numpy(np.ascontiguousarray(x))[None])[0].numpy().astype(np.float32)
 
 
 def _gauss(x: np.ndarray, sigma: float) -> np.ndarray:

@@ -176,61 +176,6 @@ def sobel(x: torch.Tensor, border: str = "replicate") -> tuple[torch.Tensor, tor
     return filter2d(x, SOBEL_X, border), filter2d(x, SOBEL_Y, border)
 
 
-def rgb_to_gray(x: torch.Tensor, *, rounding: bool = False) -> torch.Tensor:
-    """ITU-R BT.601 luma, as MATLAB ``rgb2gray`` (0.2989, 0.5870, 0.1140).
-
-    ``x`` is (B, 3, H, W) (a 1-channel input is returned unchanged).
-    ``rounding=True`` rounds on the 0..255 scale, as ``rgb2gray`` on uint8 does.
-    """
-    if x.shape[1] == 1:
-        return x
-    if x.shape[1] != 3:
-        raise ValueError(f"rgb_to_gray: input must have 1 or 3 channels; got {x.shape[1]}")
-    w = torch.tensor([0.298936021293775, 0.587043074451121, 0.114020904255103],
-                     dtype=x.dtype, device=x.device).reshape(1, 3, 1, 1)
-    y = (x * w).sum(dim=1, keepdim=True)
-    if rounding:
-        y = torch.round(y * 255.0) / 255.0
-    return y
-
-
-def rgb_to_ycbcr(x: torch.Tensor) -> torch.Tensor:
-    """Full-range JPEG (BT.601) Y'CbCr of an RGB tensor in [0, 1]; Cb, Cr centred at 0.5."""
-    r, g, b = x[:, 0:1], x[:, 1:2], x[:, 2:3]
-    y = 0.299 * r + 0.587 * g + 0.114 * b
-    cb = 0.5 + (b - y) * 0.564
-    cr = 0.5 + (r - y) * 0.713
-    return torch.cat([y, cb, cr], dim=1)
-
-
-def ycbcr_to_rgb(x: torch.Tensor, *, exact: bool = False) -> torch.Tensor:
-    """Inverse of :func:`rgb_to_ycbcr`.
-
-    ``exact=False`` uses OpenCV's published inverse coefficients (1.403, 0.714, 0.344, 1.773),
-    the convention of networks whose pipelines go through ``cv2.cvtColor`` (IFCNN); they
-    invert the forward transform only to about 3e-4. ``exact=True`` applies the exact matrix
-    inverse, so ``ycbcr_to_rgb(rgb_to_ycbcr(x), exact=True) == x`` to rounding (what fusion
-    methods need for ``fuse(a, a) == a`` on colour images).
-    """
-    if exact:
-        m = _ycbcr_inverse().to(dtype=x.dtype, device=x.device)
-        centred = torch.cat([x[:, :1], x[:, 1:] - 0.5], dim=1)
-        return torch.einsum("ij,bjhw->bihw", m, centred)
-    y, cb, cr = x[:, 0:1], x[:, 1:2] - 0.5, x[:, 2:3] - 0.5
-    r = y + 1.403 * cr
-    g = y - 0.714 * cr - 0.344 * cb
-    b = y + 1.773 * cb
-    return torch.cat([r, g, b], dim=1)
-
-
-def _ycbcr_inverse() -> torch.Tensor:
-    """Exact inverse of the matrix of :func:`rgb_to_ycbcr` (Y; Cb - 0.5; Cr - 0.5 from R, G, B)."""
-    fwd = torch.tensor([[0.299, 0.587, 0.114],
-                        [-0.564 * 0.299, -0.564 * 0.587, 0.564 * (1 - 0.114)],
-                        [0.713 * (1 - 0.299), -0.713 * 0.587, -0.713 * 0.114]], dtype=torch.float64)
-    return torch.linalg.inv(fwd)
-
-
 # ---------------------------------------------------------------------------------------------
 # Resampling shared by the pansharpening metrics and methods (appended; MATLAB semantics).
 # ---------------------------------------------------------------------------------------------
@@ -375,6 +320,9 @@ def _fft_correlate_valid(xp: torch.Tensor, ks: torch.Tensor) -> torch.Tensor:
     return y[..., kh - 1:, kw - 1:].contiguous()
 
 
+# colour conversions (BT.601 luma, MATLAB rgb2gray, Y'CbCr)
+from ._color import (BT601_LUMA, RGB2GRAY_WEIGHTS, luma, rgb2gray_8bit, rgb_to_gray,  # noqa: E402
+                     rgb_to_ycbcr, ycbcr_to_rgb)
 # the fast CPU paths (they use :func:`pad`, defined above)
 from ._fast import (LAPLACIAN_3x3, box_mean, box_mean_border, box_sum, guided_filter,  # noqa: E402
                     laplacian, moment_maps, sep_correlate, window_sum_small)

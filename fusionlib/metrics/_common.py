@@ -25,7 +25,7 @@ from .. import _jit
 from .._checks import (UINT_VIEW, ShapeError, check_finite, check_finite_range,
                        check_positive, nonneg_pattern_bound)
 from .._convert import Origin, as_tensor, stack_sources
-from ..filters import moment_maps, rgb_to_gray, sep_filter2d
+from ..filters import moment_maps, rgb2gray_8bit, rgb_to_gray, sep_filter2d
 from ._registry import check_preset  # noqa: F401  (re-exported for the metric modules)
 
 GRAY = 255.0
@@ -271,14 +271,16 @@ def window_moments(x: torch.Tensor, y: torch.Tensor, k1d: torch.Tensor, border: 
 
 def matlab_gray(f: torch.Tensor, s: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     """MATLAB ``rgb2gray`` of 8-bit images, as the Liu 2020 survey's ``evaluate_color.m`` applies it to
-    A, B and F before every metric: luma 0.298936 R + 0.587043 G + 0.114021 B (in float64) rounded to an
-    integer grey level. ``f`` (B, 3, H, W), ``s`` (B, N, 3, H, W) on the 0..255 scale -> (B, 1, H, W),
-    (B, N, 1, H, W) in ``f``'s dtype; inputs that are not RGB are returned as they are."""
+    A, B and F before every metric (:func:`fusionlib.filters.rgb2gray_8bit`: the ``rgb2gray`` luma in float64
+    rounded to an integer grey level). ``f`` (B, 3, H, W), ``s`` (B, N, 3, H, W)
+    on the 0..255 scale -> (B, 1, H, W), (B, N, 1, H, W) in ``f``'s dtype; inputs that are not RGB are
+    returned as they are. The one rounded ``rgb2gray`` of the metrics (nmi, q_ncie, q_p, fmi, ...;
+    MEF-SSIM's ``'mefb'`` preset uses the same helper)."""
     if f.shape[1] != 3:
         return f, s
     b, n = s.shape[:2]
-    g = torch.round(rgb_to_gray(f.to(torch.float64)))
-    gs = torch.round(rgb_to_gray(s.reshape(b * n, 3, *s.shape[-2:]).to(torch.float64)))
+    g = rgb2gray_8bit(f)
+    gs = rgb2gray_8bit(s.reshape(b * n, 3, *s.shape[-2:]))
     return g.to(f.dtype), gs.reshape(b, n, 1, *s.shape[-2:]).to(s.dtype)
 
 

@@ -141,3 +141,60 @@ class TestFastPaths:
                      "window_sum_small", "LAPLACIAN_3x3"):
             assert not hasattr(cc, name), name
         assert mc.moment_maps is filters.moment_maps
+
+
+class TestColourHome:
+    """BT.601 luma and MATLAB rgb2gray are written once (fusionlib/filters/_color.py)."""
+
+    def test_luma_is_the_y_of_ycbcr(self, rng):
+        x = torch.from_numpy(rng.random((2, 3, 9, 7)))
+        assert torch.equal(filters.luma(x), filters.rgb_to_ycbcr(x)[:, :1])
+        assert filters.BT601_LUMA == (0.299, 0.587, 0.114)
+
+    def test_synthetic_luma_uses_it(self, rng):
+        from fusionlib.data.synthetic import _luma
+        x = rng.random((3, 8, 8)).astype(np.float32)
+        assert np.array_equal(_luma(x), filters.luma(torch.from_numpy(x)[None])[0].numpy())
+
+    def test_rgb2gray_8bit_equals_the_rounded_rgb_to_gray(self):
+        """On 8-bit colours (every 17th red level here; all 2**24 in the slow test) the float64 rounded
+        luma on the 0..255 scale equals ``rgb_to_gray(x / 255, rounding=True) * 255`` bit for bit."""
+        self._compare(range(0, 256, 17))
+
+    @pytest.mark.slow
+    def test_rgb2gray_8bit_all_colours(self):
+        self._compare(range(256))
+
+    @staticmethod
+    def _compare(reds):
+        v = torch.arange(256, dtype=torch.float64)
+        g, b = torch.meshgrid(v, v, indexing="ij")
+        for r in reds:
+            x = torch.stack([torch.full_like(g, r), g, b])[None]
+            assert torch.equal(filters.rgb2gray_8bit(x), filters.rgb_to_gray(x / 255.0, rounding=True) * 255.0)
+
+    def test_metrics_matlab_gray_uses_it(self, rng):
+        from fusionlib.metrics._common import matlab_gray
+        f = torch.from_numpy(rng.integers(0, 256, (1, 3, 6, 5)).astype(np.float32))
+        s = torch.from_numpy(rng.integers(0, 256, (1, 2, 3, 6, 5)).astype(np.float32))
+        g, gs = matlab_gray(f, s)
+        assert torch.equal(g, filters.rgb2gray_8bit(f).float())
+        assert torch.equal(gs[:, 1], filters.rgb2gray_8bit(s[:, 1]).float())
+
+    def test_weights_written_once(self):
+        """The luma weights appear as numbers only in filters/_color.py (nets/ and experiments/ hold
+        copies owned elsewhere: nets/peers.py, experiments/aenet_study.py, issue #17)."""
+        from pathlib import Path
+        root = Path(filters.__file__).resolve().parents[1]
+        hits = []
+        for p in root.rglob("*.py"):
+            rel = p.relative_to(root).as_posix()
+            if rel == "filters/_color.py" or rel.startswith(("nets/", "experiments/")):
+                continue
+            code = "\n".join(line.split("#")[0] for line in p.read_text().splitlines()
+                             if not line.lstrip().startswith(('"', "'", "``")))
+            for w in ("0.298936", "0.299 *", "0.299,", "0.587 *"):
+                if w in code:
+                    hits.append((rel, w))
+        assert not hits, hits
+
