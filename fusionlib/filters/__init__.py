@@ -264,6 +264,41 @@ def interp23tap(x: torch.Tensor, ratio: int = 4) -> torch.Tensor:
     return out
 
 
+#: Band order of the multispectral gains in :data:`SENSOR_GAINS` (Vivone's toolbox order).
+SENSOR_BANDS = ("B", "G", "R", "NIR")
+
+#: MTF gains at the MS Nyquist frequency (Vivone's toolbox): ``sensor -> (MS gains in the band order
+#: of SENSOR_BANDS, i.e. B, G, R, NIR; PAN gain)``; "generic" (0.3 / 0.15) is the toolbox default for
+#: unlisted sensors (e.g. Gaofen). The one sensor table: ``metrics.pansharpening.SENSOR_GAINS`` is
+#: this object, ``data.synthetic.MTF_GAINS`` its R, G, B, NIR view (:func:`sensor_gains`).
+SENSOR_GAINS = {
+    "quickbird": ((0.34, 0.32, 0.30, 0.22), 0.15),
+    "ikonos": ((0.26, 0.28, 0.29, 0.28), 0.17),
+    "geoeye1": ((0.23, 0.23, 0.23, 0.23), 0.16),
+    "wv4": ((0.23, 0.23, 0.23, 0.23), 0.16),
+    "generic": ((0.3,), 0.15),
+}
+
+
+def sensor_gains(sensor: str, band_order: str = "BGRN") -> tuple[tuple[float, ...], float]:
+    """MS gains (4 bands, in ``band_order``: 'BGRN' toolbox, 'RGBN' IAOA and embedded data) and PAN
+    gain of ``sensor`` from :data:`SENSOR_GAINS` (names are matched without case, '-', '_' or spaces;
+    Gaofen and unknown sensors get the generic gains)."""
+    if band_order not in ("BGRN", "RGBN"):
+        raise ValueError(f"sensor_gains: `band_order` must be one of ['BGRN', 'RGBN']; got {band_order!r}")
+    key = sensor.lower().replace("-", "").replace(" ", "").replace("_", "")
+    key = {"qb": "quickbird", "gaofen": "generic", "gaofen2": "generic", "gf2": "generic",
+           "gf": "generic", "geoeye": "geoeye1"}.get(key, key)
+    if key not in SENSOR_GAINS:
+        key = "generic"
+    ms, pan = SENSOR_GAINS[key]
+    if len(ms) == 1:
+        ms = ms * 4
+    if band_order == "RGBN":
+        ms = (ms[2], ms[1], ms[0]) + tuple(ms[3:])
+    return tuple(ms), pan
+
+
 def mtf_kernel(gain: float, ratio: int = 4, size: int = 41, *, beta: float = 0.5,
                dtype=torch.float64, device=None) -> torch.Tensor:
     """A (size, size) MTF-matched FIR filter whose frequency gain at the LR Nyquist is ``gain``.
@@ -271,6 +306,13 @@ def mtf_kernel(gain: float, ratio: int = 4, size: int = 41, *, beta: float = 0.5
     Gaussian frequency response on the ``size`` grid with std ``((size-1)/(2 ratio)) / sqrt(-2 ln G)``
     samples, normalised to peak 1, turned into a spatial filter by the 2-D window method with a
     rotated 1-D Kaiser window (``beta``), as Vivone's toolbox ``genMTF`` / ``fwind1`` describe.
+    The filter of Wald's protocol (:func:`mtf_filter`, ``pansharpening.protocols.degrade_wald``).
+
+    Not the sampled Gaussian of the embedded data set
+    (:func:`fusionlib.data.synthetic.gaussian_mtf_kernel`): with the same ``gain`` this filter sums to
+    ~0.9987 (not 1) and its response at the Nyquist is 0.93-0.95 ``gain`` (0.2827 for 0.3, ratio 4), where
+    the sampled Gaussian has unit sum and a response of ``gain``; the two kernels differ by up to ~5 %
+    of their peak.
     """
     import numpy as np
     if not 0.0 < gain < 1.0:

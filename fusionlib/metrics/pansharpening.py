@@ -38,6 +38,7 @@ from .._checks import (UINT_VIEW, ShapeError, _extremes, _raise_outside, all_in_
                        check_finite, check_finite_range, check_int, check_positive, check_range,
                        nonneg_pattern_bound)
 from .._convert import as_tensor, restore_scores
+from ..filters import SENSOR_GAINS as _SENSOR_GAINS
 from ..filters import filter2d, imresize_bicubic, interp23tap, mtf_filter, SOBEL_X, SOBEL_Y
 from ._common import CHUNK
 from ._registry import METRICS, check_preset, register_metric
@@ -52,14 +53,9 @@ PRESETS_PS = ("default", "vivone", "iaoa")
 DATA_RANGE = {"default": 1.0, "vivone": 2.0 ** 11, "iaoa": 255.0}
 _EPS = torch.finfo(torch.float64).eps
 
-#: MTF gains at the LR Nyquist frequency (Vivone's toolbox), band order B, G, R, NIR.
-SENSOR_GAINS = {
-    "quickbird": ((0.34, 0.32, 0.30, 0.22), 0.15),
-    "ikonos": ((0.26, 0.28, 0.29, 0.28), 0.17),
-    "geoeye1": ((0.23, 0.23, 0.23, 0.23), 0.16),
-    "wv4": ((0.23, 0.23, 0.23, 0.23), 0.16),
-    "generic": ((0.3,), 0.15),
-}
+#: MTF gains at the LR Nyquist frequency (Vivone's toolbox), band order B, G, R, NIR: the one sensor
+#: table, :data:`fusionlib.filters.SENSOR_GAINS` (re-exported here).
+SENSOR_GAINS = _SENSOR_GAINS
 
 _REFS_VIVONE = ("G. Vivone et al., A critical comparison among pansharpening algorithms, IEEE TGRS 53(5), "
                 "2015, doi:10.1109/TGRS.2014.2361734",)

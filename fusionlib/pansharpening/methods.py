@@ -193,7 +193,7 @@ def pansharpen(ms: Any, pan: Any, method: str = "gsa", *, ratio: int = 4, gains:
     ratio : int
     gains : sequence of float
         MTF gains at Nyquist per band (one value = all bands) for the MTF-GLP family (sensor tables
-        in :data:`fusionlib.metrics.pansharpening.SENSOR_GAINS`; the IAOA data are R, G, B, NIR).
+        in :data:`fusionlib.filters.SENSOR_GAINS`, band order B, G, R, NIR; the IAOA data are R, G, B, NIR).
 
     Returns
     -------
