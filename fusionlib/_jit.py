@@ -97,7 +97,7 @@ def _vif_sums_py(m, c, sigma_nsq, eps, zero, one, num, den):
     """Pixel-domain VIF terms of one scale from its window moments, summed per plane.
 
     ``m``: (B, H, W, 5C) float32 or float64, the channels-last window means of (ref, dist, ref^2,
-    dist^2, ref dist) in blocks of C channels (:func:`fusionlib.metrics._common.moment_maps`);
+    dist^2, ref dist) in blocks of C channels (:func:`fusionlib.filters.moment_maps`);
     ``sigma_nsq``, ``eps`` (1e-10), ``zero``, ``one``: scalars of ``m``'s dtype; ``num``, ``den``:
     float64 (B, C), incremented by sum log10(1 + g^2 s1 / (sv + sigma_nsq)) and
     sum log10(1 + s1 / sigma_nsq). Per pixel the statistics of Sheikh and Bovik's ``vifvec``, with the

@@ -23,8 +23,12 @@ class Registry(Generic[T]):
         self._entries[key] = entry
         return entry
 
-    def register(self, key: str, **meta: Any) -> Callable[[Callable], Callable]:
-        """Decorator form: ``@REG.register("name")`` stores the object itself."""
+    def register(self, key: str) -> Callable[[Callable], Callable]:
+        """Decorator form: ``@REG.register("name")`` stores the object itself.
+
+        Takes no metadata (a keyword argument is a ``TypeError``, never dropped): registries with
+        metadata store an entry object through their own decorator (``register_metric``,
+        ``register_method``) and :meth:`add`."""
         def deco(obj):
             self.add(key, obj)
             return obj

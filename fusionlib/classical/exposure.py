@@ -8,7 +8,7 @@ import torch
 
 from .._checks import check_int, check_positive
 from .._convert import stack_sources
-from ._common import laplacian
+from ..filters import laplacian
 from ._registry import MAX_EXPONENT, MAX_LEVELS, MAX_SIGMA, MIN_SIGMA, register_method
 from .._checks import float_param, int_param
 from .pyramids import _gaussian_pyramid, _laplacian_pyramid, _laplacian_reconstruct

@@ -7,8 +7,8 @@ import torch
 
 from .._checks import check_choice, check_int
 from .._convert import stack_sources
-from ..filters import pad
-from ._common import argmax_sources, box_sum
+from ..filters import box_sum, pad
+from ._common import argmax_sources
 from ._registry import MAX_WINDOW, register_method
 from .._checks import choice_param, int_param
 

@@ -7,9 +7,9 @@ import torch
 
 from .._checks import check_int, check_positive
 from .._convert import as_tensor, restore, stack_sources
-from ..filters import gaussian_kernel1d
-from ._common import guided_filter as _gf
-from ._common import argmax_sources, box_mean_border, laplacian, sep_correlate
+from ..filters import box_mean_border, gaussian_kernel1d, laplacian, sep_correlate
+from ..filters import guided_filter as _gf
+from ._common import argmax_sources
 from ._registry import (MAX_KERNEL, MAX_LEVELS, MAX_RADIUS, MAX_SCALE,
                         MAX_SIGMA, MIN_SCALE, MIN_SIGMA, register_method)
 from .._checks import float_param, int_param

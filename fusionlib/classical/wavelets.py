@@ -16,7 +16,8 @@ import torch.nn.functional as F
 
 from .._checks import ShapeError, check_int, check_type
 from .._convert import as_tensor, restore
-from ._common import select_max_abs, window_sum_small
+from ..filters import window_sum_small
+from ._common import select_max_abs
 from ._registry import MAX_LEVELS, MAX_WINDOW, register_method
 from .._checks import choice_param, int_param
 

@@ -7,8 +7,7 @@ import torch
 
 from .._checks import check_int, check_positive
 from .._convert import as_tensor, restore
-from ..filters import gaussian_kernel1d
-from ._common import box_mean_border, guided_filter, sep_correlate
+from ..filters import box_mean_border, gaussian_kernel1d, guided_filter, sep_correlate
 from ._registry import MAX_SCALE, MAX_SIGMA, MAX_WINDOW, MIN_SCALE, MIN_SIGMA, register_method
 from .._checks import float_param, int_param
 

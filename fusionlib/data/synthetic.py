@@ -29,13 +29,15 @@ from __future__ import annotations
 from typing import Any, Sequence
 
 import numpy as np
+import torch
 
 from .._checks import ShapeError, check_choice, check_int, check_positive
+from ..filters import luma, sensor_gains
 from ..utils import as_rng
 from ._base import DATASETS, Dataset, DatasetInfo, Sample
 
 __all__ = ["quantize8", "prepare_image", "make_multifocus", "make_multiexposure", "make_irvis",
-           "make_pansharpening", "mtf_sigma", "mtf_kernel", "MTF_GAINS", "PAN_WEIGHTS",
+           "make_pansharpening", "mtf_sigma", "gaussian_mtf_kernel", "MTF_GAINS", "PAN_WEIGHTS",
            "skimage_image", "EMBEDDED_IMAGES"]
 
 
@@ -85,10 +87,11 @@ def _as_chw(image: Any, where: str) -> np.ndarray:
 
 
 def _luma(x: np.ndarray) -> np.ndarray:
-    """ITU-R BT.601 luma ``0.299 R + 0.587 G + 0.114 B`` of a (C, H, W) array -> (1, H, W)."""
+    """BT.601 luma (:func:`fusionlib.filters.luma`, ``0.299 R + 0.587 G + 0.114 B``) of a (C, H, W)
+    array -> (1, H, W) float32."""
     if x.shape[0] == 1:
         return x
-    return (0.299 * x[0] + 0.587 * x[1] + 0.114 * x[2])[None].astype(np.float32)
+    return luma(torch.from_numpy(np.ascontiguousarray(x))[None])[0].numpy().astype(np.float32)
 
 
 def _gauss(x: np.ndarray, sigma: float) -> np.ndarray:
@@ -326,14 +329,10 @@ def make_irvis(image: Any, *, seed: int | np.random.Generator | None = 0, n_blob
 
 # ----------------------------------------------------------------------------- pansharpening
 
-# MTF gains at the MS Nyquist frequency, band order R, G, B, NIR (Vivone's toolbox lists B, G, R, NIR;
-# pansharpening_protocols.md §2). "generic" (0.3) is the toolbox default for unlisted sensors (e.g. Gaofen).
-MTF_GAINS = {
-    "QuickBird": (0.30, 0.32, 0.34, 0.22),
-    "IKONOS": (0.29, 0.28, 0.26, 0.28),
-    "GeoEye-1": (0.23, 0.23, 0.23, 0.23),
-    "generic": (0.3, 0.3, 0.3, 0.3),
-}
+#: MTF gains at the MS Nyquist frequency per sensor, band order R, G, B, NIR: the R, G, B, NIR view of the
+#: one sensor table :data:`fusionlib.filters.SENSOR_GAINS` (toolbox order B, G, R, NIR), under the sensor
+#: names ``make_pansharpening`` accepts. "generic" (0.3) is the toolbox default for unlisted sensors.
+MTF_GAINS = {name: sensor_gains(name, "RGBN")[0] for name in ("QuickBird", "IKONOS", "GeoEye-1", "generic")}
 # Spectral weights of the simulated PAN over (R, G, B, NIR): a flat-ish 450-900 nm response like
 # QuickBird's PAN band. Our assumption, not a sensor calibration.
 PAN_WEIGHTS = (0.3, 0.3, 0.1, 0.3)
@@ -358,11 +357,19 @@ def mtf_sigma(gain: float, ratio: int = 4) -> float:
     return float(ratio / np.pi * np.sqrt(-2.0 * np.log(gain)))
 
 
-def mtf_kernel(gain: float, ratio: int = 4, size: int = 41) -> np.ndarray:
-    """The sampled, unit-sum ``size``×``size`` Gaussian of :func:`mtf_sigma` (float64)."""
-    size = check_int("mtf_kernel", "size", size, minimum=3)
+def gaussian_mtf_kernel(gain: float, ratio: int = 4, size: int = 41) -> np.ndarray:
+    """The sampled, unit-sum ``size``×``size`` Gaussian of :func:`mtf_sigma` (float64): the filter of
+    the embedded pansharpening data set (:func:`make_pansharpening`).
+
+    Its response at the MS Nyquist is ``gain`` and it sums to 1. It is **not** the MTF filter of
+    Vivone's toolbox (:func:`fusionlib.filters.mtf_kernel`, genMTF: a Kaiser-windowed Gaussian frequency
+    response) that ``pansharpening.protocols.degrade_wald`` uses: that one sums to ~0.9987 and responds
+    0.93-0.95 ``gain`` at the Nyquist; the kernels differ by up to ~5 % of their peak. So the embedded data
+    are degraded by an ideal Gaussian MTF, not by the toolbox filter.
+    """
+    size = check_int("gaussian_mtf_kernel", "size", size, minimum=3)
     if size % 2 == 0:
-        raise ValueError(f"mtf_kernel: `size` must be odd; got {size}")
+        raise ValueError(f"gaussian_mtf_kernel: `size` must be odd; got {size}")
     s = mtf_sigma(gain, ratio)
     t = np.arange(size) - size // 2
     g = np.exp(-t ** 2 / (2 * s * s))
@@ -370,8 +377,13 @@ def mtf_kernel(gain: float, ratio: int = 4, size: int = 41) -> np.ndarray:
     return k / k.sum()
 
 
+#: Former name of :func:`gaussian_mtf_kernel`, kept only while chapter 02 (``book/02_data.ipynb``) calls it
+#: (issue #17: one name per filter; ``fusionlib.filters.mtf_kernel`` is the toolbox filter).
+mtf_kernel = gaussian_mtf_kernel
+
+
 def _separable_mtf(band: np.ndarray, gain: float, ratio: int, size: int = 41) -> np.ndarray:
-    """``correlate(band, mtf_kernel(gain, ratio, size), mode="nearest")`` done as two 1-D passes
+    """``correlate(band, gaussian_mtf_kernel(gain, ratio, size), mode="nearest")`` done as two 1-D passes
     (the kernel is the outer product of one normalised 1-D Gaussian)."""
     from scipy.ndimage import correlate1d
     s = mtf_sigma(gain, ratio)
@@ -396,7 +408,7 @@ def make_pansharpening(image: Any, *, ratio: int = 4, sensor: str = "QuickBird",
     1. reference MS = (R, G, B, NIR) at full resolution, NIR given or synthetic
        (``clip(0.5 R + 0.4 G + 1.5·max(G − (R + B)/2, 0))``: vegetation bright);
     2. PAN = ``Σ_b w_b·MS_b`` with ``PAN_WEIGHTS`` (full resolution, 1 band);
-    3. MS_LR: each band filtered by the Gaussian of :func:`mtf_kernel` with the
+    3. MS_LR: each band filtered by the Gaussian of :func:`gaussian_mtf_kernel` with the
        sensor's Nyquist gain (``MTF_GAINS``, replicate border), then decimated
        by ``ratio`` keeping rows/columns ``ratio//2, ratio//2 + ratio, ...``
        (the phase of MATLAB ``imresize(·, 1/r, 'nearest')``, protocols note §1).
@@ -444,7 +456,7 @@ def make_pansharpening(image: Any, *, ratio: int = 4, sensor: str = "QuickBird",
 
 def _embedded_loader(task: str, make, *, rgb_only: bool = False):
     def loader(info: DatasetInfo, root=None, *, subset=None, verify=True, size: int | None = None,
-               seed: int = 0, **_: Any) -> Dataset:
+               seed: int = 0) -> Dataset:
         if subset is not None:
             raise ValueError(f"load({info.name!r}): `subset` is not supported by this data set; got {subset!r}")
         size_ = 256 if size is None else check_int(f"load({info.name!r})", "size", size, minimum=32)

@@ -16,29 +16,19 @@ with RGB sources compares against the sources' ``rgb2gray`` luma (MATLAB weights
 """
 from __future__ import annotations
 
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 
 from .. import _jit
-from .._checks import (UINT_VIEW, ShapeError, check_choice, check_finite, check_finite_range,
+from .._checks import (UINT_VIEW, ShapeError, check_finite, check_finite_range,
                        check_positive, nonneg_pattern_bound)
 from .._convert import Origin, as_tensor, stack_sources
-from ..filters import pad, rgb_to_gray, sep_filter2d
-from ._registry import PRESETS
+from ..filters import moment_maps, rgb2gray_8bit, rgb_to_gray, sep_filter2d
+from ._registry import check_preset  # noqa: F401  (re-exported for the metric modules)
 
 GRAY = 255.0
-
-
-def check_preset(where: str, preset: str, allowed: Sequence[str]) -> str:
-    """Refuse unknown presets and presets this metric does not define."""
-    check_choice(where, "preset", preset, PRESETS)
-    if preset not in allowed:
-        raise ValueError(f"{where}: `preset` {preset!r} is not defined for this metric; "
-                         f"supported presets: {list(allowed)}")
-    return preset
 
 
 def _scale(where: str, name: str, t: torch.Tensor, data_range: float, check: bool,
@@ -279,44 +269,18 @@ def window_moments(x: torch.Tensor, y: torch.Tensor, k1d: torch.Tensor, border: 
     return sep_filter2d(torch.cat([x, y, x * x, y * y, x * y], dim=1), k1d, k1d, border)
 
 
-def moment_maps(x: torch.Tensor, y: torch.Tensor, k1d: torch.Tensor, border: str) -> torch.Tensor:
-    """Window means of x, y, x^2, y^2, xy for (B, C, H, W) -> (B, 5C, H', W'), separable ``k1d``.
-
-    The five maps are built in one channels-last buffer and filtered by two depthwise convolutions:
-    on CPU, channels-last depthwise convolution runs oneDNN's vectorised kernel (several times faster
-    than the NCHW grouped convolution of :func:`fusionlib.filters.sep_filter2d`, same sums). Not for
-    autograd (it writes into a buffer).
-    """
-    b, c = x.shape[:2]
-    if border != "valid":
-        n = k1d.numel()
-        top = (n - 1) // 2
-        x = pad(x, (top, n - 1 - top, top, n - 1 - top), border)
-        y = pad(y, (top, n - 1 - top, top, n - 1 - top), border)
-    h, w = x.shape[-2:]
-    st = torch.empty((b, 5 * c, h, w), dtype=x.dtype, device=x.device, memory_format=torch.channels_last)
-    st[:, :c] = x
-    st[:, c:2 * c] = y
-    torch.mul(x, x, out=st[:, 2 * c:3 * c])
-    torch.mul(y, y, out=st[:, 3 * c:4 * c])
-    torch.mul(x, y, out=st[:, 4 * c:])
-    k = k1d.to(dtype=x.dtype, device=x.device).reshape(-1)
-    n = k.numel()
-    wv = k.reshape(1, 1, n, 1).expand(5 * c, 1, n, 1).contiguous()
-    wh = k.reshape(1, 1, 1, n).expand(5 * c, 1, 1, n).contiguous()
-    return F.conv2d(F.conv2d(st, wv, groups=5 * c), wh, groups=5 * c)
-
-
 def matlab_gray(f: torch.Tensor, s: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     """MATLAB ``rgb2gray`` of 8-bit images, as the Liu 2020 survey's ``evaluate_color.m`` applies it to
-    A, B and F before every metric: luma 0.298936 R + 0.587043 G + 0.114021 B (in float64) rounded to an
-    integer grey level. ``f`` (B, 3, H, W), ``s`` (B, N, 3, H, W) on the 0..255 scale -> (B, 1, H, W),
-    (B, N, 1, H, W) in ``f``'s dtype; inputs that are not RGB are returned as they are."""
+    A, B and F before every metric (:func:`fusionlib.filters.rgb2gray_8bit`: the ``rgb2gray`` luma in float64
+    rounded to an integer grey level). ``f`` (B, 3, H, W), ``s`` (B, N, 3, H, W)
+    on the 0..255 scale -> (B, 1, H, W), (B, N, 1, H, W) in ``f``'s dtype; inputs that are not RGB are
+    returned as they are. The one rounded ``rgb2gray`` of the metrics (nmi, q_ncie, q_p, fmi, ...;
+    MEF-SSIM's ``'mefb'`` preset uses the same helper)."""
     if f.shape[1] != 3:
         return f, s
     b, n = s.shape[:2]
-    g = torch.round(rgb_to_gray(f.to(torch.float64)))
-    gs = torch.round(rgb_to_gray(s.reshape(b * n, 3, *s.shape[-2:]).to(torch.float64)))
+    g = rgb2gray_8bit(f)
+    gs = rgb2gray_8bit(s.reshape(b * n, 3, *s.shape[-2:]))
     return g.to(f.dtype), gs.reshape(b, n, 1, *s.shape[-2:]).to(s.dtype)
 
 

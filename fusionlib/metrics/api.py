@@ -1,7 +1,6 @@
 """``evaluate``: several metrics in one call, chosen by name or by a benchmark preset."""
 from __future__ import annotations
 
-import inspect
 from typing import Any, Sequence
 
 from .._checks import check_choice
@@ -31,10 +30,6 @@ PRESET_METRICS: dict[str, tuple[str, ...]] = {
 }
 
 
-def _accepts(fn, name: str) -> bool:
-    return name in inspect.signature(fn).parameters
-
-
 def evaluate(fused: Any, sources: Any = None, reference: Any = None, names: Sequence[str] | None = None,
              preset: str = "default", *, data_range: float = 1.0, quantize: bool = False
              ) -> dict[str, Any]:
@@ -51,7 +46,8 @@ def evaluate(fused: Any, sources: Any = None, reference: Any = None, names: Sequ
     names : sequence of str, optional
         Registry keys; default: ``PRESET_METRICS[preset]``.
     preset : {'default', 'vifb', 'mefb', 'liu2020', 'tang', 'vivone', 'iaoa'}
-        Convention passed to every metric (a metric that does not define it raises ``ValueError``).
+        Convention passed to every metric; every metric must define it (its registration's ``presets``,
+        ``METRICS[name].presets``), checked for all names before any is computed (``ValueError``).
     data_range : float
     quantize : bool
         Passed to histogram metrics (round unquantised data to 256 levels instead of refusing it).
@@ -75,13 +71,15 @@ def evaluate(fused: Any, sources: Any = None, reference: Any = None, names: Sequ
         names = PRESET_METRICS[preset]
     if isinstance(names, str):
         names = [names]
+    infos = [METRICS[name] for name in names]
+    for info in infos:
+        info.check_preset(preset, where="evaluate")
     out: dict[str, Any] = {}
-    for name in names:
-        info = METRICS[name]
+    for name, info in zip(names, infos):
         kw: dict[str, Any] = {"preset": preset}
-        if _accepts(info.fn, "data_range"):
+        if "data_range" in info.keywords:
             kw["data_range"] = data_range
-        if _accepts(info.fn, "quantize"):
+        if "quantize" in info.keywords:
             kw["quantize"] = quantize
         if info.inputs == "none":
             out[name] = info.fn(fused, **kw)

@@ -297,7 +297,7 @@ def fmi(fused: Any, sources: Any, *, feature: str = "edge", window: int = 3, pre
     Haghighat, Razian (2014), fast-FMI; MEFB ``metrics/metricsFMI.m`` (conventions).
     """
     where = "fmi"
-    check_preset(where, preset, ("default", "mefb", "tang"))
+    check_preset(where, preset)
     check_choice(where, "feature", feature, FEATURES)
     w = check_int(where, "window", window, minimum=3)
     if w % 2 == 0:

@@ -54,7 +54,7 @@ def standard_deviation(fused: Any, *, preset: str = "default", data_range: float
     127.5
     """
     where = "standard_deviation"
-    check_preset(where, preset, ("default", "vifb", "mefb"))
+    check_preset(where, preset)
     var, origin = prepare_plane_var(fused, where=where, data_range=data_range)
     return finish(var.sqrt().mean(dim=1) * (255.0 / data_range), origin)
 
@@ -96,7 +96,7 @@ def spatial_frequency(fused: Any, *, preset: str = "default", data_range: float 
         Grey levels; higher is better; 0 for a constant image.
     """
     where = "spatial_frequency"
-    check_preset(where, preset, ("default", "vifb", "mefb"))
+    check_preset(where, preset)
     f, origin = prepare_fused(fused, where=where, data_range=data_range, min_size=2, rescale=False)
     return finish(_sf(f, preset == "vifb") * (255.0 / data_range), origin)
 
@@ -151,7 +151,7 @@ def average_gradient(fused: Any, *, preset: str = "default", data_range: float =
         Higher is better; 0 for a constant image. Papers using forward differences get other values.
     """
     where = "average_gradient"
-    check_preset(where, preset, ("default", "vifb", "mefb"))
+    check_preset(where, preset)
     f, origin = prepare_fused(fused, where=where, data_range=data_range, min_size=2, rescale=False)
     return finish(_ag(f) * (255.0 / data_range), origin)
 
@@ -186,7 +186,7 @@ def edge_intensity(fused: Any, *, preset: str = "default", data_range: float = 1
         Higher is better; 0 for a constant image.
     """
     where = "edge_intensity"
-    check_preset(where, preset, ("default", "vifb", "mefb"))
+    check_preset(where, preset)
     f, origin = prepare_fused(fused, where=where, data_range=data_range, min_size=1, rescale=False)
     return finish(_ei(f) * (255.0 / data_range), origin)
 
@@ -230,7 +230,7 @@ def brenner(fused: Any, *, direction: str = "horizontal", preset: str = "default
     this is a reconstruction (aenetv2 note §6). The absolute values of the table cannot be reproduced.
     """
     where = "brenner"
-    check_preset(where, preset, ("default",))
+    check_preset(where, preset)
     if direction not in ("horizontal", "both"):
         raise ValueError(f"{where}: `direction` must be one of ['horizontal', 'both']; got {direction!r}")
     f, origin = prepare_fused(fused, where=where, data_range=data_range, min_size=3)
@@ -321,7 +321,7 @@ def qabf(fused: Any, sources: Any, *, preset: str = "default", data_range: float
     benchmark codes do, so opposite gradients count as equal orientation.
     """
     where = "qabf"
-    check_preset(where, preset, ("default", "vifb", "mefb", "liu2020"))
+    check_preset(where, preset)
     f, s, origin = prepare_sources(fused, sources, where=where, data_range=data_range, min_size=3,
                                    snap=True)
     if preset == "liu2020":
@@ -386,6 +386,6 @@ def nabf(fused: Any, sources: Any, *, preset: str = "default", data_range: float
         In [0, 1]; lower is better (0: no added gradient anywhere, e.g. F equal to a source).
     """
     where = "nabf"
-    check_preset(where, preset, ("default",))
+    check_preset(where, preset)
     f, s, origin = prepare_sources(fused, sources, where=where, data_range=data_range, min_size=3)
     return finish(_nabf(f, s), origin)

@@ -20,7 +20,7 @@ import torch
 import torch.nn.functional as F
 
 from .._checks import check_positive
-from ..filters import gaussian_kernel1d, pad, rgb_to_gray, sep_filter2d
+from ..filters import gaussian_kernel1d, pad, rgb2gray_8bit, rgb_to_gray, sep_filter2d
 from ._common import check_preset, finish, prepare_sources
 from ._registry import register_metric
 
@@ -130,10 +130,13 @@ def _mef_ssim(seq: torch.Tensor, f: torch.Tensor, k: float = 0.03, levels: int =
 
 
 def _gray(x: torch.Tensor, rounding: bool) -> torch.Tensor:
-    """(M, C, H, W) on 0..255 -> (M, 1, H, W): MATLAB ``rgb2gray`` for RGB, as is for gray."""
+    """(M, C, H, W) float64 on 0..255 -> (M, 1, H, W): MATLAB ``rgb2gray`` for RGB (``rounding``: of
+    ``uint8`` images, :func:`~fusionlib.filters.rgb2gray_8bit`, as MEFB reads them), as is for gray."""
     if x.shape[1] == 1:
         return x
-    return rgb_to_gray(x / 255.0, rounding=rounding) * 255.0
+    if rounding:
+        return rgb2gray_8bit(x)
+    return rgb_to_gray(x / 255.0) * 255.0
 
 
 @register_metric("mef_ssim", full_name="Multi-exposure fusion SSIM (MEF-SSIM)", higher_is_better=True,
@@ -193,7 +196,7 @@ def mef_ssim(fused: Any, sources: Any, *, preset: str = "default", k: float = 0.
     MEFB ``metrics/mef_ms_ssim.m`` (K = 0.03, 3 levels, Gaussian 11/1.5 window, weights above).
     """
     where = "mef_ssim"
-    check_preset(where, preset, ("default", "mefb"))
+    check_preset(where, preset)
     kk = check_positive(where, "k", k)
     f, s, origin = prepare_sources(fused, sources, where=where, data_range=data_range,
                                    min_size=_WIN * 4, snap=True)

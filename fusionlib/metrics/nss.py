@@ -261,7 +261,7 @@ def niqe(fused: Any, *, color: str = "gray", block: int = 96, preset: str = "def
     reordering only our own sums moves the values as much).
     """
     where = "niqe"
-    check_preset(where, preset, ("default",))
+    check_preset(where, preset)
     if color not in ("gray", "y"):
         raise ValueError(f"{where}: `color` must be one of ['gray', 'y']; got {color!r}")
     if not isinstance(block, int) or block < 8 or block % 2:

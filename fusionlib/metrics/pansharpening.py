@@ -34,13 +34,14 @@ import torch.nn.functional as F
 from scipy.linalg.blas import get_blas_funcs
 
 from .. import _jit
-from .._checks import (UINT_VIEW, ShapeError, _extremes, _raise_outside, all_in_nonneg_range, check_choice,
+from .._checks import (UINT_VIEW, ShapeError, _extremes, _raise_outside, all_in_nonneg_range,
                        check_finite, check_finite_range, check_int, check_positive, check_range,
                        nonneg_pattern_bound)
 from .._convert import as_tensor, restore_scores
+from ..filters import SENSOR_GAINS as _SENSOR_GAINS
 from ..filters import filter2d, imresize_bicubic, interp23tap, mtf_filter, SOBEL_X, SOBEL_Y
 from ._common import CHUNK
-from ._registry import register_metric
+from ._registry import METRICS, check_preset, register_metric
 
 __all__ = ["ergas", "sam", "rmse", "rase", "cc", "uiqi", "q2n", "scc", "d_lambda", "d_s", "qnr",
            "hqnr", "PRESETS_PS", "DATA_RANGE", "SENSOR_GAINS", "ergas_kernel", "sam_kernel",
@@ -52,14 +53,9 @@ PRESETS_PS = ("default", "vivone", "iaoa")
 DATA_RANGE = {"default": 1.0, "vivone": 2.0 ** 11, "iaoa": 255.0}
 _EPS = torch.finfo(torch.float64).eps
 
-#: MTF gains at the LR Nyquist frequency (Vivone's toolbox), band order B, G, R, NIR.
-SENSOR_GAINS = {
-    "quickbird": ((0.34, 0.32, 0.30, 0.22), 0.15),
-    "ikonos": ((0.26, 0.28, 0.29, 0.28), 0.17),
-    "geoeye1": ((0.23, 0.23, 0.23, 0.23), 0.16),
-    "wv4": ((0.23, 0.23, 0.23, 0.23), 0.16),
-    "generic": ((0.3,), 0.15),
-}
+#: MTF gains at the LR Nyquist frequency (Vivone's toolbox), band order B, G, R, NIR: the one sensor
+#: table, :data:`fusionlib.filters.SENSOR_GAINS` (re-exported here).
+SENSOR_GAINS = _SENSOR_GAINS
 
 _REFS_VIVONE = ("G. Vivone et al., A critical comparison among pansharpening algorithms, IEEE TGRS 53(5), "
                 "2015, doi:10.1109/TGRS.2014.2361734",)
@@ -72,10 +68,8 @@ _REFS_IAOA = ("X. Mi, Q. Luo, Y. Zhou, J. Intell. Fuzzy Syst. 46(4), 2024, doi:1
 # ------------------------------------------------------------------------------------------------
 
 def _range_for(where: str, preset: str, data_range: float | None) -> float:
-    check_choice(where, "preset", preset, PRESETS_PS)
-    if data_range is None:
-        return DATA_RANGE[preset]
-    return check_positive(where, "data_range", data_range)
+    """The preset checked against metric ``where``'s registration, and ``data_range`` or its default."""
+    return METRICS[where].data_range_for(preset, data_range)
 
 
 def _as_pair(where: str, fused: Any, reference: Any, ref_name: str = "reference"):
@@ -528,7 +522,8 @@ def scc_kernel(f: torch.Tensor, r: torch.Tensor, defined: bool = False) -> torch
 
 @register_metric("ergas", full_name="Erreur relative globale adimensionnelle de synthese (ERGAS)",
                  higher_is_better=False, inputs="reference", kind="pansharpening", units="",
-                 presets=PRESETS_PS, references=("L. Wald, Data Fusion, 2002",) + _REFS_VIVONE, ideal=0.0)
+                 presets=PRESETS_PS,
+                 data_ranges=DATA_RANGE, references=("L. Wald, Data Fusion, 2002",) + _REFS_VIVONE, ideal=0.0)
 def ergas(fused: Any, reference: Any, *, ratio: float = 4, preset: str = "default",
           data_range: float | None = None) -> Any:
     """Erreur relative globale adimensionnelle de synthese (ERGAS).
@@ -572,7 +567,7 @@ def ergas(fused: Any, reference: Any, *, ratio: float = 4, preset: str = "defaul
 
 
 @register_metric("sam", full_name="Spectral angle mapper (SAM)", higher_is_better=False, inputs="reference",
-                 kind="pansharpening", range=(0.0, 180.0), units="degrees", presets=PRESETS_PS,
+                 kind="pansharpening", range=(0.0, 180.0), units="degrees", presets=PRESETS_PS, data_ranges=DATA_RANGE,
                  references=_REFS_VIVONE, ideal=0.0)
 def sam(fused: Any, reference: Any, *, preset: str = "default", data_range: float | None = None) -> Any:
     """Spectral angle mapper (SAM), in degrees.
@@ -605,7 +600,8 @@ def sam(fused: Any, reference: Any, *, preset: str = "default", data_range: floa
 
 
 @register_metric("rmse", full_name="Root mean square error (RMSE)", higher_is_better=False,
-                 inputs="reference", kind="pansharpening", presets=PRESETS_PS, references=_REFS_IAOA,
+                 inputs="reference", kind="pansharpening", presets=PRESETS_PS,
+                 data_ranges=DATA_RANGE, references=_REFS_IAOA,
                  ideal=0.0)
 def rmse(fused: Any, reference: Any, *, preset: str = "default", data_range: float | None = None) -> Any:
     """Root mean square error (RMSE) over all pixels and bands, in the data's own units.
@@ -621,7 +617,7 @@ def rmse(fused: Any, reference: Any, *, preset: str = "default", data_range: flo
 
 
 @register_metric("rase", full_name="Relative average spectral error (RASE)", higher_is_better=False,
-                 inputs="reference", kind="pansharpening", units="%", presets=PRESETS_PS,
+                 inputs="reference", kind="pansharpening", units="%", presets=PRESETS_PS, data_ranges=DATA_RANGE,
                  references=("M. Choi, IEEE TGRS 44(6), 2006, doi:10.1109/TGRS.2005.863308",) + _REFS_IAOA,
                  ideal=0.0)
 def rase(fused: Any, reference: Any, *, preset: str = "default", data_range: float | None = None) -> Any:
@@ -642,7 +638,8 @@ def rase(fused: Any, reference: Any, *, preset: str = "default", data_range: flo
 
 
 @register_metric("cc", full_name="Correlation coefficient (CC)", higher_is_better=True, inputs="reference",
-                 kind="pansharpening", range=(-1.0, 1.0), presets=PRESETS_PS, references=_REFS_IAOA,
+                 kind="pansharpening", range=(-1.0, 1.0), presets=PRESETS_PS,
+                 data_ranges=DATA_RANGE, references=_REFS_IAOA,
                  ideal=1.0)
 def cc(fused: Any, reference: Any, *, preset: str = "default", data_range: float | None = None,
        bands: Sequence[int] | None = None) -> Any:
@@ -666,6 +663,7 @@ def cc(fused: Any, reference: Any, *, preset: str = "default", data_range: float
 
 @register_metric("uiqi", full_name="Universal image quality index (UIQI, Q)", higher_is_better=True,
                  inputs="reference", kind="pansharpening", range=(-1.0, 1.0), presets=PRESETS_PS,
+                 data_ranges=DATA_RANGE,
                  references=("Z. Wang, A. C. Bovik, IEEE SPL 9(3), 2002, doi:10.1109/97.995823",)
                  + _REFS_VIVONE + _REFS_IAOA, ideal=1.0)
 def uiqi(fused: Any, reference: Any, *, preset: str = "default", data_range: float | None = None,
@@ -695,7 +693,7 @@ def uiqi(fused: Any, reference: Any, *, preset: str = "default", data_range: flo
 
 
 @register_metric("q2n", full_name="Q2n hypercomplex quality index (Q4 / Q8)", higher_is_better=True,
-                 inputs="reference", kind="pansharpening", range=(0.0, 1.0), presets=PRESETS_PS,
+                 inputs="reference", kind="pansharpening", range=(0.0, 1.0), presets=PRESETS_PS, data_ranges=DATA_RANGE,
                  references=("A. Garzelli, F. Nencini, IEEE GRSL 6(4), 2009, doi:10.1109/LGRS.2009.2022650",)
                  + _REFS_VIVONE, ideal=1.0)
 def q2n(fused: Any, reference: Any, *, preset: str = "vivone", data_range: float | None = None,
@@ -723,7 +721,7 @@ def q2n(fused: Any, reference: Any, *, preset: str = "vivone", data_range: float
     repeated; the product ordering follows the toolbox's ``onion_mult`` recursion.
     """
     where = "q2n"
-    check_choice(where, "preset", preset, PRESETS_PS)
+    check_preset(where, preset)
     block_size = check_int(where, "block_size", block_size, minimum=2)
     shift = block_size if shift is None else check_int(where, "shift", shift, minimum=1)
     f, r, origin, _ = _prep_pair(where, fused, reference, preset, data_range)
@@ -739,7 +737,7 @@ def q2n(fused: Any, reference: Any, *, preset: str = "vivone", data_range: float
 
 
 @register_metric("scc", full_name="Spatial correlation coefficient (SCC)", higher_is_better=True,
-                 inputs="reference", kind="pansharpening", range=(0.0, 1.0), presets=PRESETS_PS,
+                 inputs="reference", kind="pansharpening", range=(0.0, 1.0), presets=PRESETS_PS, data_ranges=DATA_RANGE,
                  references=("J. Zhou, D. L. Civco, J. A. Silander, IJRS 19(4), 1998",) + _REFS_VIVONE,
                  ideal=1.0)
 def scc(fused: Any, reference: Any, *, preset: str = "default", data_range: float | None = None) -> Any:
@@ -825,7 +823,7 @@ def _d_s(f, m_up, pan, pan_lr, s, q=1.0):
 
 
 @register_metric("d_lambda", full_name="Spectral distortion index (D_lambda)", higher_is_better=False,
-                 inputs="ms_pan", kind="pansharpening", range=(0.0, 1.0), presets=PRESETS_PS,
+                 inputs="ms_pan", kind="pansharpening", range=(0.0, 1.0), presets=PRESETS_PS, data_ranges=DATA_RANGE,
                  references=("L. Alparone et al., PE&RS 74(2), 2008, doi:10.14358/PERS.74.2.193",)
                  + _REFS_VIVONE, ideal=0.0)
 def d_lambda(fused: Any, ms: Any, pan: Any = None, *, ratio: int = 4, block_size: int = 32, p: float = 1,
@@ -844,7 +842,8 @@ def d_lambda(fused: Any, ms: Any, pan: Any = None, *, ratio: int = 4, block_size
 
 
 @register_metric("d_s", full_name="Spatial distortion index (D_s)", higher_is_better=False, inputs="ms_pan",
-                 kind="pansharpening", range=(0.0, 1.0), presets=PRESETS_PS, references=_REFS_VIVONE,
+                 kind="pansharpening", range=(0.0, 1.0), presets=PRESETS_PS,
+                 data_ranges=DATA_RANGE, references=_REFS_VIVONE,
                  ideal=0.0)
 def d_s(fused: Any, ms: Any, pan: Any, *, pan_lr: Any = None, ratio: int = 4, block_size: int = 32,
         q: float = 1, preset: str = "default", data_range: float | None = None) -> Any:
@@ -869,7 +868,8 @@ def d_s(fused: Any, ms: Any, pan: Any, *, pan_lr: Any = None, ratio: int = 4, bl
 
 
 @register_metric("qnr", full_name="Quality with no reference (QNR)", higher_is_better=True, inputs="ms_pan",
-                 kind="pansharpening", range=(0.0, 1.0), presets=PRESETS_PS, references=_REFS_VIVONE,
+                 kind="pansharpening", range=(0.0, 1.0), presets=PRESETS_PS,
+                 data_ranges=DATA_RANGE, references=_REFS_VIVONE,
                  ideal=1.0)
 def qnr(fused: Any, ms: Any, pan: Any, *, ratio: int = 4, block_size: int = 32, alpha: float = 1,
         beta: float = 1, preset: str = "default", data_range: float | None = None) -> Any:
@@ -882,7 +882,7 @@ def qnr(fused: Any, ms: Any, pan: Any, *, ratio: int = 4, block_size: int = 32, 
 
 
 @register_metric("hqnr", full_name="Hybrid quality with no reference (HQNR)", higher_is_better=True,
-                 inputs="ms_pan", kind="pansharpening", range=(0.0, 1.0), presets=PRESETS_PS,
+                 inputs="ms_pan", kind="pansharpening", range=(0.0, 1.0), presets=PRESETS_PS, data_ranges=DATA_RANGE,
                  references=("M. M. Khan et al., IEEE TGRS 47(11), 2009; Aiazzi et al., 2014",) + _REFS_VIVONE,
                  ideal=1.0)
 def hqnr(fused: Any, ms: Any, pan: Any, *, ratio: int = 4, block_size: int = 32,

@@ -118,7 +118,7 @@ def qcb(fused: Any, sources: Any, *, preset: str = "default", data_range: float 
     against sources with contrast (it used to score 1 through the NaN), and Q_CB stays in [0, 1].
     """
     where = "qcb"
-    check_preset(where, preset, ("default", "vifb", "mefb", "liu2020"))
+    check_preset(where, preset)
     f, s, origin = prepare_sources(fused, sources, where=where, data_range=data_range, min_size=2,
                                    max_count=2)
     if preset == "liu2020":
@@ -193,7 +193,7 @@ def qcv(fused: Any, sources: Any, *, preset: str = "default", data_range: float 
     source gradient at all, the unweighted block mean is returned instead of 0/0.
     """
     where = "qcv"
-    check_preset(where, preset, ("default", "vifb", "mefb", "liu2020"))
+    check_preset(where, preset)
     f, s, origin = prepare_sources(fused, sources, where=where, data_range=data_range, min_size=2)
     if preset == "liu2020":
         f, s = matlab_gray(f, s)
@@ -341,7 +341,7 @@ def vif(fused: Any, sources: Any, *, combine: str = "sum", preset: str = "defaul
     here the channels are pooled (identical for gray images).
     """
     where = "vif"
-    check_preset(where, preset, ("default", "tang"))
+    check_preset(where, preset)
     if combine not in ("sum", "mean"):
         raise ValueError(f"{where}: `combine` must be one of ['sum', 'mean']; got {combine!r}")
     f, s, origin = prepare_sources(fused, sources, where=where, data_range=data_range, min_size=41,
@@ -383,7 +383,7 @@ def viff(fused: Any, sources: Any, *, preset: str = "default", data_range: float
     AE-Netv2 writes "VIFF" but prints the Sheikh-Bovik VIF ratio (:func:`vif`); both are offered.
     """
     where = "viff"
-    check_preset(where, preset, ("default", "mefb"))
+    check_preset(where, preset)
     f, s, origin = prepare_sources(fused, sources, where=where, data_range=data_range, min_size=41,
                                    max_count=2)
     return finish(_viff(f, s), origin)

@@ -383,7 +383,7 @@ def q_p(fused: Any, sources: Any, *, preset: str = "default", data_range: float 
     contrast invariant, but its epsilon terms are not).
     """
     where = "q_p"
-    check_preset(where, preset, ("default", "mefb", "liu2020"))
+    check_preset(where, preset)
     f, s, origin = prepare_sources(fused, sources, where=where, data_range=data_range, min_size=11,
                                    max_count=2, snap=True)
     if preset == "liu2020":

@@ -64,7 +64,7 @@ def psnr(fused: Any, sources: Any, *, preset: str = "default", data_range: float
         dB; higher is better; ``inf`` for identical images (never NaN).
     """
     where = "psnr"
-    check_preset(where, preset, ("default", "vifb", "mefb"))
+    check_preset(where, preset)
     if preset == "default":  # 10 log10(255^2 / MSE_255) = 10 log10(data_range^2 / MSE)
         sq, m, origin = prepare_sq_diff(fused, sources, where=where, data_range=data_range)
         mse = sq.mean(dim=1) / m
@@ -102,7 +102,7 @@ def fusion_rmse(fused: Any, sources: Any, *, preset: str = "default", data_range
     pansharpening metrics.
     """
     where = "fusion_rmse"
-    check_preset(where, preset, ("default", "vifb"))
+    check_preset(where, preset)
     if preset == "default":  # on the 0..255 scale: the data-unit RMSE times 255 / data_range
         sq, m, origin = prepare_sq_diff(fused, sources, where=where, data_range=data_range)
         return finish(torch.sqrt(sq / m).mean(dim=1) * (255.0 / data_range), origin)
@@ -178,7 +178,7 @@ def ssim(fused: Any, sources: Any, *, preset: str = "default", data_range: float
     skimage's default (7 x 7 uniform window, sample covariance) and sewar's (uniform 11 x 11) differ.
     """
     where = "ssim"
-    check_preset(where, preset, ("default", "vifb"))
+    check_preset(where, preset)
     f, s, origin = prepare_sources(fused, sources, where=where, data_range=data_range, min_size=11,
                                    min_count=1)
     return finish(_ssim(f, s, preset), origin)
@@ -260,7 +260,7 @@ def q_y(fused: Any, sources: Any, *, preset: str = "default", data_range: float 
     1e20 on Liu 2020's g_04 results).
     """
     where = "q_y"
-    check_preset(where, preset, ("default", "liu2020"))
+    check_preset(where, preset)
     f, s, origin = prepare_sources(fused, sources, where=where, data_range=data_range, min_size=7,
                                    max_count=2)
     if preset == "liu2020":
@@ -307,7 +307,7 @@ def q_c(fused: Any, sources: Any, *, preset: str = "default", data_range: float 
         Higher is better.
     """
     where = "q_c"
-    check_preset(where, preset, ("default", "mefb"))
+    check_preset(where, preset)
     f, s, origin = prepare_sources(fused, sources, where=where, data_range=data_range, min_size=7,
                                    max_count=2)
     return finish(_q_c(f, s), origin)
@@ -408,7 +408,7 @@ def q_w(fused: Any, sources: Any, *, block: int = 8, preset: str = "default",
     ``ssim_index`` defaults (another window), so its numbers differ.
     """
     where = "q_w"
-    check_preset(where, preset, ("default", "liu2020"))
+    check_preset(where, preset)
     block = _block_arg(where, block)
     f, s, origin = prepare_sources(fused, sources, where=where, data_range=data_range, min_size=block,
                                    max_count=2)
@@ -446,7 +446,7 @@ def q_e(fused: Any, sources: Any, *, block: int = 8, alpha: float = 1.0, preset:
         In [-1, 1]; higher is better; 1 for F = A = B.
     """
     where = "q_e"
-    check_preset(where, preset, ("default", "liu2020"))
+    check_preset(where, preset)
     block = _block_arg(where, block)
     f, s, origin = prepare_sources(fused, sources, where=where, data_range=data_range, min_size=block,
                                    max_count=2)

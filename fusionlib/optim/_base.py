@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import Any, Callable, ClassVar
+from typing import Any, Callable, ClassVar, Sequence
 
 import numpy as np
 
@@ -27,7 +27,8 @@ from .._checks import check_choice, check_int
 from ..registry import Registry
 from ._problem import Problem
 
-__all__ = ["State", "Optimizer", "OptimizerInfo", "OPTIMIZERS", "register", "MODES"]
+__all__ = ["State", "Optimizer", "OptimizerInfo", "OPTIMIZERS", "register", "MODES", "best_of", "best_of_batch",
+           "draw", "greedy", "roulette"]
 
 MODES = ("corrected", "faithful")
 
@@ -83,6 +84,36 @@ def best_of(X: np.ndarray, f: np.ndarray, best_x: np.ndarray | None, best_f: flo
         if best_x is None or f[i] < best_f:
             return X[i].copy(), float(f[i])
     return best_x, best_f
+
+
+def best_of_batch(X: np.ndarray, f: np.ndarray, best_x: np.ndarray | None, best_f: np.ndarray | None):
+    """Per run, the best-so-far after seeing candidates ``X`` (R, k, D) with fitness ``f`` (R, k).
+
+    The batched form of :func:`best_of`: the first minimum of each run replaces the old best only when
+    strictly better (ties keep the old best); ``best_x=None`` takes it as is.
+    """
+    rows = np.arange(f.shape[0])
+    i = f.argmin(axis=1)
+    fi, xi = f[rows, i], X[rows, i]
+    if best_x is None:
+        return xi.copy(), fi.copy()
+    better = fi < best_f
+    return np.where(better[:, None], xi, best_x), np.where(better, fi, best_f)
+
+
+def draw(rngs: Sequence[np.random.Generator], method: str, *args, **kwargs) -> np.ndarray:
+    """``np.stack([getattr(g, method)(*args, **kwargs) for g in rngs])``: one draw per run, stacked on
+    a new leading axis. Each generator sees the call it would see in a single run.
+
+    ``random`` and ``standard_normal`` with only a shape are written straight into one preallocated
+    array (``out=``: the same numbers, no stacking copy)."""
+    if method in ("random", "standard_normal") and len(args) == 1 and not kwargs:
+        shape = tuple(args[0]) if isinstance(args[0], (tuple, list)) else (int(args[0]),)
+        out = np.empty((len(rngs),) + shape)
+        for r, g in enumerate(rngs):
+            getattr(g, method)(out=out[r])
+        return out
+    return np.stack([getattr(g, method)(*args, **kwargs) for g in rngs])
 
 
 def greedy(X_old, f_old, X_new, f_new):
@@ -157,7 +188,6 @@ class Optimizer:
         """:meth:`init_state` for R runs at once (``problem``: a ``BatchProblem``; ``rngs``: one
         generator per run). Arrays get a leading runs axis; the draws per generator are those of
         :meth:`init_state`."""
-        from ._batch import best_of_batch, draw
         X = problem.lower + draw(rngs, "random", (self.pop_size, problem.dim)) * (problem.upper - problem.lower)
         f = problem.evaluate(X)
         bx, bf = best_of_batch(X, f, None, None)

@@ -24,47 +24,17 @@ back to one :func:`run` per seed, with identical results.
 """
 from __future__ import annotations
 
-import time
 from typing import Callable, Sequence
 
 import numpy as np
 
 from .._checks import ShapeError
 from ..utils import as_rng
-from ._base import Optimizer, State
+from ._base import Optimizer, State, best_of_batch, draw  # noqa: F401  (draw, best_of_batch: public here)
 from ._problem import Problem
+from ._run import History, Result, _check_run_args, _drive, run
 
 __all__ = ["BatchProblem", "run_batch", "draw", "best_of_batch", "supports_batch"]
-
-
-def draw(rngs: Sequence[np.random.Generator], method: str, *args, **kwargs) -> np.ndarray:
-    """``np.stack([getattr(g, method)(*args, **kwargs) for g in rngs])``: one draw per run, stacked on
-    a new leading axis. Each generator sees the call it would see in a single run.
-
-    ``random`` and ``standard_normal`` with only a shape are written straight into one preallocated
-    array (``out=``: the same numbers, no stacking copy)."""
-    if method in ("random", "standard_normal") and len(args) == 1 and not kwargs:
-        shape = tuple(args[0]) if isinstance(args[0], (tuple, list)) else (int(args[0]),)
-        out = np.empty((len(rngs),) + shape)
-        for r, g in enumerate(rngs):
-            getattr(g, method)(out=out[r])
-        return out
-    return np.stack([getattr(g, method)(*args, **kwargs) for g in rngs])
-
-
-def best_of_batch(X: np.ndarray, f: np.ndarray, best_x: np.ndarray | None, best_f: np.ndarray | None):
-    """Per run, the best-so-far after seeing candidates ``X`` (R, k, D) with fitness ``f`` (R, k).
-
-    The batched form of :func:`fusionlib.optim._base.best_of`: the first minimum of each run replaces
-    the old best only when strictly better (ties keep the old best); ``best_x=None`` takes it as is.
-    """
-    rows = np.arange(f.shape[0])
-    i = f.argmin(axis=1)
-    fi, xi = f[rows, i], X[rows, i]
-    if best_x is None:
-        return xi.copy(), fi.copy()
-    better = fi < best_f
-    return np.where(better[:, None], xi, best_x), np.where(better, fi, best_f)
 
 
 def supports_batch(optimizer: Optimizer) -> bool:
@@ -86,49 +56,44 @@ class BatchProblem:
     """
 
     def __init__(self, problem: Problem, n_runs: int, max_evals: int | None = None):
-        self._p = problem.fresh(max_evals)  # the objective, its checks (NaN, shape), the budget
+        self._p = problem.fresh(max_evals)  # the objective, its checks (NaN, shape), the budget, the counters
         self.n_runs = n_runs
         self.lower, self.upper, self.dim = self._p.lower, self._p.upper, self._p.dim
         self.max_evals = max_evals
         self.record = self._p.record
-        self.n_evals = 0   # per run
-        self.n_calls = 0   # objective calls (each run would have made as many on its own)
-        self._trace: list[np.ndarray] = []
+
+    @property
+    def n_evals(self) -> int:
+        """Evaluations per run."""
+        return self._p.n_evals
+
+    @property
+    def n_calls(self) -> int:
+        """Objective calls (each run would have made as many on its own)."""
+        return self._p.n_calls
 
     @property
     def remaining(self) -> float:
-        return np.inf if self.max_evals is None else self.max_evals - self.n_evals
+        return self._p.remaining
 
     @property
     def exhausted(self) -> bool:
-        return self.max_evals is not None and self.n_evals >= self.max_evals
+        return self._p.exhausted
 
     @property
     def trace(self) -> np.ndarray:
         """(R, n_evals) every evaluated fitness value of each run, in evaluation order."""
-        return np.concatenate(self._trace, axis=1) if self._trace else np.zeros((self.n_runs, 0))
+        return self._p.trace if self._p._trace else np.zeros((self.n_runs, 0))
 
     def evaluate(self, X: np.ndarray) -> np.ndarray:
-        """Fitness ``(R, k)`` of the candidates ``X`` ``(R, k, D)`` of every run, in one objective call."""
+        """Fitness ``(R, k)`` of the candidates ``X`` ``(R, k, D)`` of every run, in one objective call
+        (the budget truncation of :meth:`Problem.evaluate`, per run)."""
         if type(X) is not np.ndarray or X.dtype != np.float64:
             X = np.asarray(X, dtype=np.float64)
         if X.ndim != 3 or X.shape[0] != self.n_runs or X.shape[2] != self.dim:
             raise ShapeError(f"BatchProblem.evaluate: `X` must have shape ({self.n_runs}, k, {self.dim}); "
                              f"got {X.shape}", expected=(self.n_runs, "k", self.dim), actual=X.shape)
-        r, k, d = X.shape
-        n = k if self.max_evals is None else max(0, min(k, self.max_evals - self.n_evals))
-        if n == k:
-            f = self._p._call(X.reshape(r * k, d)).reshape(r, k)
-        else:
-            f = np.full((r, k), np.inf)
-            if n == 0:
-                return f
-            f[:, :n] = self._p._call(X[:, :n].reshape(r * n, d)).reshape(r, n)
-        if self.record:
-            self._trace.append(f[:, :n].copy())
-        self.n_evals += n
-        self.n_calls += 1
-        return f
+        return self._p._evaluate_within_budget(X)
 
 
 def _split_state(s: State, r: int) -> State:
@@ -169,7 +134,6 @@ def run_batch(problem: Problem, optimizer: Optimizer, seeds: Sequence, n_iter: i
     >>> [r.best_f == run(p, WOA(pop_size=5), n_iter=10, seed=s).best_f for s, r in zip([0, 1, 2], res)]
     [True, True, True]
     """
-    from ._run import History, Result, _check_run_args, run
     where = "run_batch"
     n_iter, max_evals = _check_run_args(where, problem, optimizer, n_iter, max_evals, callback)
     seeds = list(seeds)
@@ -183,39 +147,17 @@ def run_batch(problem: Problem, optimizer: Optimizer, seeds: Sequence, n_iter: i
     rngs = [as_rng(s) for s in seeds]
     R = len(rngs)
     p = BatchProblem(problem, R, max_evals)
-    t0 = time.perf_counter()
-    state = optimizer.init_batch(p, rngs, n_iter=n_iter)
-    rec_best, rec_ev, rec_x, rec_f = [], [], [], []
-
-    def record(s: State) -> None:
-        rec_best.append(s.best_f)
-        rec_ev.append(s.n_evals)
-        rec_x.append(s.positions)
-        rec_f.append(s.fitness)
-
-    record(state)
-    stop = bool(callback(state)) if callback is not None else False
-    n_steps = state.n_iter
-    if n_iter is not None and optimizer.mode == "faithful" and optimizer.faithful_eval_first:
-        n_steps = n_iter - 1   # as in run(): the MATLAB loop evaluates at the top
-    cap = n_steps if n_iter is not None else 10 * n_steps + 10
-    while not stop and not p.exhausted and state.iteration < cap:
-        state = optimizer.step_batch(state, p, rngs)
-        record(state)
-        if callback is not None and callback(state):
-            stop = True
-    wall = (time.perf_counter() - t0) / R
-    ev = np.asarray(rec_ev, dtype=np.int64)
-    per = np.diff(ev, prepend=0)
-    best = np.stack(rec_best, axis=1)              # (R, K + 1)
+    state, rec, wall = _drive(optimizer, p, rngs, n_iter, callback, batch=True)
+    best = np.stack(rec.best, axis=1)              # (R, K + 1)
     trace = p.trace
     curves = np.minimum.accumulate(trace, axis=1) if trace.shape[1] else trace
     width = p.upper - p.lower
     out = []
     for r, s in enumerate(seeds):
-        hist = History(best=best[r], n_evals=ev, evals_per_iter=per, best_per_eval=curves[r],
-                       _fitnesses=[f[r] for f in rec_f], _positions=[x[r] for x in rec_x], _width=width)
+        hist = History(best=best[r], n_evals=rec.n_evals, evals_per_iter=rec.evals_per_iter,
+                       best_per_eval=curves[r], _fitnesses=[f[r] for f in rec.fitness],
+                       _positions=[x[r] for x in rec.positions], _width=width)
         out.append(Result(best_x=state.best_x[r].copy(), best_f=float(state.best_f[r]), history=hist,
-                          n_evals=p.n_evals, wall_time=wall, n_iter=state.iteration, n_calls=p.n_calls,
+                          n_evals=p.n_evals, wall_time=wall / R, n_iter=state.iteration, n_calls=p.n_calls,
                           optimizer=optimizer.key, mode=optimizer.mode, seed=s, state=_split_state(state, r)))
     return out

@@ -186,8 +186,9 @@ class Problem:
 
     @property
     def trace(self) -> np.ndarray:
-        """Every evaluated fitness value, in evaluation order (``record=True``)."""
-        return np.concatenate(self._trace) if self._trace else np.zeros(0)
+        """Every evaluated fitness value, in evaluation order (``record=True``); ``(R, n_evals)`` when
+        the problem is evaluated through a :class:`~fusionlib.optim.BatchProblem`."""
+        return np.concatenate(self._trace, axis=-1) if self._trace else np.zeros(0)
 
     # -- evaluation -----------------------------------------------------------------------------
     def evaluate(self, X: np.ndarray) -> np.ndarray:
@@ -197,20 +198,24 @@ class Problem:
         if X.ndim != 2 or X.shape[1] != self.dim:
             raise ShapeError(f"Problem.evaluate: `X` must have shape (k, {self.dim}); got {X.shape}",
                              expected=("k", self.dim), actual=X.shape)
-        k = X.shape[0]
-        if self.max_evals is None or self.n_evals + k <= self.max_evals:
-            n = k
-            f = self._call(X)
-            if self.record:
-                self._trace.append(f.copy())
+        return self._evaluate_within_budget(X)
+
+    def _evaluate_within_budget(self, X: np.ndarray) -> np.ndarray:
+        """The budget truncation of :meth:`evaluate` and ``BatchProblem.evaluate``: ``X`` is
+        ``(..., k, D)`` (any leading runs axes, all runs at the same count); the first ``n`` of the
+        ``k`` candidates the budget allows are evaluated in one objective call, the others come back
+        ``+inf``; the counter grows by ``n`` (per run) and the trace by the ``n`` values."""
+        *lead, k, d = X.shape
+        n = k if self.max_evals is None else max(0, min(k, self.max_evals - self.n_evals))
+        if n == k:
+            f = self._call(X.reshape(-1, d)).reshape(*lead, k)
         else:
-            n = max(0, self.max_evals - self.n_evals)
-            f = np.full(k, np.inf)
+            f = np.full((*lead, k), np.inf)
             if n == 0:
                 return f
-            f[:n] = self._call(X[:n])
-            if self.record:
-                self._trace.append(f[:n].copy())
+            f[..., :n] = self._call(X[..., :n, :].reshape(-1, d)).reshape(*lead, n)
+        if self.record:
+            self._trace.append(f[..., :n].copy())
         self.n_evals += n
         self.n_calls += 1
         return f

@@ -145,40 +145,63 @@ def run(problem: Problem, optimizer: Optimizer, n_iter: int | None = None, max_e
     n_iter, max_evals = _check_run_args("run", problem, optimizer, n_iter, max_evals, callback)
     rng = as_rng(seed)
     p = problem.fresh(max_evals)
+    state, rec, wall = _drive(optimizer, p, rng, n_iter, callback)
+    trace = p.trace
+    hist = History(best=np.asarray(rec.best), n_evals=rec.n_evals, evals_per_iter=rec.evals_per_iter,
+                   best_per_eval=np.minimum.accumulate(trace) if trace.size else trace,
+                   _fitnesses=rec.fitness, _positions=rec.positions, _width=p.upper - p.lower)
+    return Result(best_x=state.best_x.copy(), best_f=float(state.best_f), history=hist, n_evals=p.n_evals,
+                  wall_time=wall, n_iter=state.iteration, n_calls=p.n_calls, optimizer=optimizer.key,
+                  mode=optimizer.mode, seed=seed, state=state)
+
+
+@dataclass
+class _Records:
+    """What :func:`_drive` records after the initialisation and after every step (references to the
+    states' arrays: steps never modify the arrays of a state they return, so keeping them is safe;
+    mean and diversity are computed from them on first access)."""
+    best: list = field(default_factory=list)
+    ev: list = field(default_factory=list)
+    positions: list = field(default_factory=list)
+    fitness: list = field(default_factory=list)
+
+    def add(self, s: State) -> None:
+        self.best.append(s.best_f)
+        self.ev.append(s.n_evals)
+        self.positions.append(s.positions)
+        self.fitness.append(s.fitness)
+
+    @functools.cached_property
+    def n_evals(self) -> np.ndarray:
+        return np.asarray(self.ev, dtype=np.int64)
+
+    @functools.cached_property
+    def evals_per_iter(self) -> np.ndarray:
+        return np.diff(self.n_evals, prepend=0)
+
+
+def _drive(optimizer: Optimizer, p, rng, n_iter: int | None, callback, batch: bool = False):
+    """The driver loop of :func:`run` (``p`` a fresh :class:`Problem`, ``rng`` a generator) and of
+    :func:`~fusionlib.optim.run_batch` (``batch=True``: a ``BatchProblem``, one generator per run,
+    ``init_batch``/``step_batch``): initialise, record, step until the callback stops, the budget is
+    spent or the horizon is reached. Returns ``(state, records, wall seconds)``."""
+    init, step = (optimizer.init_batch, optimizer.step_batch) if batch else (optimizer.init_state, optimizer.step)
     t0 = time.perf_counter()
-    state = optimizer.init_state(p, rng, n_iter=n_iter)
+    state = init(p, rng, n_iter=n_iter)
     n_steps = state.n_iter
     if n_iter is not None and optimizer.mode == "faithful" and optimizer.faithful_eval_first:
-        n_steps = n_iter - 1
-    # per-iteration records; mean and diversity are computed once at the end from the recorded
-    # arrays (steps never modify the arrays of a state they return, so keeping references is safe)
-    rec_best, rec_ev, rec_x, rec_f = [], [], [], []
-    width = p.upper - p.lower
-
-    def record(s: State) -> None:
-        rec_best.append(s.best_f)
-        rec_ev.append(s.n_evals)
-        rec_x.append(s.positions)
-        rec_f.append(s.fitness)
-
-    record(state)
+        n_steps = n_iter - 1   # the MATLAB loop evaluates at the top: T passes = init + T - 1 steps
+    rec = _Records()
+    rec.add(state)
     stop = bool(callback(state)) if callback is not None else False
     # without n_iter the budget decides; the cap only guards against a step that evaluates nothing
     cap = n_steps if n_iter is not None else 10 * n_steps + 10
     while not stop and not p.exhausted and state.iteration < cap:
-        state = optimizer.step(state, p, rng)
-        record(state)
+        state = step(state, p, rng)
+        rec.add(state)
         if callback is not None and callback(state):
             stop = True
-    wall = time.perf_counter() - t0
-    ev = np.asarray(rec_ev, dtype=np.int64)
-    trace = p.trace
-    hist = History(best=np.asarray(rec_best), n_evals=ev, evals_per_iter=np.diff(ev, prepend=0),
-                   best_per_eval=np.minimum.accumulate(trace) if trace.size else trace,
-                   _fitnesses=rec_f, _positions=rec_x, _width=width)
-    return Result(best_x=state.best_x.copy(), best_f=float(state.best_f), history=hist, n_evals=p.n_evals,
-                  wall_time=wall, n_iter=state.iteration, n_calls=p.n_calls, optimizer=optimizer.key, mode=optimizer.mode,
-                  seed=seed, state=state)
+    return state, rec, time.perf_counter() - t0
 
 
 def minimize(name: str, fitness: Callable[[np.ndarray], np.ndarray], lower, upper, pop_size: int,

@@ -15,8 +15,7 @@ from typing import ClassVar
 import numpy as np
 
 from .._checks import check_int, check_positive
-from ._base import Optimizer, State, best_of, register, roulette
-from ._batch import best_of_batch
+from ._base import Optimizer, State, best_of, best_of_batch, register, roulette
 from ._problem import Problem, repair_bounds
 
 __all__ = ["ACOR", "acor_weights", "acor_widths", "acor_sample"]

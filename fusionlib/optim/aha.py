@@ -13,8 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ._base import Optimizer, State, best_of, register
-from ._batch import best_of_batch, draw
+from ._base import Optimizer, State, best_of, best_of_batch, draw, register
 from ._problem import Problem, repair_bounds
 
 __all__ = ["AHA", "aha_directions", "aha_candidates"]

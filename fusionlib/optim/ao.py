@@ -19,8 +19,7 @@ from math import gamma, pi, sin
 import numpy as np
 
 from .._checks import check_positive
-from ._base import Optimizer, State, best_of, greedy, register
-from ._batch import best_of_batch, draw
+from ._base import Optimizer, State, best_of, best_of_batch, draw, greedy, register
 from ._problem import Problem, _uclip, repair_bounds
 
 __all__ = ["AO", "ao_update", "levy"]

@@ -15,8 +15,7 @@ from typing import ClassVar
 import numpy as np
 
 from .._checks import check_int, check_positive
-from ._base import Optimizer, State, best_of, greedy, register
-from ._batch import best_of_batch
+from ._base import Optimizer, State, best_of, best_of_batch, greedy, register
 from ._problem import Problem, _uclip, repair_bounds
 from .acor import _draw_into, acor_sample, acor_weights, acor_widths
 

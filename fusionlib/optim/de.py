@@ -12,8 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .._checks import check_positive
-from ._base import Optimizer, State, best_of, greedy, register
-from ._batch import best_of_batch
+from ._base import Optimizer, State, best_of, best_of_batch, greedy, register
 from ._problem import Problem, _uclip
 
 __all__ = ["DE", "de_update", "distinct_donors"]

@@ -12,8 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .._checks import check_positive
-from ._base import Optimizer, State, greedy, register
-from ._batch import draw
+from ._base import Optimizer, State, draw, greedy, register
 from ._leaders import empty_leaders, leaders_chain, leaders_chain_batch, leaders_topk, leaders_topk_batch
 from ._problem import Problem, _uclip
 

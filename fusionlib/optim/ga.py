@@ -11,8 +11,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ._base import Optimizer, State, best_of, register, roulette
-from ._batch import best_of_batch
+from ._base import Optimizer, State, best_of, best_of_batch, register, roulette
 from ._problem import Problem
 
 __all__ = ["GA", "ga_offspring", "selection_probabilities"]

@@ -12,8 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .._checks import check_positive
-from ._base import Optimizer, State, best_of, register
-from ._batch import best_of_batch, draw
+from ._base import Optimizer, State, best_of, best_of_batch, draw, register
 from ._problem import Problem, _uclip
 
 __all__ = ["WOA", "woa_update"]

@@ -18,6 +18,7 @@ References: G. Vivone et al., "A critical comparison among pansharpening algorit
 """
 from __future__ import annotations
 
+import inspect
 from typing import Any, Callable, Sequence
 
 import numpy as np
@@ -32,6 +33,8 @@ __all__ = ["METHODS", "pansharpen", "gihs", "brovey", "pca", "gs", "gsa", "aihs"
            "mtf_glp", "mtf_glp_hpm", "upsample_ms"]
 
 METHODS: Registry[Callable] = Registry("pansharpening method")
+#: The keywords each method kernel takes (read once at import; ``pansharpen`` passes only those).
+_KEYWORDS: dict[str, frozenset[str]] = {}
 _EPS = 1e-12
 
 
@@ -58,20 +61,20 @@ def _cov_gains(ms, inten):
 
 
 @METHODS.register("gihs")
-def _gihs(ms, pan, **_):
+def _gihs(ms, pan):
     inten = ms.mean(1, keepdim=True)
     return _cs(ms, pan, inten, 1.0)
 
 
 @METHODS.register("brovey")
-def _brovey(ms, pan, **_):
+def _brovey(ms, pan):
     inten = ms.mean(1, keepdim=True)
     pm = _match(pan, inten)
     return ms * pm / (inten + _EPS)
 
 
 @METHODS.register("pca")
-def _pca(ms, pan, **_):
+def _pca(ms, pan):
     b, c, h, w = ms.shape
     x = ms.reshape(b, c, -1)
     mu = x.mean(-1, keepdim=True)
@@ -90,7 +93,7 @@ def _pca(ms, pan, **_):
 
 
 @METHODS.register("gs")
-def _gs(ms, pan, **_):
+def _gs(ms, pan):
     inten = ms.mean(1, keepdim=True)
     return _cs(ms, pan, inten, _cov_gains(ms, inten))
 
@@ -103,7 +106,7 @@ def _lowpass_pan(pan, ratio):
 
 
 @METHODS.register("gsa")
-def _gsa(ms, pan, ratio=4, **_):
+def _gsa(ms, pan, ratio=4):
     b, c, h, w = ms.shape
     plp = _lowpass_pan(pan, ratio)
     X = torch.cat([ms.reshape(b, c, -1), torch.ones_like(ms[:, :1].reshape(b, 1, -1))], 1).transpose(1, 2)
@@ -113,7 +116,7 @@ def _gsa(ms, pan, ratio=4, **_):
 
 
 @METHODS.register("aihs")
-def _aihs(ms, pan, **_):
+def _aihs(ms, pan):
     from scipy.optimize import nnls
     b, c, h, w = ms.shape
     X = ms.reshape(b, c, -1).transpose(1, 2).cpu().numpy().astype(np.float64)
@@ -129,13 +132,13 @@ def _box_lowpass(p, ratio):
 
 
 @METHODS.register("hpf")
-def _hpf(ms, pan, ratio=4, **_):
+def _hpf(ms, pan, ratio=4):
     pk = _match(pan, ms)
     return ms + (pk - _box_lowpass(pk, ratio))
 
 
 @METHODS.register("sfim")
-def _sfim(ms, pan, ratio=4, **_):
+def _sfim(ms, pan, ratio=4):
     pk = _match(pan, ms)
     return ms * pk / (_box_lowpass(pk, ratio) + _EPS)
 
@@ -150,15 +153,21 @@ def _glp_lowpass(pk, ratio, gains):
 
 
 @METHODS.register("mtf_glp")
-def _mtf_glp(ms, pan, ratio=4, gains=(0.3,), **_):
+def _mtf_glp(ms, pan, ratio=4, gains=(0.3,)):
     pk = _match(pan, ms)
     return ms + (pk - _glp_lowpass(pk, ratio, gains))
 
 
 @METHODS.register("mtf_glp_hpm")
-def _mtf_glp_hpm(ms, pan, ratio=4, gains=(0.3,), **_):
+def _mtf_glp_hpm(ms, pan, ratio=4, gains=(0.3,)):
     pk = _match(pan, ms)
     return ms * pk / (_glp_lowpass(pk, ratio, gains) + _EPS)
+
+
+def _keywords(key: str, fn: Callable) -> frozenset[str]:
+    if key not in _KEYWORDS:
+        _KEYWORDS[key] = frozenset(inspect.signature(fn).parameters) - {"ms", "pan"}
+    return _KEYWORDS[key]
 
 
 def upsample_ms(ms: torch.Tensor, ratio: int = 4, method: str = "interp23tap") -> torch.Tensor:
@@ -184,7 +193,7 @@ def pansharpen(ms: Any, pan: Any, method: str = "gsa", *, ratio: int = 4, gains:
     ratio : int
     gains : sequence of float
         MTF gains at Nyquist per band (one value = all bands) for the MTF-GLP family (sensor tables
-        in :data:`fusionlib.metrics.pansharpening.SENSOR_GAINS`; the IAOA data are R, G, B, NIR).
+        in :data:`fusionlib.filters.SENSOR_GAINS`, band order B, G, R, NIR; the IAOA data are R, G, B, NIR).
 
     Returns
     -------
@@ -212,7 +221,8 @@ def pansharpen(ms: Any, pan: Any, method: str = "gsa", *, ratio: int = 4, gains:
     if p.shape[0] not in (1, mu.shape[0]):
         raise ShapeError(f"{where}: `pan` batch {p.shape[0]} does not match `ms` batch {mu.shape[0]}")
     p = p.expand(mu.shape[0], -1, -1, -1)
-    out = fn(mu, p, ratio=ratio, gains=tuple(gains))
+    kw = {k: v for k, v in (("ratio", ratio), ("gains", tuple(gains))) if k in _keywords(method, fn)}
+    out = fn(mu, p, **kw)
     return restore(out, origin)
 
 

@@ -8,9 +8,9 @@
   ``EXP = interp23tap(MS_LR)``; GT = MS; indices after the ``dim_cut`` border cut.
 * ``vivone_fr``: no degradation; ``EXP = interp23tap(MS)``; no-reference indices (QNR, HQNR).
 
-Sensor MTF gains (band order B, G, R, NIR in the toolbox) are in
-:data:`fusionlib.metrics.pansharpening.SENSOR_GAINS`; :func:`sensor_gains` reorders them for the
-IAOA data (R, G, B, NIR). Gaofen has no toolbox entry: the generic 0.3 / 0.15 is an assumption.
+Sensor MTF gains (band order B, G, R, NIR in the toolbox) are in the one sensor table
+:data:`fusionlib.filters.SENSOR_GAINS`; :func:`sensor_gains` (from :mod:`fusionlib.filters`)
+reorders them for the IAOA data (R, G, B, NIR). Gaofen has no toolbox entry: the generic 0.3 / 0.15 is an assumption.
 """
 from __future__ import annotations
 
@@ -21,28 +21,11 @@ import torch
 
 from .._checks import ShapeError, check_choice, check_int
 from .._convert import as_tensor
-from ..filters import imresize_bicubic, interp23tap, mtf_filter
-from ..metrics.pansharpening import SENSOR_GAINS
+from ..filters import imresize_bicubic, interp23tap, mtf_filter, sensor_gains
 
 __all__ = ["PROTOCOLS", "ProtocolData", "prepare_protocol", "sensor_gains", "dim_cut", "degrade_wald"]
 
 PROTOCOLS = ("iaoa", "vivone_rr", "vivone_fr")
-
-
-def sensor_gains(sensor: str, band_order: str = "BGRN") -> tuple[tuple[float, ...], float]:
-    """MS gains (in ``band_order``: 'BGRN' toolbox, 'RGBN' IAOA data) and PAN gain of a sensor."""
-    key = sensor.lower().replace("-", "").replace(" ", "").replace("_", "")
-    key = {"qb": "quickbird", "gaofen": "generic", "gaofen2": "generic", "gf2": "generic",
-           "gf": "generic", "geoeye": "geoeye1"}.get(key, key)
-    if key not in SENSOR_GAINS:
-        key = "generic"
-    ms, pan = SENSOR_GAINS[key]
-    if len(ms) == 1:
-        ms = ms * 4
-    check_choice("sensor_gains", "band_order", band_order, ("BGRN", "RGBN"))
-    if band_order == "RGBN":
-        ms = (ms[2], ms[1], ms[0]) + tuple(ms[3:])
-    return tuple(ms), pan
 
 
 def dim_cut(x: torch.Tensor, d: int) -> torch.Tensor:

@@ -9,7 +9,7 @@ import fusionlib.classical as C
 from fusionlib._checks import ShapeError
 from fusionlib.classical import msvd as M
 from fusionlib.classical import guided as G
-from fusionlib.classical._common import box_sum
+from fusionlib.filters import box_sum
 
 
 class TestGaussianPyramid:
@@ -132,27 +132,3 @@ class TestGuidedFilter:
     def test_exception(self, rng):
         with pytest.raises(ValueError, match="eps"):
             G.guided_filter(rng.random((8, 8)), rng.random((8, 8)), eps=-1)
-
-
-class TestFastFilters:
-    """The classical package's slice/cumulative-sum filters equal fusionlib.filters' convolutions."""
-
-    @pytest.mark.parametrize("border", ["replicate", "symmetric"])
-    def test_box_mean_border(self, rng, border):
-        from fusionlib.classical._common import box_mean_border
-        from fusionlib.filters import box_filter
-        x = torch.from_numpy(rng.random((2, 3, 37, 29)))
-        for r in (1, 3, 15):
-            torch.testing.assert_close(box_mean_border(x, r, border), box_filter(x, r, border=border),
-                                       atol=1e-12, rtol=0)
-
-    def test_sep_correlate_and_laplacian(self, rng):
-        from fusionlib.classical._common import LAPLACIAN_3x3, laplacian, sep_correlate
-        from fusionlib.filters import filter2d, gaussian_kernel1d, sep_filter2d
-        x = torch.from_numpy(rng.random((1, 2, 33, 40)))
-        for size, border in ((11, "replicate"), (13, "symmetric"), (4, "replicate")):
-            k = gaussian_kernel1d(2.0, size)
-            torch.testing.assert_close(sep_correlate(x, k, border), sep_filter2d(x, k, k, border),
-                                       atol=1e-12, rtol=0)
-        torch.testing.assert_close(laplacian(x), filter2d(x, LAPLACIAN_3x3.double(), "replicate"),
-                                   atol=1e-12, rtol=0)

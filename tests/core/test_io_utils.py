@@ -171,6 +171,16 @@ class TestUtils:
         with pytest.raises(KeyError, match="already"):
             r.add("a", 2)
 
+    def test_registry_register_refuses_metadata(self):
+        """``register`` stores the object itself and takes no metadata (it used to drop it silently)."""
+        from fusionlib.registry import Registry
+        r = Registry("thing")
+        with pytest.raises(TypeError):
+            r.register("a", doc="dropped")
+        assert "a" not in r
+        f = r.register("b")(len)
+        assert f is len and r["b"] is len
+
 
 class TestStableRound:
     def test_rounds_like_round(self):

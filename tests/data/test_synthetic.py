@@ -165,12 +165,39 @@ class TestMakePansharpening:
         """σ = (r/π)·√(−2 ln G): 1.87 px for G = 0.34, r = 4 (pansharpening_protocols.md §2)."""
         assert syn.mtf_sigma(0.34, 4) == pytest.approx(1.87, abs=5e-3)
         for g in (0.22, 0.3, 0.34):
-            k = syn.mtf_kernel(g, 4)
+            k = syn.gaussian_mtf_kernel(g, 4)
             # the kernel's frequency response at the MS Nyquist (1/8 cycles/pixel) equals the gain
             t = np.arange(41) - 20
             h = (k.sum(axis=0) * np.cos(2 * np.pi * t / 8)).sum()
             assert h == pytest.approx(g, abs=2e-3)
             assert k.sum() == pytest.approx(1.0)
+
+    def test_one_sensor_table(self):
+        """MTF_GAINS is the R, G, B, NIR view of fusionlib.filters.SENSOR_GAINS (B, G, R, NIR), the
+        table the metrics and protocols read."""
+        from fusionlib import filters
+        from fusionlib.metrics import pansharpening as mps
+        from fusionlib.pansharpening import protocols
+        assert mps.SENSOR_GAINS is filters.SENSOR_GAINS and protocols.sensor_gains is filters.sensor_gains
+        assert filters.SENSOR_BANDS == ("B", "G", "R", "NIR")
+        for name, rgbn in syn.MTF_GAINS.items():
+            b, g, r, n = filters.sensor_gains(name, "BGRN")[0]
+            assert rgbn == (r, g, b, n)
+        assert syn.MTF_GAINS["QuickBird"] == (0.30, 0.32, 0.34, 0.22)
+
+    def test_gaussian_is_not_the_toolbox_mtf(self):
+        """One name per filter: the embedded data's sampled Gaussian (unit sum, Nyquist response = gain)
+        differs from Vivone's genMTF (filters.mtf_kernel: sum ~0.9987, response 0.93-0.95 gain), as
+        documented in both docstrings."""
+        from fusionlib import filters
+        t = np.arange(41) - 20
+        for g in (0.22, 0.3, 0.34):
+            gk, vk = syn.gaussian_mtf_kernel(g, 4), filters.mtf_kernel(g, 4).numpy()
+            resp = [(k.sum(axis=0) * np.cos(2 * np.pi * t / 8)).sum() / k.sum() for k in (gk, vk)]
+            assert resp[0] == pytest.approx(g, abs=2e-3) and 0.92 * g < resp[1] < 0.97 * g
+            assert 0.998 < vk.sum() < 0.9995
+            assert 0.04 < np.abs(vk / vk.sum() - gk).max() / gk.max() < 0.05
+        assert syn.mtf_kernel is syn.gaussian_mtf_kernel  # former name, while chapter 02 calls it
 
     def test_invariants(self, rgb):
         s = syn.make_pansharpening(rgb)
@@ -181,7 +208,7 @@ class TestMakePansharpening:
         from scipy.ndimage import correlate
         gains = syn.MTF_GAINS["QuickBird"]
         for b in range(4):
-            low = correlate(s.reference[b].astype(np.float64), syn.mtf_kernel(gains[b]), mode="nearest")
+            low = correlate(s.reference[b].astype(np.float64), syn.gaussian_mtf_kernel(gains[b]), mode="nearest")
             np.testing.assert_allclose(s.ms[b], np.rint(low[2::4, 2::4] * 255) / 255, atol=1e-6)
 
     def test_exception(self, rgb, gray):

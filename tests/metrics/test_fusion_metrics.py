@@ -424,3 +424,60 @@ class TestStandardDeviationPaths:
         x = rng.random((1, 1, 20, 30)).astype(np.float32)
         x[0, 0, 0, 0] = -0.0
         assert M.standard_deviation(x) == pytest.approx(float(x.astype(np.float64).std() * 255), rel=1e-6)
+
+
+class TestPresetRegistry:
+    """Each metric's presets are written once, in its registration; validation and ``evaluate`` read them."""
+
+    @staticmethod
+    def _call_any(info, preset):
+        z = np.full((1, 4, 64, 64), 0.5, np.float32)
+        if info.inputs == "none":
+            return info.fn(z[:, :1], preset=preset)
+        if info.inputs == "sources":
+            return info.fn(z[:, :1], [z[:, :1], z[:, :1]], preset=preset)
+        if info.inputs == "ms_pan":
+            return info.fn(z, z, z[:, :1], preset=preset)
+        return info.fn(z, z, preset=preset)
+
+    @pytest.mark.parametrize("name", sorted(M.METRICS))
+    def test_undeclared_presets_refused(self, name):
+        info = M.METRICS[name]
+        for preset in sorted(set(M.PRESETS) - set(info.presets)):
+            with pytest.raises(ValueError, match=re.escape(f"`preset` {preset!r} is not defined for metric "
+                                                           f"{name!r}")):
+                self._call_any(info, preset)
+
+    def test_check_preset_reads_registry(self):
+        from fusionlib.metrics._registry import check_preset
+        assert check_preset("fmi", "tang") == "tang"
+        with pytest.raises(ValueError, match="supported presets: \\['default', 'mefb', 'tang'\\]"):
+            check_preset("fmi", "vifb")
+        with pytest.raises(ValueError, match="must be one of"):
+            check_preset("fmi", "nonsense")
+
+    def test_evaluate_checks_all_before_computing(self, pair):
+        a, b = pair
+        with pytest.raises(ValueError, match="evaluate: `preset` 'vifb' is not defined for metric 'fmi'"):
+            M.evaluate(a, [a, b], names=["psnr", "fmi"], preset="vifb")
+
+    def test_evaluate_does_not_inspect_per_call(self, pair, monkeypatch):
+        import inspect
+        a, b = pair
+        assert {"preset", "data_range", "quantize"} <= M.METRICS["entropy"].keywords
+        assert "quantize" not in M.METRICS["psnr"].keywords
+
+        def boom(*args, **kw):
+            raise AssertionError("inspect.signature called")
+        monkeypatch.setattr(inspect, "signature", boom)
+        out = M.evaluate(a, [a, b], names=["entropy", "psnr"])
+        assert out["psnr"] == M.psnr(a, [a, b])
+
+    def test_pansharpening_data_range_defaults(self):
+        for name in ("ergas", "q2n", "qnr"):
+            info = M.METRICS[name]
+            assert dict(info.data_ranges) == M.pansharpening.DATA_RANGE
+            assert info.data_range_for("vivone") == 2.0 ** 11
+            assert info.data_range_for("iaoa", 3.0) == 3.0
+            with pytest.raises(ValueError, match="data_range"):
+                info.data_range_for("default", -1.0)

@@ -95,3 +95,33 @@ class TestDraw:
         b = np.stack([getattr(np.random.default_rng(s), method)(*args) for s in (0, 1, 2)])
         np.testing.assert_array_equal(a, b)
         assert a.dtype == b.dtype
+
+
+class TestModuleStructure:
+    def test_no_import_circle(self):
+        """_base holds best_of, best_of_batch and draw; _run (the driver) and _batch (the runs axis)
+        sit above it: _base imports neither, _run does not import _batch (also inside functions)."""
+        import ast
+        from pathlib import Path
+        pkg = Path(fo.__file__).parent
+
+        def imports(mod):
+            tree = ast.parse((pkg / f"{mod}.py").read_text())
+            return {n.module for n in ast.walk(tree) if isinstance(n, ast.ImportFrom) and n.level == 1}
+        assert not imports("_base") & {"_batch", "_run"}
+        assert not imports("_run") & {"_batch"}
+        assert not imports("_problem") & {"_base", "_batch", "_run"}
+        assert fo._batch.draw is fo._base.draw and fo._batch.best_of_batch is fo._base.best_of_batch
+
+    def test_one_budget_truncation(self):
+        """Problem and BatchProblem truncate through the same code: a batch of R equal rows equals
+        the single problem's values, counter and trace."""
+        p = fo.Problem(sphere, LO, HI, max_evals=7)
+        bp = fo.BatchProblem(fo.Problem(sphere, LO, HI), 3, max_evals=7)
+        X = np.random.default_rng(0).uniform(-5, 5, (5, 4))
+        for _ in range(3):
+            f = p.evaluate(X)
+            fb = bp.evaluate(np.stack([X] * 3))
+            assert all(np.array_equal(f, row) for row in fb)
+            assert (p.n_evals, p.n_calls) == (bp.n_evals, bp.n_calls)
+        assert np.array_equal(np.stack([p.trace] * 3), bp.trace) and bp.exhausted and bp.remaining == 0

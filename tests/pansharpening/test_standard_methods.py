@@ -60,6 +60,16 @@ class TestPansharpen:
             pansharpen(ms, ms, "gihs")
 
 
+    @pytest.mark.parametrize("method", list(METHODS))
+    def test_kernels_take_no_catch_all(self, method):
+        """No kernel swallows a misspelt keyword: each names the keywords it uses (ratio, gains)."""
+        import inspect
+        params = inspect.signature(METHODS[method]).parameters.values()
+        assert not any(q.kind == q.VAR_KEYWORD for q in params)
+        with pytest.raises(TypeError):
+            METHODS[method](torch.zeros(1, 4, 8, 8), torch.zeros(1, 1, 8, 8), ratoi=4)
+
+
 class TestFiltersForProtocols:
     def test_interp23tap_phase(self):
         """LR sample i lands on HR position 4i + 2 (toolbox phase) and is kept exactly."""

@@ -12,6 +12,12 @@ Border modes (``border``):
 * ``"valid"``: no padding; the output shrinks (MATLAB ``filter2(..., 'valid')``).
 
 All kernels act channel-wise (depthwise) and keep the dtype and device of the input.
+
+The one home of box, Gaussian, separable, guided and Laplacian filtering: the grouped convolutions
+here (:func:`filter2d`, :func:`sep_filter2d`, :func:`gaussian_blur`) and their fast CPU paths in
+:mod:`fusionlib.filters._fast` (:func:`box_sum`, :func:`box_mean`, :func:`box_mean_border`,
+:func:`window_sum_small`, :func:`sep_correlate`, :func:`laplacian`, :func:`guided_filter`,
+:func:`moment_maps`), re-exported here; the classical methods and the metrics call these.
 """
 from __future__ import annotations
 
@@ -147,7 +153,13 @@ def gaussian_blur(x: torch.Tensor, sigma: float, size: int | None = None,
 
 def box_filter(x: torch.Tensor, radius: int, *, normalize: bool = True,
                border: str = "symmetric") -> torch.Tensor:
-    """Mean (or sum) over a ``(2r+1) x (2r+1)`` window."""
+    """Mean (or sum) over a ``(2r+1) x (2r+1)`` window.
+
+    By cumulative sums (:func:`box_mean_border` / :func:`box_sum`: O(1) per pixel, accumulated in
+    float64 on the CPU); ``border="valid"`` by the separable convolution of :func:`sep_filter2d`.
+    """
+    if border != "valid":
+        return box_mean_border(x, radius, border) if normalize else box_sum(x, radius, border)
     size = 2 * radius + 1
     k = torch.ones(size, dtype=x.dtype, device=x.device)
     if normalize:
@@ -162,61 +174,6 @@ SOBEL_Y = SOBEL_X.t().contiguous()
 def sobel(x: torch.Tensor, border: str = "replicate") -> tuple[torch.Tensor, torch.Tensor]:
     """Sobel responses ``(gx, gy)`` by correlation (``gx`` responds to vertical edges)."""
     return filter2d(x, SOBEL_X, border), filter2d(x, SOBEL_Y, border)
-
-
-def rgb_to_gray(x: torch.Tensor, *, rounding: bool = False) -> torch.Tensor:
-    """ITU-R BT.601 luma, as MATLAB ``rgb2gray`` (0.2989, 0.5870, 0.1140).
-
-    ``x`` is (B, 3, H, W) (a 1-channel input is returned unchanged).
-    ``rounding=True`` rounds on the 0..255 scale, as ``rgb2gray`` on uint8 does.
-    """
-    if x.shape[1] == 1:
-        return x
-    if x.shape[1] != 3:
-        raise ValueError(f"rgb_to_gray: input must have 1 or 3 channels; got {x.shape[1]}")
-    w = torch.tensor([0.298936021293775, 0.587043074451121, 0.114020904255103],
-                     dtype=x.dtype, device=x.device).reshape(1, 3, 1, 1)
-    y = (x * w).sum(dim=1, keepdim=True)
-    if rounding:
-        y = torch.round(y * 255.0) / 255.0
-    return y
-
-
-def rgb_to_ycbcr(x: torch.Tensor) -> torch.Tensor:
-    """Full-range JPEG (BT.601) Y'CbCr of an RGB tensor in [0, 1]; Cb, Cr centred at 0.5."""
-    r, g, b = x[:, 0:1], x[:, 1:2], x[:, 2:3]
-    y = 0.299 * r + 0.587 * g + 0.114 * b
-    cb = 0.5 + (b - y) * 0.564
-    cr = 0.5 + (r - y) * 0.713
-    return torch.cat([y, cb, cr], dim=1)
-
-
-def ycbcr_to_rgb(x: torch.Tensor, *, exact: bool = False) -> torch.Tensor:
-    """Inverse of :func:`rgb_to_ycbcr`.
-
-    ``exact=False`` uses OpenCV's published inverse coefficients (1.403, 0.714, 0.344, 1.773),
-    the convention of networks whose pipelines go through ``cv2.cvtColor`` (IFCNN); they
-    invert the forward transform only to about 3e-4. ``exact=True`` applies the exact matrix
-    inverse, so ``ycbcr_to_rgb(rgb_to_ycbcr(x), exact=True) == x`` to rounding (what fusion
-    methods need for ``fuse(a, a) == a`` on colour images).
-    """
-    if exact:
-        m = _ycbcr_inverse().to(dtype=x.dtype, device=x.device)
-        centred = torch.cat([x[:, :1], x[:, 1:] - 0.5], dim=1)
-        return torch.einsum("ij,bjhw->bihw", m, centred)
-    y, cb, cr = x[:, 0:1], x[:, 1:2] - 0.5, x[:, 2:3] - 0.5
-    r = y + 1.403 * cr
-    g = y - 0.714 * cr - 0.344 * cb
-    b = y + 1.773 * cb
-    return torch.cat([r, g, b], dim=1)
-
-
-def _ycbcr_inverse() -> torch.Tensor:
-    """Exact inverse of the matrix of :func:`rgb_to_ycbcr` (Y; Cb - 0.5; Cr - 0.5 from R, G, B)."""
-    fwd = torch.tensor([[0.299, 0.587, 0.114],
-                        [-0.564 * 0.299, -0.564 * 0.587, 0.564 * (1 - 0.114)],
-                        [0.713 * (1 - 0.299), -0.713 * 0.587, -0.713 * 0.114]], dtype=torch.float64)
-    return torch.linalg.inv(fwd)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -307,6 +264,41 @@ def interp23tap(x: torch.Tensor, ratio: int = 4) -> torch.Tensor:
     return out
 
 
+#: Band order of the multispectral gains in :data:`SENSOR_GAINS` (Vivone's toolbox order).
+SENSOR_BANDS = ("B", "G", "R", "NIR")
+
+#: MTF gains at the MS Nyquist frequency (Vivone's toolbox): ``sensor -> (MS gains in the band order
+#: of SENSOR_BANDS, i.e. B, G, R, NIR; PAN gain)``; "generic" (0.3 / 0.15) is the toolbox default for
+#: unlisted sensors (e.g. Gaofen). The one sensor table: ``metrics.pansharpening.SENSOR_GAINS`` is
+#: this object, ``data.synthetic.MTF_GAINS`` its R, G, B, NIR view (:func:`sensor_gains`).
+SENSOR_GAINS = {
+    "quickbird": ((0.34, 0.32, 0.30, 0.22), 0.15),
+    "ikonos": ((0.26, 0.28, 0.29, 0.28), 0.17),
+    "geoeye1": ((0.23, 0.23, 0.23, 0.23), 0.16),
+    "wv4": ((0.23, 0.23, 0.23, 0.23), 0.16),
+    "generic": ((0.3,), 0.15),
+}
+
+
+def sensor_gains(sensor: str, band_order: str = "BGRN") -> tuple[tuple[float, ...], float]:
+    """MS gains (4 bands, in ``band_order``: 'BGRN' toolbox, 'RGBN' IAOA and embedded data) and PAN
+    gain of ``sensor`` from :data:`SENSOR_GAINS` (names are matched without case, '-', '_' or spaces;
+    Gaofen and unknown sensors get the generic gains)."""
+    if band_order not in ("BGRN", "RGBN"):
+        raise ValueError(f"sensor_gains: `band_order` must be one of ['BGRN', 'RGBN']; got {band_order!r}")
+    key = sensor.lower().replace("-", "").replace(" ", "").replace("_", "")
+    key = {"qb": "quickbird", "gaofen": "generic", "gaofen2": "generic", "gf2": "generic",
+           "gf": "generic", "geoeye": "geoeye1"}.get(key, key)
+    if key not in SENSOR_GAINS:
+        key = "generic"
+    ms, pan = SENSOR_GAINS[key]
+    if len(ms) == 1:
+        ms = ms * 4
+    if band_order == "RGBN":
+        ms = (ms[2], ms[1], ms[0]) + tuple(ms[3:])
+    return tuple(ms), pan
+
+
 def mtf_kernel(gain: float, ratio: int = 4, size: int = 41, *, beta: float = 0.5,
                dtype=torch.float64, device=None) -> torch.Tensor:
     """A (size, size) MTF-matched FIR filter whose frequency gain at the LR Nyquist is ``gain``.
@@ -314,6 +306,13 @@ def mtf_kernel(gain: float, ratio: int = 4, size: int = 41, *, beta: float = 0.5
     Gaussian frequency response on the ``size`` grid with std ``((size-1)/(2 ratio)) / sqrt(-2 ln G)``
     samples, normalised to peak 1, turned into a spatial filter by the 2-D window method with a
     rotated 1-D Kaiser window (``beta``), as Vivone's toolbox ``genMTF`` / ``fwind1`` describe.
+    The filter of Wald's protocol (:func:`mtf_filter`, ``pansharpening.protocols.degrade_wald``).
+
+    Not the sampled Gaussian of the embedded data set
+    (:func:`fusionlib.data.synthetic.gaussian_mtf_kernel`): with the same ``gain`` this filter sums to
+    ~0.9987 (not 1) and its response at the Nyquist is 0.93-0.95 ``gain`` (0.2827 for 0.3, ratio 4), where
+    the sampled Gaussian has unit sum and a response of ``gain``; the two kernels differ by up to ~5 %
+    of their peak.
     """
     import numpy as np
     if not 0.0 < gain < 1.0:
@@ -361,3 +360,11 @@ def _fft_correlate_valid(xp: torch.Tensor, ks: torch.Tensor) -> torch.Tensor:
     K = torch.fft.rfft2(torch.flip(ks, (-2, -1)), s=(H, W))
     y = torch.fft.irfft2(torch.fft.rfft2(xp) * K, s=(H, W))
     return y[..., kh - 1:, kw - 1:].contiguous()
+
+
+# colour conversions (BT.601 luma, MATLAB rgb2gray, Y'CbCr)
+from ._color import (BT601_LUMA, RGB2GRAY_WEIGHTS, luma, rgb2gray_8bit, rgb_to_gray,  # noqa: E402
+                     rgb_to_ycbcr, ycbcr_to_rgb)
+# the fast CPU paths (they use :func:`pad`, defined above)
+from ._fast import (LAPLACIAN_3x3, box_mean, box_mean_border, box_sum, guided_filter,  # noqa: E402
+                    laplacian, moment_maps, sep_correlate, window_sum_small)
