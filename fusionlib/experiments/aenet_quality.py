@@ -101,8 +101,9 @@ def e2_field(networks: Mapping[str, Any], splits: Mapping[str, Any], *, root=Non
 def e2_summary(field, network: str):
     """Per task: pairs, field size, the network's mean E2 rank, its mean E2 and its teacher's, the
     median paired difference, the two-sided Wilcoxon signed-rank p (exact at these n), the smallest p
-    that n can reach, and whether the network is significantly below its teacher (p < 0.05 and a
-    negative median difference)."""
+    that n can reach, whether the network is significantly below its teacher (p < 0.05 and a
+    negative median difference), and the verdict in words ('not testable at this n' when the
+    smallest attainable p is not below 0.05)."""
     import pandas as pd
     from .aenet_study import paired_test
     from .stats import smallest_p_wilcoxon
@@ -121,7 +122,11 @@ def e2_summary(field, network: str):
                     "teacher E2": float(teach["E2"].mean()), "median diff": float(np.median(diff)),
                     "wins vs teacher": int((diff > 0).sum()), "p (Wilcoxon)": p,
                     "smallest p": smallest_p_wilcoxon(n) if n >= 1 else float("nan"),
-                    "below teacher": bool(p < 0.05 and np.median(diff) < 0)})
+                    "below teacher": bool(p < 0.05 and np.median(diff) < 0),
+                    "verdict": ("not testable at this n" if not smallest_p_wilcoxon(max(n, 1)) < 0.05 else
+                                "significantly below its teacher" if p < 0.05 and np.median(diff) < 0 else
+                                "significantly above its teacher" if p < 0.05 else
+                                "not significantly different from its teacher")})
     return pd.DataFrame(out).set_index("task")
 
 

@@ -743,7 +743,7 @@ PROFILES: dict[str, dict[str, Any]] = {
     "smoke": {"config": StudyConfig(epochs=1, batch_size=4, lr=2e-3, patch=32, n_patches=32),
               "n_train": 3, "n_test": 1, "n_timing": 3, "timing_size": 256, "seeds": 2},
     "standard": {"config": StudyConfig(epochs=2, batch_size=16, lr=1e-3, patch=96, n_patches=192),
-                 "n_train": 12, "n_test": None, "n_timing": 30, "timing_size": 400, "seeds": 3},
+                 "n_train": None, "n_test": None, "n_timing": 30, "timing_size": 400, "seeds": 3},
     "full": {"config": StudyConfig(epochs=110, batch_size=16, patch=128, n_patches=2048, stages=((10, 1e-3), (100, 1e-4))),
              "n_train": None, "n_test": None, "n_timing": 300, "timing_size": 400, "seeds": 3},
 }

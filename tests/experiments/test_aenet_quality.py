@@ -63,7 +63,9 @@ class TestE2Summary:
         s = Q.e2_summary(pd.DataFrame(rows), "net").loc["t"]
         assert s["pairs"] == 6 and s["mean E2 rank"] == 1 and s["median diff"] == 0.5 and s["wins vs teacher"] == 6
         assert s["p (Wilcoxon)"] == pytest.approx(smallest_p_wilcoxon(6)) == pytest.approx(2 / 64)
-        assert not s["below teacher"]
+        assert not s["below teacher"] and s["verdict"] == "significantly above its teacher"
+        few = pd.DataFrame(rows[:10])                              # n = 5: smallest p 0.0625
+        assert Q.e2_summary(few, "net").loc["t", "verdict"] == "not testable at this n"
 
     def test_exception(self):
         df = pd.DataFrame([{"task": "t", "image": "i", "method": "lp", "E2": 1.0, "E2_rank": 1, "n_field": 1,
