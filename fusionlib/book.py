@@ -21,7 +21,8 @@ Steps:
    the page;
 2. install the widget JavaScript from the lock file ``tools/widgets/package-lock.json`` with
    ``npm ci`` into ``_build/npm`` and copy it into ``_build/stage/_vendor/widgets`` (never committed),
-   with ``tools/widgets/require-config.js``, which points require.js at that folder (the widget fonts);
+   with ``tools/widgets/widgets-setup.js`` (require.js paths to that folder, so the widget fonts load; a
+   MathJax 2 ``Hub`` shim for the labels ipywidgets typesets, since the book loads MathJax 3);
 3. ``jupyter-book build _build/stage --all -W -n --keep-going`` with execution off, so any warning
    (a failed chapter included) fails the build; the site lands in ``_build/html``.
 """
@@ -297,7 +298,8 @@ def _dedupe_scripts(app: Any, pagename: str, templatename: str, context: dict, d
     unique = []
     for js in files:
         attrs = getattr(js, "attributes", None) or {}
-        key = (str(getattr(js, "filename", js)), tuple(sorted((k, str(v)) for k, v in attrs.items())))
+        name = getattr(js, "filename", js) or ""      # an inline script comes with None or ""
+        key = (str(name), tuple(sorted((k, str(v)) for k, v in attrs.items())))
         if key not in seen:
             seen.add(key)
             unique.append(js)
@@ -362,7 +364,7 @@ def vendor_widgets(root: Path, stage: Path) -> Path:
         if f.is_file() and (f.name == "embed-amd.js" or f.suffix in (".woff", ".woff2", ".ttf", ".eot", ".svg")):
             shutil.copy2(f, dest / f.name)
     shutil.copy2(req, dest / "require.js")
-    shutil.copy2(lock_dir / "require-config.js", dest / "require-config.js")
+    shutil.copy2(lock_dir / "widgets-setup.js", dest / "widgets-setup.js")
     # MathJax for formulas, offline: the combined component and the fonts it loads beside itself
     mj = stage / "_vendor" / "mathjax"
     if mj.exists():

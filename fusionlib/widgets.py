@@ -282,7 +282,7 @@ class Explorer:
     ``controls`` (the control widgets: name -> widget in live mode; name -> list of widgets, one per grid
     group holding the axis, in static mode), ``groups`` (the grid as tuples of axis names; live: all axes),
     ``states`` (static: the embedded states, ``{(index, ...): panels}``), ``nbytes`` (static: bytes
-    of embedded state, panels counted once), ``vary`` (static with several groups: the toggle) and
+    of the widget state a notebook saves for it, JSON with images in base64), ``vary`` (static with several groups: the toggle) and
     ``links`` (static: the client-side links, ``ipywidgets.DirectionalLink`` from a control's ``index``
     to a ``Stack``'s ``selected_index``).
     """
@@ -399,8 +399,8 @@ def explorer(render: Callable[..., Any], axes: Mapping[str, Any], *, mode: str =
         Image encoding: ``png`` or ``jpeg`` (``quality``), at most ``width`` pixels wide (figures are
         saved ``width`` pixels wide); ``width=None`` keeps the rendered size.
     max_bytes : int
-        Static mode: the embedded panels (base64 images + HTML, each distinct panel once) may not exceed
-        this; the page-wide budget is :data:`PAGE_BUDGET`.
+        Static mode: the widget state saved for the explorer (JSON, images in base64, each distinct panel
+        once) may not exceed this; the page-wide budget is :data:`PAGE_BUDGET`.
     title : str, optional
         A heading shown above the controls.
     cache : int
@@ -523,6 +523,10 @@ def explorer(render: Callable[..., Any], axes: Mapping[str, Any], *, mode: str =
                          "use fewer values, grid='axes' or smaller groups")
     states: dict[tuple[int, ...], list] = {}
     shared: dict[bytes, Any] = {}               # panel digest -> widget (identical panels stored once)
+    # one Layout (and HTML style) for every state widget: each model of its own would add ~1 kB of
+    # default values per widget to the saved state
+    from ipywidgets.widgets.widget_string import HTMLStyle
+    lay, hstyle = w.Layout(), HTMLStyle()
     nbytes = 0
     views: dict[tuple[int, ...], Any] = {}
     for key in keys:
@@ -532,12 +536,12 @@ def explorer(render: Callable[..., Any], axes: Mapping[str, Any], *, mode: str =
         for kind, payload in panels:
             digest = hashlib.sha1(repr((kind, payload)).encode() if kind == "html" else payload[0]).digest()
             if digest not in shared:
-                shared[digest] = _panel_widget(w, kind, payload)
+                shared[digest] = _panel_widget(w, kind, payload, layout=lay, style=hstyle)
                 nbytes += _panel_nbytes(kind, payload)
             widgets_.append(shared[digest])
-        cap = w.HTML(_caption(ax, key))
+        cap = w.HTML(_caption(ax, key), layout=lay, style=hstyle)
         nbytes += len(cap.value.encode())
-        v = w.VBox([cap, w.HBox(widgets_)])
+        v = w.VBox([cap, w.HBox(widgets_, layout=lay)], layout=lay)
         v.add_class(STATE_CLASS)
         views[key] = v
         if nbytes > max_bytes:
@@ -564,7 +568,7 @@ def explorer(render: Callable[..., Any], axes: Mapping[str, Any], *, mode: str =
                 k = list(key)
                 k[p] = i
                 children.append(nest(level + 1, k))
-            st = w.Stack(children, selected_index=ax[n].index)
+            st = w.Stack(children, selected_index=ax[n].index, layout=lay)
             links.append(w.jsdlink((ctl[n], "index"), (st, "selected_index")))
             return st
 
@@ -582,14 +586,28 @@ def explorer(render: Callable[..., Any], axes: Mapping[str, Any], *, mode: str =
     box = w.VBox([*header, *body])
     box.add_class("fl-explorer")
     box.add_class("fl-explorer-static")
+    nbytes = _saved_bytes([box, *links])       # what a notebook saves: every model, images as base64
+    if nbytes > max_bytes:
+        raise ValueError(f"{where}: the embedded states take {nbytes / 1e6:.2f} MB > `max_bytes` = "
+                         f"{max_bytes / 1e6:.2f} MB; use fewer values, grid='axes', a smaller `width` or "
+                         "fmt='jpeg'")
     return Explorer(box, "static", ax, controls, groups, states, nbytes, vary=vary, links=links)
 
 
-def _panel_widget(w: Any, kind: str, payload: Any):
+def _saved_bytes(roots: list) -> int:
+    """Bytes of the widget state a notebook saves for ``roots`` and every model they refer to (JSON)."""
+    import json
+
+    from ipywidgets.embed import dependency_state
+    return len(json.dumps(dependency_state(roots, drop_defaults=False)).encode())
+
+
+def _panel_widget(w: Any, kind: str, payload: Any, layout: Any = None, style: Any = None):
+    extra = {} if layout is None else {"layout": layout}
     if kind == "image":
-        wid = w.Image(value=payload[0], format=payload[1])
+        wid = w.Image(value=payload[0], format=payload[1], **extra)
     else:
-        wid = w.HTML(payload)
+        wid = w.HTML(payload, **extra, **({} if style is None else {"style": style}))
     wid._fl_kind = kind
     return wid
 

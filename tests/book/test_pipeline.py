@@ -267,7 +267,7 @@ class TestStaticWidgets:
         from sphinx.builders.html._assets import _JavaScript
         thebe = _JavaScript(None, body='const THEBE_JS_URL = "x"')
         files = [_JavaScript("a.js"), thebe, _JavaScript("b.js", defer="defer"),
-                 _JavaScript(None, body='const THEBE_JS_URL = "x"'), _JavaScript("a.js")]
+                 _JavaScript("", body='const THEBE_JS_URL = "x"'), _JavaScript("a.js")]
         context = {"script_files": files}
         book._dedupe_scripts(None, "p", "page.html", context, None)
         assert [(j.filename, j.attributes) for j in context["script_files"]] == [
