@@ -527,6 +527,7 @@ def explorer(render: Callable[..., Any], axes: Mapping[str, Any], *, mode: str =
     # default values per widget to the saved state
     from ipywidgets.widgets.widget_string import HTMLStyle
     lay, hstyle = w.Layout(), HTMLStyle()
+    panel_lay = w.Layout(flex="0 0 auto", overflow="visible")
     nbytes = 0
     views: dict[tuple[int, ...], Any] = {}
     for key in keys:
@@ -536,7 +537,7 @@ def explorer(render: Callable[..., Any], axes: Mapping[str, Any], *, mode: str =
         for kind, payload in panels:
             digest = hashlib.sha1(repr((kind, payload)).encode() if kind == "html" else payload[0]).digest()
             if digest not in shared:
-                shared[digest] = _panel_widget(w, kind, payload, layout=lay, style=hstyle)
+                shared[digest] = _panel_widget(w, kind, payload, layout=panel_lay, style=hstyle)
                 nbytes += _panel_nbytes(kind, payload)
             widgets_.append(shared[digest])
         cap = w.HTML(_caption(ax, key), layout=lay, style=hstyle)
@@ -602,12 +603,20 @@ def _saved_bytes(roots: list) -> int:
     return len(json.dumps(dependency_state(roots, drop_defaults=False)).encode())
 
 
+def _pixel_width(data: bytes) -> str:
+    from PIL import Image
+    return str(Image.open(io.BytesIO(data)).size[0])
+
+
 def _panel_widget(w: Any, kind: str, payload: Any, layout: Any = None, style: Any = None):
-    extra = {} if layout is None else {"layout": layout}
+    """An ``Image`` shown at its pixel width, or an ``HTML`` panel that keeps its natural width (a table
+    squeezed beside an image would scroll)."""
+    if layout is None:
+        layout = w.Layout(flex="0 0 auto", overflow="visible")
     if kind == "image":
-        wid = w.Image(value=payload[0], format=payload[1], **extra)
+        wid = w.Image(value=payload[0], format=payload[1], width=_pixel_width(payload[0]), layout=layout)
     else:
-        wid = w.HTML(payload, **extra, **({} if style is None else {"style": style}))
+        wid = w.HTML(payload, layout=layout, **({} if style is None else {"style": style}))
     wid._fl_kind = kind
     return wid
 
@@ -615,6 +624,7 @@ def _panel_widget(w: Any, kind: str, payload: Any, layout: Any = None, style: An
 def _set_panel(wid: Any, kind: str, payload: Any) -> None:
     if kind == "image":
         wid.format = payload[1]
+        wid.width = _pixel_width(payload[0])
         wid.value = payload[0]
     else:
         wid.value = payload
