@@ -14,7 +14,7 @@ __version__ = "0.1.0"
 
 _SUBMODULES = (
     "data", "io", "filters", "metrics", "classical", "optim", "pansharpening",
-    "nets", "experiments", "viz", "utils", "registry", "book", "provenance", "parallel",
+    "nets", "experiments", "viz", "widgets", "utils", "registry", "book", "provenance", "parallel",
 )
 
 __all__ = ["__version__", *_SUBMODULES]

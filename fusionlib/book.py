@@ -13,9 +13,16 @@ Steps:
    parameters) and execute each notebook chapter with papermill (kernel ``python3``, working
    directory ``book/``), injecting ``PROFILE``, ``DEVICE`` and ``DATA_ROOT``; executed copies go to
    ``_build/stage/book/`` (or back over the sources with ``--inplace``); per-chapter times are
-   printed and a failing chapter is reported with its error;
+   printed and a failing chapter is reported with its error. The kernels run with
+   ``FUSIONLIB_WIDGETS=static`` (``fusionlib.widgets`` explorers embed their states, so they work on the
+   static page) and ``FUSIONLIB_PROGRESS=off`` (no progress bar is saved); tqdm widget outputs that a
+   chapter made anyway are stripped (also from committed notebooks staged with ``--no-execute``);
+   each page's embedded widget state must fit :data:`WIDGET_BUDGET` (3 MB), else the run fails naming
+   the page;
 2. install the widget JavaScript from the lock file ``tools/widgets/package-lock.json`` with
-   ``npm ci`` into ``_build/npm`` and copy it into ``_build/stage/_vendor/widgets`` (never committed);
+   ``npm ci`` into ``_build/npm`` and copy it into ``_build/stage/_vendor/widgets`` (never committed),
+   with ``tools/widgets/widgets-setup.js`` (require.js paths to that folder, so the widget fonts load; a
+   MathJax 2 ``Hub`` shim for the labels ipywidgets typesets, since the book loads MathJax 3);
 3. ``jupyter-book build _build/stage --all -W -n --keep-going`` with execution off, so any warning
    (a failed chapter included) fails the build; the site lands in ``_build/html``.
 """
@@ -34,6 +41,11 @@ from pathlib import Path
 from typing import Any
 
 PROFILES = ("smoke", "standard", "full")
+WIDGET_BUDGET = 3_000_000          # bytes of embedded widget state per page (fusionlib.widgets.PAGE_BUDGET)
+WIDGET_STATE = "application/vnd.jupyter.widget-state+json"
+WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
+# what the chapters' kernels see while the book runner executes them
+BOOK_ENVIRONMENT = {"FUSIONLIB_WIDGETS": "static", "FUSIONLIB_PROGRESS": "off"}
 DEVICES = ("auto", "cpu", "cuda")
 
 
@@ -110,8 +122,9 @@ def execute_chapter(chapter: Chapter, output: Path, *, profile: str, device: str
     tmp = output.with_name(f".{output.name}.partial.ipynb")
     t0 = time.perf_counter()
     try:
-        pm.execute_notebook(str(chapter.source), str(tmp), parameters=params, kernel_name="python3",
-                            cwd=str(chapter.source.parent), log_output=log_output, progress_bar=False)
+        with book_environment():
+                pm.execute_notebook(str(chapter.source), str(tmp), parameters=params, kernel_name="python3",
+                                cwd=str(chapter.source.parent), log_output=log_output, progress_bar=False)
         _strip_papermill_noise(tmp, title=chapter.title)
         _record_provenance(tmp, profile=profile, device=device, data_root=data_root)
         os.replace(tmp, output)
@@ -144,7 +157,153 @@ def _strip_papermill_noise(path: Path, title: str | None = None) -> None:
         ex = cell.get("metadata", {}).get("execution")
         if isinstance(ex, dict):
             cell["metadata"].pop("execution")
+    strip_progress_widgets(nb)
     path.write_text(json.dumps(nb, indent=1, ensure_ascii=False) + "\n")
+
+
+@contextlib.contextmanager
+def book_environment():
+    """Set :data:`BOOK_ENVIRONMENT` in ``os.environ`` (inherited by the kernels papermill starts) and restore
+    the previous values afterwards."""
+    old = {k: os.environ.get(k) for k in BOOK_ENVIRONMENT}
+    os.environ.update(BOOK_ENVIRONMENT)
+    try:
+        yield dict(BOOK_ENVIRONMENT)
+    finally:
+        for k, v in old.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+
+
+def _widget_models(nb: dict) -> dict[str, Any]:
+    return (nb.get("metadata", {}).get("widgets", {}).get(WIDGET_STATE, {}) or {}).get("state", {}) or {}
+
+
+def _model_refs(value: Any) -> set[str]:
+    """The model ids a widget state refers to (``"IPY_MODEL_<id>"`` anywhere in it)."""
+    out: set[str] = set()
+    stack = [value]
+    while stack:
+        v = stack.pop()
+        if isinstance(v, str):
+            if v.startswith("IPY_MODEL_"):
+                out.add(v[len("IPY_MODEL_"):])
+        elif isinstance(v, dict):
+            stack.extend(v.values())
+        elif isinstance(v, list):
+            stack.extend(v)
+    return out
+
+
+def _reachable(models: dict[str, Any], roots: set[str]) -> set[str]:
+    seen: set[str] = set()
+    todo = [r for r in roots if r in models]
+    while todo:
+        m = todo.pop()
+        if m in seen:
+            continue
+        seen.add(m)
+        todo.extend(r for r in _model_refs(models[m].get("state", {})) if r in models and r not in seen)
+    return seen
+
+
+def _is_progress_bar(models: dict[str, Any], model_id: str) -> bool:
+    """A tqdm notebook bar: a ``*ProgressModel``, or an ``HBox`` holding one (tqdm.notebook's layout)."""
+    m = models.get(model_id)
+    if not m:
+        return False
+    name = m.get("model_name", "")
+    if name in ("FloatProgressModel", "IntProgressModel"):
+        return True
+    if name != "HBoxModel":
+        return False
+    kids = [models.get(k, {}).get("model_name", "") for k in _model_refs(m.get("state", {}).get("children", []))]
+    return any(k in ("FloatProgressModel", "IntProgressModel") for k in kids)
+
+
+def strip_progress_widgets(nb: dict) -> int:
+    """Remove the outputs that show a progress-bar widget (tqdm.notebook) and their models from the saved
+    widget state; models still used elsewhere (links included) stay. Returns how many outputs went."""
+    models = _widget_models(nb)
+    if not models:
+        return 0
+    removed: set[str] = set()
+    for cell in nb.get("cells", []):
+        keep = []
+        for out in cell.get("outputs", []) or []:
+            view = (out.get("data") or {}).get(WIDGET_VIEW) if isinstance(out, dict) else None
+            mid = view.get("model_id") if isinstance(view, dict) else None
+            if mid and _is_progress_bar(models, mid):
+                removed.add(mid)
+                continue
+            keep.append(out)
+        if "outputs" in cell:
+            cell["outputs"] = keep
+    if not removed:
+        return 0
+    kept_views = {((o.get("data") or {}).get(WIDGET_VIEW) or {}).get("model_id")
+                  for c in nb.get("cells", []) for o in c.get("outputs", []) or [] if isinstance(o, dict)}
+    doomed = _reachable(models, removed)
+    alive = _reachable(models, {m for m in kept_views if m} | (set(models) - doomed))
+    for m in doomed - alive:
+        models.pop(m, None)
+    return len(removed)
+
+
+def widget_state_bytes(nb: dict) -> int:
+    """Bytes of the saved widget state that the page embeds (``metadata.widgets``, as JSON)."""
+    state = nb.get("metadata", {}).get("widgets", {}).get(WIDGET_STATE)
+    return len(json.dumps(state).encode()) if state else 0
+
+
+def check_widgets(pages: dict[str, Path], budget: int = WIDGET_BUDGET) -> dict[str, int]:
+    """Check the executed notebooks of ``pages`` (page -> file) before they are published: each page's
+    embedded widget state fits ``budget`` bytes, and no ``fusionlib.widgets`` explorer was saved in live
+    mode (its states would not be embedded, so it would be dead on the page). Returns page -> bytes;
+    raises ``ValueError`` naming every page at fault and its size."""
+    sizes: dict[str, int] = {}
+    faults: list[str] = []
+    for page, path in pages.items():
+        nb = json.loads(Path(path).read_text())
+        sizes[page] = size = widget_state_bytes(nb)
+        if size > budget:
+            faults.append(f"{page}: {size / 1e6:.2f} MB of widget state > budget {budget / 1e6:.2f} MB "
+                          "(fewer states, grid='axes', a smaller width or fmt='jpeg')")
+        live = [m for m in _widget_models(nb).values()
+                if "fl-explorer-live" in (m.get("state", {}).get("_dom_classes") or [])]
+        if live:
+            faults.append(f"{page}: {len(live)} explorer(s) saved in live mode, dead on the static page "
+                          "(execute the chapter with python -m fusionlib.book, which sets FUSIONLIB_WIDGETS=static)")
+    if faults:
+        raise ValueError("fusionlib.book: widget check failed:\n  " + "\n  ".join(faults))
+    return sizes
+
+
+def setup(app: Any) -> dict[str, Any]:
+    """Sphinx extension (``sphinx.extra_extensions`` in ``_config.yml``): each page lists a script once.
+
+    sphinx-thebe's inline ``const THEBE_JS_URL = ...`` reaches the page twice, and the second declaration
+    is a ``SyntaxError`` in the browser console; identical script entries are dropped here."""
+    app.connect("html-page-context", _dedupe_scripts)
+    return {"parallel_read_safe": True, "parallel_write_safe": True}
+
+
+def _dedupe_scripts(app: Any, pagename: str, templatename: str, context: dict, doctree: Any) -> None:
+    files = context.get("script_files")
+    if not files:
+        return
+    seen: set = set()
+    unique = []
+    for js in files:
+        attrs = getattr(js, "attributes", None) or {}
+        name = getattr(js, "filename", js) or ""      # an inline script comes with None or ""
+        key = (str(name), tuple(sorted((k, str(v)) for k, v in attrs.items())))
+        if key not in seen:
+            seen.add(key)
+            unique.append(js)
+    files[:] = unique
 
 
 def _record_provenance(path: Path, *, profile: str, device: str, data_root: str | None) -> None:
@@ -205,6 +364,7 @@ def vendor_widgets(root: Path, stage: Path) -> Path:
         if f.is_file() and (f.name == "embed-amd.js" or f.suffix in (".woff", ".woff2", ".ttf", ".eot", ".svg")):
             shutil.copy2(f, dest / f.name)
     shutil.copy2(req, dest / "require.js")
+    shutil.copy2(lock_dir / "widgets-setup.js", dest / "widgets-setup.js")
     # MathJax for formulas, offline: the combined component and the fonts it loads beside itself
     mj = stage / "_vendor" / "mathjax"
     if mj.exists():
@@ -288,11 +448,13 @@ def _run(ap: argparse.ArgumentParser, args: argparse.Namespace) -> int:
 
     failures: list[tuple[str, str]] = []
     times: list[tuple[str, float, str]] = []
+    published: dict[str, Path] = {}
     t_all = time.perf_counter()
     for ch in chs:
         out = ch.source if args.inplace else stage / "book" / f"{ch.page}.ipynb"
         if args.no_execute:
             nb = json.loads(ch.source.read_text())
+            strip_progress_widgets(nb)
             if ch.title:
                 _retitle(nb, ch.title)
             if ch.parameters:
@@ -301,12 +463,14 @@ def _run(ap: argparse.ArgumentParser, args: argparse.Namespace) -> int:
                         "`python -m fusionlib.book` to execute it with these parameters.\n```")
                 nb["cells"].insert(1, {"cell_type": "markdown", "metadata": {}, "source": note})
             out.write_text(json.dumps(nb, indent=1, ensure_ascii=False) + "\n")
+            published[ch.page] = out
             continue
         print(f"[book] executing {ch.page} ({args.profile}, device={args.device}) ...", flush=True)
         try:
             dt = execute_chapter(ch, out, profile=args.profile, device=args.device, data_root=args.data_root,
                                  log_output=args.log_output)
             times.append((ch.page, dt, "ok"))
+            published[ch.page] = out
             print(f"[book]   {ch.page}: {dt:.1f} s", flush=True)
         except Exception as e:  # papermill raises PapermillExecutionError with the cell's traceback
             msg = str(e).strip().splitlines()
@@ -323,6 +487,14 @@ def _run(ap: argparse.ArgumentParser, args: argparse.Namespace) -> int:
     if failures:
         print(f"\n[book] {len(failures)} chapter(s) failed: {[p for p, _ in failures]}", file=sys.stderr)
         return 1
+    try:
+        sizes = check_widgets(published)
+    except ValueError as e:
+        print(f"\n{e}", file=sys.stderr)
+        return 1
+    if any(sizes.values()):
+        print("\n[book] embedded widget state per page (budget "
+              f"{WIDGET_BUDGET / 1e6:.1f} MB): " + ", ".join(f"{p} {b / 1e3:.0f} kB" for p, b in sizes.items() if b))
     if args.no_build:
         return 0
     vendor_widgets(root, stage)

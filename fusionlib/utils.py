@@ -191,9 +191,31 @@ def sha256_file(path: str | os.PathLike, chunk: int = 1 << 20) -> str:
     return h.hexdigest()
 
 
+PROGRESS_ENV = "FUSIONLIB_PROGRESS"
+PROGRESS_MODES = ("auto", "text", "off")
+
+
+def progress_mode() -> str:
+    """The progress-bar mode from ``FUSIONLIB_PROGRESS``: ``auto`` (default: tqdm.auto, a widget in a
+    notebook), ``text`` (plain-text tqdm on stderr) or ``off``. The book runner sets ``off``, so no progress
+    bar is saved into an executed chapter."""
+    mode = os.environ.get(PROGRESS_ENV, "").strip().lower() or "auto"
+    if mode not in PROGRESS_MODES:
+        raise ValueError(f"progress: environment variable {PROGRESS_ENV} must be one of {list(PROGRESS_MODES)}; "
+                         f"got {mode!r}")
+    return mode
+
+
 def progress(iterable=None, **kwargs):
-    """tqdm.auto progress bar (kept in one place so notebooks and CLI agree)."""
-    from tqdm.auto import tqdm
+    """A tqdm progress bar (kept in one place so notebooks and CLI agree): tqdm.auto, plain text or
+    disabled as :func:`progress_mode` says (``disable=True`` from the caller always wins)."""
+    mode = progress_mode()
+    if mode == "auto":
+        from tqdm.auto import tqdm
+    else:
+        from tqdm.std import tqdm
+        if mode == "off":
+            kwargs["disable"] = True
     kwargs.setdefault("mininterval", 1.0)
     return tqdm(iterable, **kwargs)
 

@@ -23,7 +23,8 @@ ALLOWED = {
     "nets": IMAGE_IO | {"nets", "metrics", "classical", "data", "parallel"},
     "experiments": IMAGE_IO | {"experiments", "data", "metrics", "classical", "optim", "pansharpening", "nets",
                                "parallel"},
-    "viz": {"viz", "_convert", "filters"},
+    "viz": {"viz", "_convert", "filters", "widgets"},
+    "widgets": set(),               # ipywidgets explorers (live / precomputed for the static site)
     "cli": IMAGE_IO | {"classical", "nets"},
     "book": {"provenance", "parallel"},
     "provenance": set(),

@@ -2,13 +2,13 @@
 
 ``show_sample`` draws one :class:`fusionlib.data.Sample` (sources, then the
 reference when there is one); ``show_samples`` draws one row per sample.
-``pair_browser`` builds an ipywidgets Dropdown (data set) + IntSlider (pair)
-over **pre-rendered** thumbnails linked on the client side (``jslink``), so
-the saved widget state keeps working in the static HTML without a kernel.
+``pair_browser`` is a :func:`fusionlib.widgets.explorer` (Dropdown: data set,
+slider: pair) over thumbnails, pre-rendered when the chapter is executed for
+the book, so the saved widget state keeps working on the static page.
 """
 from __future__ import annotations
 
-import io
+import html
 from typing import Any, Mapping, Sequence
 
 import matplotlib.pyplot as plt
@@ -119,63 +119,52 @@ def sample_montage(sample: Any, *, height: int = 128, reference: bool = True, ga
     return np.rint(np.clip(m, 0, 1) * 255).astype(np.uint8)
 
 
-def _encode(a: np.ndarray, fmt: str) -> bytes:
-    import imageio.v3 as iio
-    buf = io.BytesIO()
-    if fmt == "jpeg":
-        iio.imwrite(buf, a, extension=".jpg", quality=85)
-    else:
-        iio.imwrite(buf, a, extension=".png")
-    return buf.getvalue()
-
-
 def pair_browser(datasets: Mapping[str, Any], *, n: int | None = 8, height: int = 128,
-                 reference: bool = True, fmt: str = "jpeg"):
-    """A Dropdown (data set) + IntSlider (pair index) browser over pre-rendered pairs.
+                 reference: bool = True, fmt: str = "jpeg", mode: str = "auto"):
+    """A Dropdown (data set) + slider (pair index) browser over pair thumbnails.
 
     Parameters
     ----------
     datasets : mapping name -> Dataset
-        The data sets to browse (first ``n`` samples of each are rendered).
+        The data sets to browse (first ``n`` samples of each).
     n : int or None
-        Samples rendered per data set (None: all; mind the notebook size).
+        Samples per data set (None: all; mind the notebook size). Data sets with fewer pairs show a
+        note for the missing ones.
     height : int
         Thumbnail height in pixels.
     fmt : {'jpeg', 'png'}
         Thumbnail encoding; JPEG (quality 85) keeps the saved widget state, and so
         the committed notebook, small.
+    mode : {'auto', 'live', 'static'}
+        See :func:`fusionlib.widgets.explorer`; executed for the book, every (data set, pair) thumbnail
+        is embedded and the static page switches between them with no kernel.
 
     Returns
     -------
-    ipywidgets.VBox
-        Each data set is a page of an outer ``Stack`` selected by the Dropdown;
-        each page has its own IntSlider linked to an inner ``Stack`` of
-        ``Image`` widgets. The links are ``jslink`` (client side), so the
-        browser works from the saved widget state of the static book.
+    fusionlib.widgets.Explorer
     """
-    import ipywidgets as w
+    from fusionlib import widgets
 
     if not datasets:
         raise ValueError("pair_browser: `datasets` must not be empty")
     if fmt not in ("jpeg", "png"):
         raise ValueError(f"pair_browser: `fmt` must be 'jpeg' or 'png'; got {fmt!r}")
-    pages = []
-    for name, ds in datasets.items():
-        count = len(ds) if n is None else min(n, len(ds))
-        images, captions = [], []
-        for i in range(count):
-            s = ds[i]
-            images.append(w.Image(value=_encode(sample_montage(s, height=height, reference=reference), fmt),
-                                  format=fmt))
-            mods = " | ".join(s.meta.get("modalities") or [])
-            captions.append(w.HTML(f"<b>{name}</b> · {s.id} · {mods}"))
-        slider = w.IntSlider(value=0, min=0, max=max(count - 1, 0), description="pair",
-                             continuous_update=True)
-        stack = w.Stack([w.VBox([c, im]) for c, im in zip(captions, images)], selected_index=0)
-        w.jslink((slider, "value"), (stack, "selected_index"))
-        pages.append(w.VBox([slider, stack]))
-    names = list(datasets)
-    drop = w.Dropdown(options=names, index=0, description="data set")
-    outer = w.Stack(pages, selected_index=0)
-    w.jslink((drop, "index"), (outer, "selected_index"))
-    return w.VBox([drop, outer])
+    if n is not None and (not isinstance(n, int) or isinstance(n, bool) or n < 1):
+        raise ValueError(f"pair_browser: `n` must be None or an integer >= 1; got {n!r}")
+    counts = {name: len(ds) if n is None else min(n, len(ds)) for name, ds in datasets.items()}
+    if max(counts.values()) < 1:
+        raise ValueError("pair_browser: the data sets hold no pair")
+
+    def render(dataset: str, pair: int):
+        ds = datasets[dataset]
+        if pair >= counts[dataset]:
+            return f"<i>{html.escape(dataset)} has {counts[dataset]} pair(s) here</i>"
+        s = ds[pair]
+        mods = " | ".join(s.meta.get("modalities") or [])
+        return (sample_montage(s, height=height, reference=reference),
+                f"<b>{html.escape(dataset)}</b><br>{html.escape(str(s.id))}<br>{html.escape(mods)}")
+
+    axes = {"dataset": widgets.dropdown(list(datasets), description="data set"),
+            "pair": widgets.slider(range(max(counts.values())))}
+    return widgets.explorer(render, axes, mode=mode, grid="product", fmt=fmt, width=None,
+                            max_states=max(64, len(datasets) * max(counts.values())))

@@ -95,34 +95,30 @@ def plot_reproduction_errors(worst: Mapping[str, float], *, tolerance: float = 1
 
 
 def degradation_explorer(image: Any, score: Callable[[np.ndarray], Mapping[str, float]], *,
-                         blur_max: float = 4.0, noise_max: float = 0.2, seed: int = 0):
-    """A widget panel: sliders for blur, noise and contrast; shows the degraded image (PNG) and the
-    table ``score(degraded)`` (a callable, e.g. ``lambda x: fl.metrics.evaluate(...)``).
+                         blur_max: float = 3.0, noise_max: float = 0.2, seed: int = 0, mode: str = "auto",
+                         grid: Any = "auto", fmt: str = "png", width: int | None = 256):
+    """Sliders for blur, noise and contrast over the degraded ``image`` (see :func:`degrade`) and the table
+    ``score(degraded)`` (a callable, e.g. ``lambda x: fl.metrics.evaluate(...)``).
 
-    Built from ``ipywidgets`` only (image and HTML widgets updated by ``observe``), so it renders the
-    same in a live kernel and in an executed notebook (the static page shows the initial state).
+    A :func:`fusionlib.widgets.explorer`: blur in steps of 0.5 px up to ``blur_max``, noise in 5 steps up to
+    ``noise_max``, contrast gains 0.25 ... 1.5. In a live kernel every combination is computed on demand;
+    executed for the book (``FUSIONLIB_WIDGETS=static``) it embeds the states one slider at a time (the
+    others at 0, 0 and 1), which the static page switches between with no kernel.
     """
-    import io
+    from fusionlib import widgets
 
-    import ipywidgets as w
+    if not callable(score):
+        raise TypeError(f"degradation_explorer: `score` must be callable; got {type(score).__name__}")
+    for name, v in (("blur_max", blur_max), ("noise_max", noise_max)):
+        if not isinstance(v, (int, float)) or isinstance(v, bool) or not np.isfinite(v) or v <= 0:
+            raise ValueError(f"degradation_explorer: `{name}` must be a positive number; got {v!r}")
+    base = np.asarray(image)
 
-    sliders = {"blur": w.FloatSlider(min=0.0, max=blur_max, step=0.25, value=0.0, description="blur"),
-               "noise": w.FloatSlider(min=0.0, max=noise_max, step=0.01, value=0.0, description="noise"),
-               "contrast": w.FloatSlider(min=0.2, max=1.5, step=0.05, value=1.0, description="contrast")}
-    picture = w.Image(format="png", width=256)
-    table = w.HTML()
+    def render(blur: float, noise: float, contrast: float):
+        x = degrade(base, blur=blur, noise=noise, contrast=contrast, seed=seed)
+        return x, dict(score(x))
 
-    def update(_change=None):
-        x = degrade(image, **{k: s.value for k, s in sliders.items()}, seed=seed)
-        buf = io.BytesIO()
-        a = to_display(x)
-        plt.imsave(buf, a, cmap="gray" if a.ndim == 2 else None, vmin=0, vmax=1, format="png")
-        picture.value = buf.getvalue()
-        rows = "".join(f"<tr><td>{k}</td><td style='text-align:right'>{v:.4g}</td></tr>"
-                       for k, v in score(x).items())
-        table.value = f"<table><tr><th>metric</th><th>value</th></tr>{rows}</table>"
-
-    for s_ in sliders.values():
-        s_.observe(update, names="value")
-    update()
-    return w.VBox([w.HBox(list(sliders.values())), w.HBox([picture, table])])
+    axes = {"blur": widgets.slider(np.round(np.arange(0.0, blur_max + 1e-9, 0.5), 6), value=0.0),
+            "noise": widgets.slider(np.round(np.linspace(0.0, noise_max, 5), 6), value=0.0),
+            "contrast": widgets.slider([0.25, 0.5, 0.75, 1.0, 1.25, 1.5], value=1.0)}
+    return widgets.explorer(render, axes, mode=mode, grid=grid, fmt=fmt, width=width)

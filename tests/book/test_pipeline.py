@@ -6,6 +6,7 @@ import re
 import subprocess
 from pathlib import Path
 
+import numpy as np
 import pytest
 import yaml
 
@@ -178,3 +179,122 @@ class TestEnvironment:
         readme = (REPO / "README.md").read_text()
         ci = (REPO / ".ci" / "run").read_text()
         assert "make test" in readme and "make test" in ci
+
+
+class TestStaticWidgets:
+    """What the runner does so that widgets work on the published pages (issue #18)."""
+
+    def test_book_environment(self, monkeypatch):
+        monkeypatch.setenv("FUSIONLIB_PROGRESS", "text")
+        monkeypatch.delenv("FUSIONLIB_WIDGETS", raising=False)
+        import os
+        with book.book_environment() as env:
+            assert os.environ["FUSIONLIB_WIDGETS"] == "static" and os.environ["FUSIONLIB_PROGRESS"] == "off"
+            assert env == book.BOOK_ENVIRONMENT
+        assert os.environ["FUSIONLIB_PROGRESS"] == "text" and "FUSIONLIB_WIDGETS" not in os.environ
+
+    @pytest.mark.parametrize("mode,cls", [("auto", "tqdm_notebook"), ("text", "tqdm"), ("off", "tqdm")])
+    def test_progress_modes(self, monkeypatch, mode, cls):
+        from fusionlib import utils
+        monkeypatch.setenv("FUSIONLIB_PROGRESS", mode)
+        bar = utils.progress(range(3))
+        assert bar.disable is (mode == "off")
+        assert list(bar) == [0, 1, 2]
+        if mode != "auto":                 # tqdm.auto picks the notebook class only inside a kernel
+            assert type(bar).__name__ == cls and type(bar).__module__ == "tqdm.std"
+        monkeypatch.setenv("FUSIONLIB_PROGRESS", "loud")
+        with pytest.raises(ValueError, match="FUSIONLIB_PROGRESS"):
+            utils.progress(range(3))
+
+    @staticmethod
+    def _notebook(*views, links=()):
+        """A notebook showing ``views`` whose saved state holds their models and ``links`` (as a kernel
+        saves it: every live widget, and only those of this notebook here)."""
+        from ipywidgets.embed import dependency_state, embed_data
+        data = embed_data(views=list(views), state=dependency_state([*views, *links]))
+        outputs = [{"output_type": "display_data", "metadata": {},
+                    "data": {book.WIDGET_VIEW: {"model_id": spec["model_id"], "version_major": 2,
+                                                "version_minor": 0}, "text/plain": ["..."]}}
+                   for spec in data["view_specs"]]
+        return {"cells": [{"cell_type": "code", "source": "", "metadata": {}, "outputs": [o]} for o in outputs],
+                "metadata": {"widgets": {book.WIDGET_STATE: data["manager_state"]}}}
+
+    def test_strip_progress_widgets(self):
+        pytest.importorskip("ipywidgets")
+        from tqdm.notebook import tqdm as notebook_tqdm
+
+        from fusionlib import widgets
+        bar = notebook_tqdm(total=3, display=False)
+        e = widgets.explorer(lambda k: f"<b>{k}</b>", {"k": [1, 2]}, mode="static")
+        nb = self._notebook(bar.container, e.widget, links=e.links)
+        models = nb["metadata"]["widgets"][book.WIDGET_STATE]["state"]
+        n_before = len(models)
+        kept = {m for m in models if m not in {bar.container.model_id}} - {
+            c.model_id for c in bar.container.children}
+        assert book.strip_progress_widgets(nb) == 1
+        assert [len(c["outputs"]) for c in nb["cells"]] == [0, 1]
+        names = {m["model_name"] for m in models.values()}
+        assert "FloatProgressModel" not in names and "DirectionalLinkModel" in names   # links kept
+        assert e.widget.model_id in models and bar.container.model_id not in models
+        assert len(models) < n_before and e.links[0].model_id in models
+        assert book.strip_progress_widgets(nb) == 0 and len(kept) >= len(models)
+
+    def test_check_widgets(self, tmp_path):
+        pytest.importorskip("ipywidgets")
+        from fusionlib import widgets
+        rng = np.random.default_rng(0)
+        small = tmp_path / "small.ipynb"
+        small.write_text(json.dumps(self._notebook(
+            widgets.explorer(lambda k: f"<b>{k}</b>", {"k": [1, 2]}, mode="static").widget)))
+        big = tmp_path / "big.ipynb"
+        big.write_text(json.dumps(self._notebook(widgets.explorer(
+            lambda k: rng.random((200, 200)), {"k": list(range(20))}, mode="static", width=None).widget)))
+        live = tmp_path / "live.ipynb"
+        live.write_text(json.dumps(self._notebook(
+            widgets.explorer(lambda k: f"{k}", {"k": [1, 2]}, mode="live").widget)))
+        sizes = book.check_widgets({"small": small, "big": big}, budget=10_000_000)
+        assert 0 < sizes["small"] < 50_000 < 1_000_000 < sizes["big"]
+        with pytest.raises(ValueError, match=r"big: \d\.\d\d MB of widget state > budget 1\.00 MB") as err:
+            book.check_widgets({"small": small, "big": big, "live": live}, budget=1_000_000)
+        assert "small:" not in str(err.value) and "live: 1 explorer(s) saved in live mode" in str(err.value)
+
+    @pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.stem for p in NOTEBOOKS])
+    def test_committed_pages_fit_budget(self, path):
+        """Each committed chapter's embedded widget state fits the page budget (3 MB); no live explorer."""
+        book.check_widgets({path.stem: path})
+
+    def test_dedupe_scripts(self):
+        from sphinx.builders.html._assets import _JavaScript
+        thebe = _JavaScript(None, body='const THEBE_JS_URL = "x"')
+        files = [_JavaScript("a.js"), thebe, _JavaScript("b.js", defer="defer"),
+                 _JavaScript("", body='const THEBE_JS_URL = "x"'), _JavaScript("a.js")]
+        context = {"script_files": files}
+        book._dedupe_scripts(None, "p", "page.html", context, None)
+        assert [(j.filename, j.attributes) for j in context["script_files"]] == [
+            ("a.js", {}), (None, {"body": 'const THEBE_JS_URL = "x"'}), ("b.js", {"defer": "defer"})]
+
+    @pytest.mark.slow
+    def test_runner_kernel(self, tmp_path):
+        """A chapter executed by the runner saves explorers with their states and no progress bar."""
+        pytest.importorskip("ipywidgets")
+        cells = ["import fusionlib as fl\nfor _ in fl.utils.progress(range(3)):\n    pass",
+                 "from tqdm.auto import tqdm\nfor _ in tqdm(range(2)):\n    pass",
+                 "fl.widgets.explorer(lambda k: f'<b>state {k}</b>', {'k': [1, 2, 3]})"]
+        src = tmp_path / "c.ipynb"
+        src.write_text(json.dumps({
+            "cells": [{"cell_type": "code", "id": f"c{i}", "execution_count": None, "metadata": {}, "outputs": [],
+                       "source": c} for i, c in enumerate(cells)],
+            "metadata": {"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}},
+            "nbformat": 4, "nbformat_minor": 5}))
+        out = tmp_path / "out.ipynb"
+        book.execute_chapter(book.Chapter("c", src), out, profile="smoke", device="cpu", data_root=None)
+        nb = json.loads(out.read_text())
+        models = nb["metadata"]["widgets"][book.WIDGET_STATE]["state"]
+        names = [m["model_name"] for m in models.values()]
+        assert "FloatProgressModel" not in names and "IntProgressModel" not in names
+        views = [o for c in nb["cells"] for o in c["outputs"] if book.WIDGET_VIEW in o.get("data", {})]
+        assert len(views) == 1
+        root = models[views[0]["data"][book.WIDGET_VIEW]["model_id"]]["state"]
+        assert "fl-explorer-static" in root["_dom_classes"]
+        html = [m["state"]["value"] for m in models.values() if m["model_name"] == "HTMLModel"]
+        assert all(any(f"state {k}" in h for h in html) for k in (1, 2, 3))

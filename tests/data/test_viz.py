@@ -46,19 +46,25 @@ class TestSampleMontage:
 class TestPairBrowser:
     def test_smoke(self, sets):
         pytest.importorskip("ipywidgets")
-        from ipywidgets import Widget
-        from ipywidgets.widgets.widget_link import Link
-        b = fl.viz.pair_browser(sets, n=2, height=24)
-        drop, outer = b.children
-        assert list(drop.options) == list(sets) and len(outer.children) == 2
-        slider, stack = outer.children[0].children
-        assert slider.max == 1 and len(stack.children) == 2
-        img = stack.children[0].children[1]
-        assert img.format == "jpeg" and img.value[:2] == b"\xff\xd8"
-        registry = getattr(Widget, "_active_widgets", None) or Widget.widgets
-        links = [x for x in registry.values() if isinstance(x, Link)]
-        pairs = {(l.source[0].model_id, l.target[0].model_id) for l in links}
-        assert (drop.model_id, outer.model_id) in pairs and (slider.model_id, stack.model_id) in pairs
+        b = fl.viz.pair_browser(sets, n=2, height=24, mode="static")
+        assert list(b.axes) == ["dataset", "pair"] and b.groups == [("dataset", "pair")]
+        assert len(b.states) == len(sets) * 2
+        (drop,), (slider,) = b.controls["dataset"], b.controls["pair"]
+        assert list(drop.options) == list(sets) and list(slider.options) == ["0", "1"]
+        img, info = b.states[(0, 1)]
+        assert img[0] == "image" and img[1][1] == "jpeg" and img[1][0][:2] == b"\xff\xd8"
+        assert info[0] == "html" and str(sets[next(iter(sets))][1].id) in info[1]
+        outer = b.widget.children[0].children[1]          # Stack over data sets
+        pairs = {(link.source[0].model_id, link.target[0].model_id) for link in b.links}
+        assert (drop.model_id, outer.model_id) in pairs
+        assert all((slider.model_id, inner.model_id) in pairs for inner in outer.children)
+
+    def test_live(self, sets):
+        pytest.importorskip("ipywidgets")
+        b = fl.viz.pair_browser(sets, n=2, height=24, mode="live")
+        b.show(pair=1)
+        caption = b.widget.children[1].children[0].value
+        assert "pair = 1" in caption
 
     def test_exception(self):
         with pytest.raises(ValueError, match="must not be empty"):

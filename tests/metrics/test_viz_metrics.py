@@ -37,8 +37,13 @@ def test_figures():
 
 def test_explorer():
     pytest.importorskip("ipywidgets")
-    panel = fl.viz.degradation_explorer(np.zeros((16, 16)), lambda y: {"mean": float(y.mean())})
-    sliders = panel.children[0].children
-    sliders[0].value = 1.0  # triggers an update
-    assert b"PNG" in bytes(panel.children[1].children[0].value)[:8]
-    assert "mean" in panel.children[1].children[1].value
+    score = lambda y: {"mean": float(y.mean())}  # noqa: E731
+    panel = fl.viz.degradation_explorer(np.full((16, 16), 0.5), score, mode="live")
+    panel.controls["blur"].index = 2  # a live update
+    body = panel.widget.children[1].children[1]
+    assert b"PNG" in bytes(body.children[0].value)[:8] and "mean" in body.children[1].value
+    static = fl.viz.degradation_explorer(np.full((16, 16), 0.5), score, mode="static")
+    assert static.groups == [("blur",), ("noise",), ("contrast",)]
+    assert len(static.states) == 1 + 6 + 4 + 5
+    with pytest.raises(ValueError, match="`blur_max`"):
+        fl.viz.degradation_explorer(np.zeros((8, 8)), score, blur_max=-1)
