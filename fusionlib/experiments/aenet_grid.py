@@ -217,6 +217,14 @@ def _write(entry: GridEntry, res: dict, data: GridData, out_dir: Path, *, recipe
 
 
 def _labels_file(data: GridData, out_dir: Path, recipe: Mapping) -> None:
+    """Write ``labels.json`` unless it already records these labels (a rerun served from the label
+    cache would otherwise replace the first run's labelling time with the cache's)."""
+    path = out_dir / "labels.json"
+    try:
+        if json.loads(path.read_text()).get("digest") == data.digest:
+            return
+    except (OSError, ValueError):
+        pass
     write_json_atomic(out_dir / "labels.json", {"digest": data.digest, "recipe": dict(recipe),
                                                 "rules": data.rules, "labels": data.labels,
                                                 "label_seconds": data.seconds})
