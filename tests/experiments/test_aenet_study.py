@@ -499,3 +499,17 @@ class TestEvaluateMethodCache:
                 again = st.evaluate_method("max", fuse, refs, ["multi-focus"] * 2, **kw)
         np.testing.assert_allclose(again["sd"], first["sd"])
         assert list(again["image"]) == list(first["image"])
+
+
+class TestStudySplits:
+    def test_smoke(self):
+        from fusionlib.experiments.aenet_study import study_splits
+        sp, note = study_splits("smoke", tasks=["multi-focus"])
+        assert "embedded" in note and sp["multi-focus"].test
+
+    def test_missing_data_stops(self, tmp_path):
+        """A standard run without the data raises with the places looked at: no embedded fallback."""
+        from fusionlib.data import DataNotFoundError
+        from fusionlib.experiments.aenet_study import study_splits
+        with pytest.raises(DataNotFoundError, match="Looked at.*To get the data"):
+            study_splits("standard", root=tmp_path / "nowhere", tasks=["multi-focus"])
