@@ -25,7 +25,7 @@ ALLOWED = {
                                "parallel"},
     "viz": {"viz", "_convert", "filters"},
     "cli": IMAGE_IO | {"classical", "nets"},
-    "book": {"provenance", "parallel"},
+    "book": {"provenance", "parallel", "data"},   # data: a standard run checks the data root first
     "provenance": set(),
     "__main__": set(),
     "__init__": set(),
