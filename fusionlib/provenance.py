@@ -127,13 +127,16 @@ def environment_record(root: str | Path | None = None) -> dict[str, Any]:
 
 def git_commit(root: str | Path | None = None) -> str | None:
     """The checkout's commit as ``git rev-parse --short=10 HEAD``, with ``-dirty`` when tracked files
-    differ from it; None outside a git checkout (or without git)."""
+    other than the book's notebooks differ from it (a run that refreshes several chapters in place
+    rewrites notebooks as it goes; their outputs are not the code that made them); None outside a git
+    checkout (or without git)."""
     import subprocess
     cwd = Path(root) if root is not None else Path(__file__).resolve().parents[1]
     try:
         head = subprocess.run(["git", "rev-parse", "--short=10", "HEAD"], cwd=cwd, capture_output=True,
                               text=True, check=True).stdout.strip()
-        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=cwd,
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no", "--", ".",
+                                ":(exclude,glob)book/*.ipynb"], cwd=cwd,
                                capture_output=True, text=True, check=True).stdout.strip()
     except (OSError, subprocess.CalledProcessError):
         return None
