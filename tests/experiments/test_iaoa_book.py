@@ -175,3 +175,20 @@ class TestComparisonCache:
         with pytest.warns(RuntimeWarning, match="corrupt cache entry"):
             E.protocol_comparison(pairs, cache_dir=tmp_path)
         assert len(calls) == 3
+
+
+class TestReleasedTablePerPair:
+    def test_row_independent_of_other_pairs(self):
+        """A pair's released row is the same in a scene page and in the 16-pair table."""
+        rng = np.random.default_rng(0)
+        rows = []
+        for pid in ("a", "b"):
+            for o in ("pso", "iaoa"):
+                for r in range(6):
+                    v = rng.normal(size=6)
+                    rows.append(dict(pair=pid, optimizer=o, run=r, x=np.zeros(4), sub_x=np.zeros(4),
+                                     **dict(zip(E.METRIC_NAMES, v)), **{f"sub_{k}": x + 1 for k, x in zip(E.METRIC_NAMES, v)}))
+        df = pd.DataFrame(rows)
+        both = E.released_table(df, seed=3)
+        only_b = E.released_table(df[df.pair == "b"], seed=3)
+        pd.testing.assert_frame_equal(both[both.pair == "b"].reset_index(drop=True), only_b.reset_index(drop=True))
