@@ -431,12 +431,16 @@ def _run(ap: argparse.ArgumentParser, args: argparse.Namespace) -> int:
 
     failures: list[tuple[str, str]] = []
     times: list[tuple[str, float, str]] = []
+    not_standard: list[str] = []
     t_all = time.perf_counter()
     for ch in chs:
         out = ch.committed if args.inplace else stage / "book" / f"{ch.page}.ipynb"
         if args.no_execute:
             published = ch.committed.exists()
             nb = json.loads((ch.committed if published else ch.source).read_text())
+            prof = nb.get("metadata", {}).get("fusionbook", {}).get("profile")
+            if prof != "standard":
+                not_standard.append(f"{ch.page} ({prof or 'no provenance'})")
             if ch.title:
                 _retitle(nb, ch.title)
             if ch.parameters and not published:
@@ -464,6 +468,10 @@ def _run(ap: argparse.ArgumentParser, args: argparse.Namespace) -> int:
         for page, dt, status in times:
             print(f"  {page:36s} {dt:8.1f} s  {status}")
         print(f"  {'total':36s} {time.perf_counter() - t_all:8.1f} s")
+    if not_standard:
+        print(f"[book] published build: {len(not_standard)} page(s) carry committed outputs that are not the "
+              f"standard profile's (refresh with --profile standard --inplace): {', '.join(not_standard)}",
+              flush=True)
     if failures:
         print(f"\n[book] {len(failures)} chapter(s) failed: {[p for p, _ in failures]}", file=sys.stderr)
         return 1
