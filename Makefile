@@ -1,6 +1,8 @@
 # fusionbook: two commands on a fresh machine (Python 3.11, package registries reachable).
-#   make book   create .venv, execute every chapter (smoke profile, embedded data), build _build/html
-#   make test   create .venv if needed and run every test (unit tests, notebooks with nbval, site check)
+#   make book   create .venv, execute every chapter (smoke profile, embedded data) into _build/, build _build/html
+#   make test   create .venv if needed and run every test stage (unit, variant, smoke execution of every
+#               chapter, nbval of the committed standard outputs, site check)
+#   make published   build the site from the committed notebooks (standard outputs on the real data)
 PYTHON ?= python3.11
 VENV   ?= .venv
 PY     := $(VENV)/bin/python
@@ -8,7 +10,7 @@ PROFILE ?= smoke
 DEVICE  ?= auto
 BOOK_ARGS ?=
 
-.PHONY: env lock book test test-unit test-variant test-notebooks test-site clean
+.PHONY: env lock book published test test-unit test-variant test-smoke test-notebooks test-site clean
 
 env: $(VENV)/.installed
 
@@ -32,6 +34,10 @@ lock:
 book: env
 	$(PY) -m fusionlib.book --profile $(PROFILE) --device $(DEVICE) $(BOOK_ARGS)
 
+# the published book: no execution, no data needed; each page of book/_variants.yml from book/<page>.ipynb
+published: env
+	$(PY) -m fusionlib.book --published $(BOOK_ARGS)
+
 # unit tests: 2 xdist workers, one BLAS/OpenMP thread each (tests/conftest.py sets torch's; idle
 # OpenBLAS threads spin, and 2 workers x 2 spinning threads on 2 cores stall each other)
 UNIT_ENV := OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 MKL_NUM_THREADS=1
@@ -42,10 +48,11 @@ test: env
 	@failed=""; \
 	$(MAKE) --no-print-directory test-unit || failed="$$failed unit"; \
 	$(MAKE) --no-print-directory test-variant || failed="$$failed variant"; \
-	$(MAKE) --no-print-directory test-notebooks || failed="$$failed notebooks"; \
+	$(MAKE) --no-print-directory test-smoke || failed="$$failed smoke"; \
+	$(MAKE) --no-print-directory test-notebooks || failed="$$failed nbval-standard"; \
 	$(MAKE) --no-print-directory test-site || failed="$$failed site"; \
 	if [ -n "$$failed" ]; then echo "make test: stages failed:$$failed"; exit 1; fi; \
-	echo "make test: every stage passed (unit, variant, notebooks, site)"
+	echo "make test: every stage passed (unit, variant, smoke, nbval-standard, site)"
 
 test-unit: env
 	$(UNIT_ENV) $(PY) -m pytest -q -n 2 tests --ignore=tests/book/test_site.py
@@ -57,9 +64,18 @@ VARIANT_ENV ?= ATEN_CPU_CAPABILITY=default
 test-variant: env
 	$(UNIT_ENV) $(VARIANT_ENV) $(PY) -m pytest -q -n 2 tests --ignore=tests/book/test_site.py -m "not slow"
 
-# nbval, one notebook per xdist worker (--dist loadfile keeps a notebook's cells in one kernel)
+# Every chapter and page executed with papermill in the smoke profile (embedded data) into a temporary
+# folder; fails on any error. Nothing committed changes.
+test-smoke: env
+	@tmp=$$(mktemp -d); $(PY) -m fusionlib.book --profile smoke --output-dir "$$tmp"; rc=$$?; rm -rf "$$tmp"; exit $$rc
+
+# nbval of the committed standard outputs (metadata.fusionbook.profile == standard), one notebook per xdist
+# worker (--dist loadfile keeps a notebook's cells in one kernel), when the real data is found; skipped with
+# the reason otherwise, and for committed notebooks whose outputs are not standard (the list on stderr).
 test-notebooks: env
-	$(UNIT_ENV) $(PY) -m pytest -q -n 2 --dist loadfile --nbval-lax --nbval-current-env book
+	@files=$$($(PY) -m fusionlib.book --committed-standard) || exit 1; \
+	if [ -z "$$files" ]; then echo "test-notebooks: skipped: no committed standard outputs to check (reasons above)"; exit 0; fi; \
+	$(UNIT_ENV) $(PY) -m pytest -q -n 2 --dist loadfile --nbval-lax --nbval-current-env $$files
 
 test-site: env
 	$(PY) -m pytest -q tests/book/test_site.py

@@ -6,14 +6,21 @@
     python -m fusionlib.book --profile standard --data-root /path/to/data --device cuda
     python -m fusionlib.book --only 03_metrics --inplace   # refresh one chapter's committed outputs
     python -m fusionlib.book --no-build            # execute only
+    python -m fusionlib.book --published           # the published site from the committed (standard) outputs
 
 Steps:
 
 1. read ``_toc.yml`` (and ``book/_variants.yml`` for pages made from one notebook with different
    parameters) and execute each notebook chapter with papermill (kernel ``python3``, working
-   directory ``book/``), injecting ``PROFILE``, ``DEVICE`` and ``DATA_ROOT``; executed copies go to
-   ``_build/stage/book/`` (or back over the sources with ``--inplace``); per-chapter times are
-   printed and a failing chapter is reported with its error. The kernels run with
+   directory ``book/``), injecting ``PROFILE``, ``DEVICE`` and ``DATA_ROOT`` (only when given: with
+   none, ``fl.data.find_root`` finds ``shared/data`` beside the checkout, and no machine's path lands
+   in a committed notebook); executed copies go to ``_build/stage/book/`` (or ``--output-dir``, or
+   back over the committed notebooks with ``--inplace``: a chapter over its source, a page of
+   ``book/_variants.yml`` to ``book/<page>.ipynb``); per-chapter times are printed and a failing
+   chapter is reported with its error. Each executed page gets ``metadata.fusionbook`` (profile,
+   data, device, versions, commit, date) and opens with a one-line provenance box made from it.
+   A standard or full run first checks that the real data is found, and stops with the places
+   looked and how to get the data otherwise (never an embedded stand-in under a standard label). The kernels run with
    ``FUSIONLIB_WIDGETS=static`` (``fusionlib.widgets`` explorers embed their states, so they work on the
    static page) and ``FUSIONLIB_PROGRESS=off`` (no progress bar is saved); tqdm widget outputs that a
    chapter made anyway are stripped (also from committed notebooks staged with ``--no-execute``);
@@ -25,6 +32,12 @@ Steps:
    MathJax 2 ``Hub`` shim for the labels ipywidgets typesets, since the book loads MathJax 3);
 3. ``jupyter-book build _build/stage --all -W -n --keep-going`` with execution off, so any warning
    (a failed chapter included) fails the build; the site lands in ``_build/html``.
+
+Execution model: the committed notebooks carry the **standard** profile's outputs on the real data
+(refreshed with ``--profile standard --inplace``); ``--published`` (``--no-execute``) builds the site
+from them, each page of ``book/_variants.yml`` from its committed ``book/<page>.ipynb``. ``make book``
+without data executes every chapter in the smoke profile on the embedded data into ``_build/`` and
+builds from those copies; nothing committed changes.
 """
 from __future__ import annotations
 
@@ -57,6 +70,12 @@ class Chapter:
     source: Path                  # the notebook file that is executed
     parameters: dict[str, Any] = field(default_factory=dict)
     title: str | None = None      # replaces the first '# ' heading (variants of one notebook)
+
+    @property
+    def committed(self) -> Path:
+        """Where this page's committed outputs live: the source for a chapter, ``book/<page>.ipynb``
+        beside the source for a page of ``book/_variants.yml``."""
+        return self.source.parent / f"{self.page}.ipynb" if self.page != self.source.stem else self.source
 
 
 def repo_root() -> Path:
@@ -117,22 +136,43 @@ def execute_chapter(chapter: Chapter, output: Path, *, profile: str, device: str
     """Run one chapter with papermill; returns the wall time in seconds."""
     import papermill as pm
 
-    params = {"PROFILE": profile, "DEVICE": device, "DATA_ROOT": data_root, **chapter.parameters}
+    params = run_parameters(chapter, profile=profile, device=device, data_root=data_root)
     output.parent.mkdir(parents=True, exist_ok=True)
     tmp = output.with_name(f".{output.name}.partial.ipynb")
     t0 = time.perf_counter()
     try:
         with book_environment():
-                pm.execute_notebook(str(chapter.source), str(tmp), parameters=params, kernel_name="python3",
+            pm.execute_notebook(str(chapter.source), str(tmp), parameters=params, kernel_name="python3",
                                 cwd=str(chapter.source.parent), log_output=log_output, progress_bar=False)
         _strip_papermill_noise(tmp, title=chapter.title)
-        _record_provenance(tmp, profile=profile, device=device, data_root=data_root)
+        _record_provenance(tmp, profile=profile, device=device, data_root=data_root,
+                           page=chapter.page, parameters=chapter.parameters)
         os.replace(tmp, output)
     finally:
         if tmp.exists():
             # keep the partial notebook for debugging, beside the output
             os.replace(tmp, output.with_name(f"{output.stem}.FAILED.ipynb"))
     return time.perf_counter() - t0
+
+
+def run_parameters(chapter: Chapter, *, profile: str, device: str, data_root: str | None) -> dict[str, Any]:
+    """The papermill parameters of one execution. ``DATA_ROOT`` only when given: otherwise the chapter
+    keeps its default (None) and ``fl.data.find_root`` looks in ``FUSIONLIB_DATA``, ``shared/data`` beside
+    the checkout (CI clones main with ``../shared`` beside it) and the user cache."""
+    params: dict[str, Any] = {"PROFILE": profile, "DEVICE": device}
+    if data_root is not None:
+        params["DATA_ROOT"] = str(data_root)
+    params.update(chapter.parameters)
+    return params
+
+
+def check_data(profile: str, data_root: str | None) -> Path | None:
+    """The real data root of a standard/full run (None for smoke); ``DataNotFoundError`` listing every
+    place looked at and how to get the data when there is none."""
+    if profile == "smoke":
+        return None
+    from fusionlib.data import find_root
+    return find_root(data_root, required=True)
 
 
 def _strip_papermill_noise(path: Path, title: str | None = None) -> None:
@@ -306,19 +346,99 @@ def _dedupe_scripts(app: Any, pagename: str, templatename: str, context: dict, d
     files[:] = unique
 
 
-def _record_provenance(path: Path, *, profile: str, device: str, data_root: str | None) -> None:
+def _record_provenance(path: Path, *, profile: str, device: str, data_root: str | None,
+                       page: str | None = None, parameters: dict[str, Any] | None = None) -> None:
     """Store what decides the chapter's numbers in ``metadata.fusionbook``: the profile and device asked
-    for, whether a data root was given, and :func:`fusionlib.provenance.environment_record` (Python, the
-    key packages' versions, the lock file's digest and any difference between it and the installed
-    environment)."""
-    from fusionlib.provenance import environment_record
+    for (and the device used), the data (``real`` for standard/full, which stop when it is missing;
+    ``embedded`` for smoke), whether a data root was given, the page and its parameters, the git commit,
+    the date (UTC) and :func:`fusionlib.provenance.environment_record` (Python, the key packages'
+    versions, the lock file's digest and any difference between it and the installed environment).
+    Then open the notebook with the one-line provenance box (:func:`_insert_provenance_cell`)."""
+    import datetime
+
+    from fusionlib.provenance import environment_record, git_commit
 
     nb = json.loads(path.read_text())
     nb.setdefault("metadata", {})["fusionbook"] = {
-        "profile": profile, "device": device, "data_root_given": data_root is not None,
+        "profile": profile, "device": device, "device_used": _device_used(device),
+        "data": "embedded" if profile == "smoke" else "real",
+        "data_root_given": data_root is not None,
+        "page": page, "parameters": dict(parameters or {}),
+        "commit": git_commit(), "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d"),
         "environment": environment_record(),
     }
+    _insert_provenance_cell(nb)
     path.write_text(json.dumps(nb, indent=1, ensure_ascii=False) + "\n")
+
+
+def _device_used(device: str) -> str:
+    if device != "auto":
+        return device
+    try:
+        import torch
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    except ImportError:  # pragma: no cover - torch is a dependency
+        return "cpu"
+
+
+def _insert_provenance_cell(nb: dict) -> None:
+    """Put the provenance line of ``metadata.fusionbook`` in a markdown cell (tag
+    :data:`fusionlib.provenance.PROVENANCE_TAG`) at the top of the notebook, replacing an older one."""
+    from fusionlib.provenance import PROVENANCE_TAG, provenance_line
+
+    meta = nb.get("metadata", {}).get("fusionbook")
+    if not meta:
+        return
+    cells = [c for c in nb.get("cells", []) if PROVENANCE_TAG not in c.get("metadata", {}).get("tags", [])]
+    box = ":::{admonition} Provenance\n:class: note\n" + provenance_line(meta) + "\n:::"
+    cell = {"cell_type": "markdown", "id": "fusionbook-provenance",
+            "metadata": {"tags": [PROVENANCE_TAG]}, "source": box}
+    nb["cells"] = [cell, *cells]
+
+
+def committed_standard(root: Path | None = None) -> tuple[list[Path], list[str]]:
+    """The committed notebooks nbval checks against the real data: ``(files, reasons)``.
+
+    ``files`` are the committed notebooks (chapters and ``book/<page>.ipynb`` pages) whose
+    ``metadata.fusionbook.profile`` is ``standard``; ``reasons`` say why the others (or all, without
+    the real data) are skipped."""
+    from fusionlib.data import DataNotFoundError, find_root
+
+    root = repo_root() if root is None else root
+    files, reasons = [], []
+    try:
+        find_root(None, required=True)
+    except DataNotFoundError as e:
+        return [], [f"nbval of the committed standard outputs skipped: real data not found ({e})"]
+    seen = set()
+    for ch in chapters(root):
+        for path in (ch.committed, ch.source):
+            if path in seen:
+                continue
+            seen.add(path)
+            if not path.exists():
+                reasons.append(f"{path.relative_to(root)}: not committed (run --profile standard --inplace)")
+                continue
+            prof = json.loads(path.read_text()).get("metadata", {}).get("fusionbook", {}).get("profile")
+            if prof == "standard":
+                files.append(path)
+            else:
+                reasons.append(f"{path.relative_to(root)}: committed outputs are profile {prof!r}, not standard")
+    return files, reasons
+
+
+def _inplace_chapters(chs: list[Chapter]) -> list[Chapter]:
+    """What ``--inplace`` executes: every chapter, every page of ``book/_variants.yml`` (written to its
+    ``book/<page>.ipynb``) and each variants' source once with its own default parameters (its committed
+    outputs, checked by nbval like the pages)."""
+    out: list[Chapter] = []
+    for ch in chs:
+        if ch.parameters or ch.page != ch.source.stem:
+            src = Chapter(ch.source.stem, ch.source)
+            if src not in out:
+                out.append(src)
+        out.append(ch)
+    return out
 
 
 def _retitle(nb: dict, title: str) -> None:
@@ -404,10 +524,17 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--data-root", default=None, help="real data root (else FUSIONLIB_DATA, shared/data beside "
                     "the repository, the user cache); the smoke profile needs none")
     ap.add_argument("--only", nargs="+", default=None, metavar="PAGE", help="execute only these pages")
-    ap.add_argument("--inplace", action="store_true", help="write executed notebooks over the sources "
-                    "(to refresh committed outputs); implies --no-build")
+    ap.add_argument("--inplace", action="store_true", help="write executed notebooks over the committed ones "
+                    "(a chapter over its source, a page of book/_variants.yml to book/<page>.ipynb, and the "
+                    "variants' source with its own defaults) to refresh committed outputs; implies --no-build")
+    ap.add_argument("--output-dir", default=None, metavar="DIR", help="execute into DIR/book instead of "
+                    "_build/stage/book; implies --no-build (the smoke stage of make test)")
     ap.add_argument("--no-build", action="store_true", help="execute only, skip jupyter-book")
-    ap.add_argument("--no-execute", action="store_true", help="build from the committed notebooks")
+    ap.add_argument("--no-execute", "--published", dest="no_execute", action="store_true",
+                    help="build the published site from the committed notebooks (standard outputs; a page of "
+                         "book/_variants.yml from its committed book/<page>.ipynb)")
+    ap.add_argument("--committed-standard", action="store_true", help="print the committed notebooks with "
+                    "standard outputs (one per line; reasons for the others on stderr) and exit")
     ap.add_argument("--log-output", action="store_true", help="stream cell output while executing")
     ap.add_argument("--scheduler", default=None, metavar="ADDRESS|local[:N]|inprocess",
                     help="where the chapters' grid loops run (fusionlib.parallel): a Dask scheduler address, "
@@ -429,7 +556,16 @@ def main(argv: list[str] | None = None) -> int:
 def _run(ap: argparse.ArgumentParser, args: argparse.Namespace) -> int:
 
     root = repo_root()
+    if args.committed_standard:
+        files, reasons = committed_standard(root)
+        for r in reasons:
+            print(f"[book] {r}", file=sys.stderr)
+        for f in files:
+            print(f.relative_to(root))
+        return 0
     stage = root / "_build" / "stage"
+    if args.output_dir is not None:
+        stage, args.no_build = Path(args.output_dir).resolve(), True
     chs = chapters(root)
     if args.only:
         unknown = sorted(set(args.only) - {c.page for c in chs} - {c.source.stem for c in chs})
@@ -437,9 +573,16 @@ def _run(ap: argparse.ArgumentParser, args: argparse.Namespace) -> int:
             ap.error(f"--only: unknown pages {unknown}; known: {[c.page for c in chs]}")
         chs = [c for c in chs if c.page in args.only or c.source.stem in args.only]
     if args.inplace:
-        # refresh committed outputs: each source notebook once, with its own default parameters
         args.no_build = True
-        chs = list({c.source: Chapter(c.source.stem, c.source) for c in chs}.values())
+        chs = _inplace_chapters(chs)
+    if not args.no_execute:
+        try:
+            found = check_data(args.profile, args.data_root)
+        except Exception as e:  # DataNotFoundError: the places looked at and how to get the data
+            print(f"fusionlib.book: the {args.profile} profile needs the real data. {e}", file=sys.stderr)
+            return 1
+        if found is not None:
+            print(f"[book] real data: {found}", flush=True)
 
     if not args.inplace and stage.exists():
         shutil.rmtree(stage)
@@ -449,15 +592,20 @@ def _run(ap: argparse.ArgumentParser, args: argparse.Namespace) -> int:
     failures: list[tuple[str, str]] = []
     times: list[tuple[str, float, str]] = []
     published: dict[str, Path] = {}
+    not_standard: list[str] = []
     t_all = time.perf_counter()
     for ch in chs:
-        out = ch.source if args.inplace else stage / "book" / f"{ch.page}.ipynb"
+        out = ch.committed if args.inplace else stage / "book" / f"{ch.page}.ipynb"
         if args.no_execute:
-            nb = json.loads(ch.source.read_text())
+            is_committed = ch.committed.exists()
+            nb = json.loads((ch.committed if is_committed else ch.source).read_text())
+            prof = nb.get("metadata", {}).get("fusionbook", {}).get("profile")
+            if prof != "standard":
+                not_standard.append(f"{ch.page} ({prof or 'no provenance'})")
             strip_progress_widgets(nb)
             if ch.title:
                 _retitle(nb, ch.title)
-            if ch.parameters:
+            if ch.parameters and not is_committed:
                 note = ("```{warning}\nThis page was built without execution: it shows the committed outputs of "
                         f"`{ch.source.name}` with its default parameters, not {ch.parameters}. Run "
                         "`python -m fusionlib.book` to execute it with these parameters.\n```")
@@ -484,6 +632,10 @@ def _run(ap: argparse.ArgumentParser, args: argparse.Namespace) -> int:
         for page, dt, status in times:
             print(f"  {page:36s} {dt:8.1f} s  {status}")
         print(f"  {'total':36s} {time.perf_counter() - t_all:8.1f} s")
+    if not_standard:
+        print(f"[book] published build: {len(not_standard)} page(s) carry committed outputs that are not the "
+              f"standard profile's (refresh with --profile standard --inplace): {', '.join(not_standard)}",
+              flush=True)
     if failures:
         print(f"\n[book] {len(failures)} chapter(s) failed: {[p for p, _ in failures]}", file=sys.stderr)
         return 1

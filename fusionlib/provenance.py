@@ -23,7 +23,8 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-__all__ = ["Lock", "read_lock", "lock_mismatches", "environment_record", "LOCK_FILE", "KEY_PACKAGES"]
+__all__ = ["Lock", "read_lock", "lock_mismatches", "environment_record", "LOCK_FILE", "KEY_PACKAGES", "git_commit",
+           "provenance_line", "PROVENANCE_TAG"]
 
 LOCK_FILE = "requirements-lock.txt"
 #: the packages whose versions decide the book's numbers (recorded by name in every chapter)
@@ -122,3 +123,42 @@ def environment_record(root: str | Path | None = None) -> dict[str, Any]:
         import torch
         rec["torch_cpu_capability"] = torch.backends.cpu.get_cpu_capability()
     return rec
+
+
+def git_commit(root: str | Path | None = None) -> str | None:
+    """The checkout's commit as ``git rev-parse --short=10 HEAD``, with ``-dirty`` when tracked files
+    other than the book's notebooks differ from it (a run that refreshes several chapters in place
+    rewrites notebooks as it goes; their outputs are not the code that made them); None outside a git
+    checkout (or without git)."""
+    import subprocess
+    cwd = Path(root) if root is not None else Path(__file__).resolve().parents[1]
+    try:
+        head = subprocess.run(["git", "rev-parse", "--short=10", "HEAD"], cwd=cwd, capture_output=True,
+                              text=True, check=True).stdout.strip()
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no", "--", ".",
+                                ":(exclude,glob)book/*.ipynb"], cwd=cwd,
+                               capture_output=True, text=True, check=True).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return None
+    return f"{head}-dirty" if dirty else head
+
+
+#: the tag of the markdown cell that holds the provenance line (replaced, never duplicated, on re-runs)
+PROVENANCE_TAG = "fusionbook-provenance"
+
+
+def provenance_line(meta: dict[str, Any]) -> str:
+    """One line for the top of an executed page from its ``metadata.fusionbook`` record: profile, data
+    (real or embedded), device, torch and fusionlib versions, git commit and date.
+
+    >>> provenance_line({"profile": "smoke", "data": "embedded", "device_used": "cpu", "commit": "abc",
+    ...                  "date": "2026-12-07", "environment": {"fusionlib": "0.1.0",
+    ...                  "packages": {"torch": "2.13.0+cpu"}}})
+    '**Executed** with the **smoke** profile on **embedded** data · device cpu · torch 2.13.0+cpu · fusionlib 0.1.0 · commit abc · 2026-12-07'
+    """
+    env = meta.get("environment") or {}
+    torch_v = (env.get("packages") or {}).get("torch") or "?"
+    device = meta.get("device_used") or meta.get("device") or "?"
+    return (f"**Executed** with the **{meta.get('profile', '?')}** profile on **{meta.get('data', '?')}** data"
+            f" · device {device} · torch {torch_v} · fusionlib {env.get('fusionlib', '?')}"
+            f" · commit {meta.get('commit') or 'unknown'} · {meta.get('date', '?')}")

@@ -26,7 +26,7 @@ ALLOWED = {
     "viz": {"viz", "_convert", "filters", "widgets"},
     "widgets": set(),               # ipywidgets explorers (live / precomputed for the static site)
     "cli": IMAGE_IO | {"classical", "nets"},
-    "book": {"provenance", "parallel"},
+    "book": {"provenance", "parallel", "data"},   # data: a standard run checks the data root first
     "provenance": set(),
     "__main__": set(),
     "__init__": set(),

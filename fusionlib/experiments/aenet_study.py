@@ -762,20 +762,17 @@ def study_splits(profile: str, *, root=None, split_seed: int = 0, tasks: Iterabl
                  ) -> tuple[dict[str, TaskSplit], str]:
     """:func:`task_splits` cut to the profile's budget, and a note on the data used.
 
-    Standard/full fall back to the embedded sets (and say so in the note) when the real data
-    cannot be found.
+    Standard/full need the real data: without a data root they raise
+    :class:`fusionlib.data.DataNotFoundError` listing every place looked at and how to get the data
+    (never a silent fallback to the embedded sets under a standard label).
     """
     from .. import data
     b = profile_budget(profile)
-    use = profile
     note = "embedded synthetic sets (smoke profile); medical has no embedded set"
     if profile != "smoke":
-        try:
-            root = data.find_root(root)
-            note = f"real data under the data root ({profile} profile)"
-        except Exception as exc:  # DataNotFoundError and friends
-            use, note = "smoke", f"REAL DATA NOT FOUND ({type(exc).__name__}); fell back to the embedded sets"
-    sp = task_splits(use, root=root, split_seed=split_seed, tasks=tasks)
+        root = data.find_root(root, required=True)
+        note = f"real data under the data root ({profile} profile)"
+    sp = task_splits(profile, root=root, split_seed=split_seed, tasks=tasks)
     return {t: s.head(b["n_train"], b["n_test"]) for t, s in sp.items()}, note
 
 

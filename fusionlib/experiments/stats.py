@@ -17,7 +17,7 @@ from typing import Sequence
 
 import numpy as np
 
-__all__ = ["holm", "friedman_ranks", "smallest_p_wilcoxon"]
+__all__ = ["holm", "friedman_ranks", "smallest_p_wilcoxon", "smallest_p_mannwhitney"]
 
 
 def holm(pvalues: Sequence[float]) -> np.ndarray:
@@ -80,3 +80,24 @@ def claim_verdict(*, supported: bool, contradicted: bool, floor: float, alpha: f
     if contradicted:
         return "not reproduced"
     return "supported" if supported else "not shown"
+
+
+def smallest_p_mannwhitney(n1: int, n2: int, *, m: int = 1, alternative: str = "two-sided") -> float:
+    """The smallest p-value an exact Mann-Whitney U test of ``n1`` against ``n2`` independent values can
+    give, times the ``m`` of a Holm correction (capped at 1).
+
+    Complete separation is one of the ``C(n1 + n2, n1)`` equally likely orderings under the null; the
+    one-sided test (``alternative='less'`` or ``'greater'``) counts it once, the two-sided test twice.
+
+    >>> smallest_p_mannwhitney(3, 3, alternative="less")
+    0.05
+    """
+    from math import comb
+    for name, v in (("n1", n1), ("n2", n2), ("m", m)):
+        if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 1:
+            raise ValueError(f"smallest_p_mannwhitney: `{name}` must be an int >= 1; got {v!r}")
+    if alternative not in ("two-sided", "less", "greater"):
+        raise ValueError(f"smallest_p_mannwhitney: `alternative` must be 'two-sided', 'less' or 'greater'; "
+                         f"got {alternative!r}")
+    tails = 2.0 if alternative == "two-sided" else 1.0
+    return float(min(1.0, m * tails / comb(int(n1) + int(n2), int(n1))))

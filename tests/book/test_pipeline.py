@@ -36,8 +36,10 @@ class TestChapters:
             assert ch.source.is_file(), ch
 
     def test_every_notebook_is_in_toc(self):
-        sources = {ch.source.resolve() for ch in book.chapters(REPO)}
-        missing = [nb.name for nb in NOTEBOOKS if nb.resolve() not in sources]
+        """Each committed notebook is a chapter's source or a page of book/_variants.yml (its committed
+        executed copy, book/<page>.ipynb)."""
+        known = {p.resolve() for ch in book.chapters(REPO) for p in (ch.source, ch.committed)}
+        missing = [nb.name for nb in NOTEBOOKS if nb.resolve() not in known]
         assert not missing, f"notebooks not reachable from _toc.yml: {missing}"
 
     def test_toc_walk(self):
@@ -60,6 +62,83 @@ class TestChapters:
         env = meta["environment"]
         assert env["packages"]["torch"].startswith("2.13.0") and env["lock_mismatches"] == {}
         assert len(env["lock_sha256"]) == 64 and "/somewhere" not in nb.read_text()
+
+    def test_provenance_box(self, tmp_path):
+        """The runner opens every executed page with one provenance line made from metadata.fusionbook;
+        a re-run replaces it (never two)."""
+        nb = tmp_path / "c.ipynb"
+        nb.write_text(json.dumps({"cells": [{"cell_type": "markdown", "metadata": {}, "source": "# T"}],
+                                  "metadata": {}}))
+        for _ in range(2):
+            book._record_provenance(nb, profile="standard", device="auto", data_root=None, page="p",
+                                    parameters={"SCENE": "water"})
+        d = json.loads(nb.read_text())
+        boxes = [c for c in d["cells"] if provenance.PROVENANCE_TAG in c["metadata"].get("tags", [])]
+        assert len(boxes) == 1 and d["cells"][0] is not None and d["cells"][0] == boxes[0]
+        meta = d["metadata"]["fusionbook"]
+        assert meta["data"] == "real" and meta["device_used"] in ("cpu", "cuda") and meta["parameters"] == {"SCENE": "water"}
+        line = boxes[0]["source"]
+        for part in ("**standard** profile", "**real** data", f"device {meta['device_used']}", "torch 2.13.0",
+                     "fusionlib ", f"commit {meta['commit']}", meta["date"]):
+            assert part in line, part
+        assert line.count("\n") == 3   # fence, class, one line, fence
+        assert d["cells"][1]["source"] == "# T"
+
+    def test_provenance_line_smoke(self):
+        line = provenance.provenance_line({"profile": "smoke", "data": "embedded", "device": "auto"})
+        assert "**smoke** profile on **embedded** data" in line and "commit unknown" in line
+
+    def test_data_root_injected_only_when_given(self):
+        ch = book.Chapter("11_x", Path("book/11.ipynb"), {"SCENE": "coast"})
+        p = book.run_parameters(ch, profile="standard", device="cpu", data_root=None)
+        assert p == {"PROFILE": "standard", "DEVICE": "cpu", "SCENE": "coast"}
+        p = book.run_parameters(ch, profile="standard", device="cpu", data_root="/d")
+        assert p["DATA_ROOT"] == "/d"
+
+    def test_standard_without_data_stops(self, tmp_path, capsys):
+        """Bad input: a standard run with the data missing stops with the places looked at and how to get
+        the data, before executing anything."""
+        rc = book.main(["--profile", "standard", "--data-root", str(tmp_path / "nowhere"), "--only",
+                        "10_iaoa_model", "--output-dir", str(tmp_path / "out")])
+        err = capsys.readouterr().err
+        assert rc == 1 and "needs the real data" in err and "Looked at" in err and "To get the data" in err
+        assert not (tmp_path / "out" / "book" / "10_iaoa_model.ipynb").exists()
+        assert book.check_data("smoke", str(tmp_path / "nowhere")) is None
+
+    def test_committed_pages(self):
+        """Every page of book/_variants.yml has its committed executed copy; --inplace writes there and
+        runs the variants' source once with its own defaults."""
+        chs = book.chapters(REPO)
+        pages = [c for c in chs if c.parameters]
+        assert pages
+        for c in pages:
+            assert c.committed == c.source.parent / f"{c.page}.ipynb" and c.committed.is_file(), c.page
+            meta = json.loads(c.committed.read_text())["metadata"].get("fusionbook", {})
+            assert meta.get("parameters") == c.parameters, c.page
+        plan = book._inplace_chapters(chs)
+        sources = [c for c in plan if c.page == "11_iaoa_scenes"]
+        assert len(sources) == 1 and plan.index(sources[0]) < min(plan.index(c) for c in pages)
+
+    def test_published_build_uses_committed_pages(self, tmp_path, monkeypatch):
+        root = tmp_path
+        (root / "book").mkdir()
+        (root / "_config.yml").write_text("title: t\n")
+        (root / "_toc.yml").write_text("format: jb-book\nroot: book/intro\nchapters:\n  - file: book/v_a\n")
+        (root / "book" / "intro.md").write_text("# x\n")
+        cell = lambda s: {"cell_type": "markdown", "metadata": {}, "source": s}
+        (root / "book" / "src.ipynb").write_text(json.dumps({"cells": [cell("# src")], "metadata": {}}))
+        (root / "book" / "v_a.ipynb").write_text(json.dumps({"cells": [cell("# A (committed)")], "metadata": {}}))
+        (root / "book" / "_variants.yml").write_text("v_a: {source: src, parameters: {SCENE: a}}\n")
+        monkeypatch.chdir(root)
+        assert book.main(["--published", "--no-build"]) == 0
+        out = json.loads((root / "_build" / "stage" / "book" / "v_a.ipynb").read_text())
+        assert out["cells"][0]["source"] == "# A (committed)" and len(out["cells"]) == 1
+
+    def test_committed_standard(self):
+        files, reasons = book.committed_standard(REPO)
+        for f in files:
+            assert json.loads(f.read_text())["metadata"]["fusionbook"]["profile"] == "standard"
+        assert files or reasons
 
     def test_variants(self, tmp_path):
         (tmp_path / "book").mkdir()

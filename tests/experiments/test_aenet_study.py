@@ -523,3 +523,17 @@ def fl_nets_build():
     import fusionlib.nets as nets
     torch.manual_seed(0)
     return nets.build("aenetv2_gcb").eval()
+
+
+class TestStudySplits:
+    def test_smoke(self):
+        from fusionlib.experiments.aenet_study import study_splits
+        sp, note = study_splits("smoke", tasks=["multi-focus"])
+        assert "embedded" in note and sp["multi-focus"].test
+
+    def test_missing_data_stops(self, tmp_path):
+        """A standard run without the data raises with the places looked at: no embedded fallback."""
+        from fusionlib.data import DataNotFoundError
+        from fusionlib.experiments.aenet_study import study_splits
+        with pytest.raises(DataNotFoundError, match="Looked at.*To get the data"):
+            study_splits("standard", root=tmp_path / "nowhere", tasks=["multi-focus"])
