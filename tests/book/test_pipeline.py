@@ -371,7 +371,7 @@ class TestStaticWidgets:
         models = nb["metadata"]["widgets"][book.WIDGET_STATE]["state"]
         names = [m["model_name"] for m in models.values()]
         assert "FloatProgressModel" not in names and "IntProgressModel" not in names
-        views = [o for c in nb["cells"] for o in c["outputs"] if book.WIDGET_VIEW in o.get("data", {})]
+        views = [o for c in nb["cells"] for o in c.get("outputs", []) if book.WIDGET_VIEW in o.get("data", {})]
         assert len(views) == 1
         root = models[views[0]["data"][book.WIDGET_VIEW]["model_id"]]["state"]
         assert "fl-explorer-static" in root["_dom_classes"]
