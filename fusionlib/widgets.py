@@ -455,7 +455,11 @@ def explorer(render: Callable[..., Any], axes: Mapping[str, Any], *, mode: str =
                                   continuous_update=continuous, style=style)
         else:
             c = w.Dropdown(options=list(a.labels), index=a.index, description=desc, style=style)
-        c.add_class("fl-control")
+        if len(a.labels) == 1:  # nothing to choose: shown for the record, disabled, not a control to move
+            c.disabled = True
+            c.add_class("fl-control-fixed")
+        else:
+            c.add_class("fl-control")
         return c
 
     header = [w.HTML(f"<b>{html.escape(title)}</b>")] if title else []

@@ -308,3 +308,13 @@ class TestLiveExplorer:
         static = fw.explorer(_render, AXES, mode="static")
         with pytest.raises(RuntimeError, match="only a live explorer"):
             static.show(blur=1)
+
+
+def test_single_value_axis_is_fixed():
+    """An axis with one value is shown disabled and is not a control a reader (or the browser test) moves."""
+    import fusionlib as fl
+    e = fl.widgets.explorer(lambda k, s: f"<b>{k}{s}</b>", {"k": fl.widgets.dropdown(["a", "b"]),
+                                                           "s": fl.widgets.slider([0])}, mode="static")
+    fixed = e.controls["s"][0]
+    assert fixed.disabled and "fl-control-fixed" in fixed._dom_classes and "fl-control" not in fixed._dom_classes
+    assert "fl-control" in e.controls["k"][0]._dom_classes
