@@ -117,14 +117,15 @@ def e2_summary(field, network: str):
         n = int(len(diff))
         res = paired_test(mine["E2"].to_numpy(), teach["E2"].to_numpy()) if n >= 2 else None
         p = float("nan") if res is None else res.pvalue
+        floor, med = smallest_p_wilcoxon(max(n, 1)), float(np.median(diff))
+        below = bool(p < 0.05 and med < 0)
         out.append({"task": task, "pairs": n, "field": int(mine["n_field"].iloc[0]),
                     "mean E2 rank": float(mine["E2_rank"].mean()), "E2": float(mine["E2"].mean()),
-                    "teacher E2": float(teach["E2"].mean()), "median diff": float(np.median(diff)),
+                    "teacher E2": float(teach["E2"].mean()), "median diff": med,
                     "wins vs teacher": int((diff > 0).sum()), "p (Wilcoxon)": p,
-                    "smallest p": smallest_p_wilcoxon(n) if n >= 1 else float("nan"),
-                    "below teacher": bool(p < 0.05 and np.median(diff) < 0),
-                    "verdict": ("not testable at this n" if not smallest_p_wilcoxon(max(n, 1)) < 0.05 else
-                                "significantly below its teacher" if p < 0.05 and np.median(diff) < 0 else
+                    "smallest p": floor, "below teacher": below,
+                    "verdict": ("not testable at this n" if not floor < 0.05 else
+                                "significantly below its teacher" if below else
                                 "significantly above its teacher" if p < 0.05 else
                                 "not significantly different from its teacher")})
     return pd.DataFrame(out).set_index("task")
