@@ -14,6 +14,7 @@ sys.path.insert(0, str(__import__("pathlib").Path(__file__).parent / "nets"))
 sys.path.insert(0, str(__import__("pathlib").Path(__file__).parent / "experiments"))
 from test_iaoa import _pair  # noqa: E402
 from test_labels import _pairs  # noqa: E402
+from test_aenet_grid import TINY, _data  # noqa: E402
 
 LIB = ["average", "lp"]
 OPTS = ("pso", "de", "iaoa")
@@ -219,6 +220,31 @@ class TestDask:
         assert len(got) == 2 * len(OPTS) * 2
         _frames_equal(ref, got)
         _frames_equal(ref, E.run_experiment(problem, executor=dask_ex, cache_dir=tmp_path, **kw))  # from cache
+
+    def test_training_grid_same_bits(self, dask_ex, tmp_path):
+        """Two grid networks trained on the 2 workers equal the in-process run weight for weight (every
+        grid run trains on G.TRAIN_THREADS threads, here or on a worker), and the provenance agrees."""
+        import torch
+
+        from fusionlib.experiments import aenet_grid as G
+        data = _data(G.TASKS)
+        es = [G.GridEntry("aenetv2_pp", "medical", 0), G.GridEntry("aenetv2_gcb", "mixed", 1)]
+        threads = torch.get_num_threads()
+        torch.set_num_threads(2)  # the grid trains on G.TRAIN_THREADS whatever this process uses
+        try:
+            ref = G.train_grid(es, data, tmp_path / "a", recipe=TINY, executor=P.LocalExecutor())
+            assert torch.get_num_threads() == 2
+            got = G.train_grid(es, data, tmp_path / "b", recipe=TINY, executor=dask_ex)
+        finally:
+            torch.set_num_threads(threads)
+        assert not list((tmp_path / "b").glob("*.train.pt"))  # the scratch files are gone
+        for e, r, g in zip(es, ref, got):
+            a = torch.load(tmp_path / "a" / f"{e.name}.pt", weights_only=False)["model"]
+            b = torch.load(tmp_path / "b" / f"{e.name}.pt", weights_only=False)["model"]
+            assert list(a) == list(b) and all(torch.equal(a[k], b[k]) for k in a), e.name
+            for k in ("steps", "best_step", "val_curve", "recipe_digest", "labels_digest", "parameters"):
+                assert r[k] == g[k], (e.name, k)
+        assert (tmp_path / "a" / "labels.json").read_bytes() == (tmp_path / "b" / "labels.json").read_bytes()
 
     def test_exception_names_item_keeps_others(self, dask_ex):
         seen = {}
