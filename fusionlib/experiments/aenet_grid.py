@@ -258,7 +258,8 @@ def train_grid(entries: Sequence[GridEntry], data: GridData, out_dir: str | Path
         e = todo[i]
         m = _write(e, res, data, out_dir, recipe=recipe, command=command)
         metas[e.name] = m
-        print(f"{e.name}: {m['steps']} steps (best {m['best_step']}), val {m['best_val_loss']:.4f}, "
+        val = "no validation" if m["best_val_loss"] is None else f"val {m['best_val_loss']:.4f}"
+        print(f"{e.name}: {m['steps']} steps (best {m['best_step']}), {val}, "
               f"{m['train_cpu_s']:.0f} s CPU", flush=True)
     with using(executor) as ex:
         ex.map(_train_task, [(e, str(out_dir / f"{e.name}.train.pt")) for e in todo], on_result=done,
