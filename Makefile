@@ -39,7 +39,8 @@ published: env
 	$(PY) -m fusionlib.book --published $(BOOK_ARGS)
 
 # unit tests: 2 xdist workers, one BLAS/OpenMP thread each (tests/conftest.py sets torch's; idle
-# OpenBLAS threads spin, and 2 workers x 2 spinning threads on 2 cores stall each other)
+# OpenBLAS threads spin, and 2 workers x 2 spinning threads on 2 cores stall each other); then the
+# Examples sections of fusionlib's docstrings (doctests, a few seconds in one process)
 UNIT_ENV := OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 MKL_NUM_THREADS=1
 
 # make test runs every stage even when an earlier one fails, names the failed stages, and exits non-zero
@@ -56,6 +57,7 @@ test: env
 
 test-unit: env
 	$(UNIT_ENV) $(PY) -m pytest -q -n 2 tests --ignore=tests/book/test_site.py
+	$(UNIT_ENV) $(PY) -m pytest -q --doctest-modules fusionlib
 
 # The unit tests again with a different numerical path: torch's scalar kernels (no AVX2/AVX-512), i.e.
 # other reduction orders, as on another CPU. Other variations (FUSIONLIB_JIT=0, threads, OpenBLAS

@@ -684,10 +684,8 @@ def protocol_comparison(pairs: Sequence[IAOAPair], *, optimizers: Sequence[str] 
                     block_size=block_size, th_values=None if th_values is None else list(th_values))
         return _cached_comparison(pairs, args, Path(cache_dir), device)
     from .. import optim
-    from ..metrics import pansharpening as mp
-    from ..pansharpening import methods as pm
     from ..filters import imresize_bicubic, interp23tap
-    from ..pansharpening import protocols as pr
+    from ..pansharpening import methods as pm
 
     where = "protocol_comparison"
     if not pairs:
@@ -698,6 +696,41 @@ def protocol_comparison(pairs: Sequence[IAOAPair], *, optimizers: Sequence[str] 
         pm.METHODS[m]
     max_evals = check_int(where, "max_evals", max_evals, minimum=pop_size)
     cut = check_int(where, "cut", cut, minimum=0)
+    inputs = _comparison_inputs(pairs, ratio=ratio, cut=cut)
+    models = _comparison_models(inputs, ratio=ratio, weights=weights, zero_sum=zero_sum, device=device)
+    rows = []
+    for (assess, i, d, gains), (model, k) in zip(inputs, models):
+        p = pairs[i]
+        ref = torch.as_tensor(p.ms, dtype=torch.float64)[None]
+        exp, pan = d.exp.to(torch.float64), d.pan.to(torch.float64)
+        pan_lr = None
+        if assess == "wald_rr":  # the toolbox's PAN_LR of D_s: interp23tap(imresize(PAN, 1/r))
+            pan_lr = interp23tap(imresize_bicubic(pan, 1.0 / ratio), ratio)
+        products, f_star = _comparison_products(assess, p, exp, pan, gains, model, k, methods=methods,
+                                                optimizers=optimizers, ratio=ratio, pop_size=pop_size,
+                                                max_evals=max_evals, seed=seed, mode=mode)
+        for name, (family, fused, fx, x) in products.items():
+            row = dict(assessment=assess, pair=p.id, method=name, family=family, fitness=fx,
+                       gap=fx - f_star if np.isfinite(fx) else np.nan, x=x)
+            if th_values is not None:
+                fused = fused.clamp(float(th_values[0]), float(th_values[1]))
+            if assess == "iaoa":
+                row.update(_iaoa_protocol_scores(fused, ref, ratio=ratio))
+                rows.append(row)
+                continue
+            row.update(_wald_rr_scores(fused, ref, ratio=ratio, cut=cut, block_size=block_size))
+            rows.append(row)
+            rows.append(_full_res_row(row, fused, d.ms.to(torch.float64), pan, pan_lr, gains, ratio=ratio,
+                                      block_size=block_size))
+    df = pd.DataFrame(rows)
+    order = {a: n for n, a in enumerate(ASSESSMENTS)}
+    return df.sort_values("assessment", key=lambda s: s.map(order), kind="stable").reset_index(drop=True)
+
+
+def _comparison_inputs(pairs: Sequence[IAOAPair], *, ratio: int, cut: int) -> list:
+    """The inputs of :func:`protocol_comparison`: per pair, ``(assessment, pair index, ProtocolData, gains)``
+    for the IAOA protocol and for Wald's (Vivone's ``'vivone_rr'``), with the sensor's MTF gains per band."""
+    from ..pansharpening import protocols as pr
     inputs = []  # (assessment, pair index, ProtocolData, gains)
     for i, p in enumerate(pairs):
         gains, _ = pr.sensor_gains(_sensor_of(p), "RGBN")
@@ -706,71 +739,89 @@ def protocol_comparison(pairs: Sequence[IAOAPair], *, optimizers: Sequence[str] 
         inputs.append(("wald_rr", i, pr.prepare_protocol("vivone_rr", p.ms, p.pan, ratio=ratio,
                                                          sensor=_sensor_of(p), band_order="RGBN", cut=cut),
                        gains))
-    # every adaptive model in one batch when the sizes agree (the AIHS weights iterate jointly)
+    return inputs
+
+
+def _comparison_models(inputs: list, *, ratio: int, weights: str, zero_sum: str, device: Any) -> list:
+    """The adaptive model of every input as ``(model, index in the model's batch)``: every model in one
+    batch when the sizes agree (the AIHS weights iterate jointly), else one model per input."""
     exps = [d.exp[0] for _, _, d, _ in inputs]
     pans = [d.pan[0] for _, _, d, _ in inputs]
     if len({tuple(e.shape) for e in exps}) == 1 and len({tuple(q.shape) for q in pans}) == 1:
         model = adaptive_model(torch.stack(exps), torch.stack(pans), ratio=ratio, weights=weights,
                                degrade=False, zero_sum=zero_sum, device=device)
-        models = [(model, k) for k in range(len(inputs))]
-    else:
-        models = [(adaptive_model(e, q, ratio=ratio, weights=weights, degrade=False, zero_sum=zero_sum,
-                                  device=device), 0) for e, q in zip(exps, pans)]
-    rows = []
-    for (assess, i, d, gains), (model, k) in zip(inputs, models):
-        p = pairs[i]
-        ref = torch.as_tensor(p.ms, dtype=torch.float64)[None]
-        exp, pan = d.exp.to(torch.float64), d.pan.to(torch.float64)
-        if assess == "wald_rr":  # the toolbox's PAN_LR of D_s: interp23tap(imresize(PAN, 1/r))
-            pan_lr = interp23tap(imresize_bicubic(pan, 1.0 / ratio), ratio)
-        products: dict[str, tuple[str, torch.Tensor, float, Any]] = {"EXP": ("baseline", exp, np.nan, None)}
-        for m in methods:
-            products[m] = ("standard", pm.pansharpen(exp, pan, m, ratio=ratio, gains=gains).to(torch.float64),
-                           np.nan, None)
-        fit = model.fitness_numpy(k)
-        x_star, f_star = model.optimum()
-        x_star, f_star = x_star[k].cpu().numpy(), float(f_star[k])
-        lo, hi = np.full(model.n_bands, model.lower), np.full(model.n_bands, model.upper)
-        cand = {"adaptive x*": x_star}
-        for o in optimizers:
-            key = o if assess == "iaoa" else f"wald:{o}"
-            res = optim.minimize(o, fit, lo, hi, pop_size, None, max_evals=max_evals,
-                                 seed=run_seed(seed, p.id, key, 0), mode=mode)
-            cand[f"adaptive {o}"] = np.asarray(res.best_x, dtype=np.float64)
-        for name, x in cand.items():
-            fx = float(fit(x[None])[0])
-            fused = model.fuse(x[None], k).to(torch.float64)
-            products[name] = ("adaptive", fused, fx, x)
-        for name, (family, fused, fx, x) in products.items():
-            row = dict(assessment=assess, pair=p.id, method=name, family=family, fitness=fx,
-                       gap=fx - f_star if np.isfinite(fx) else np.nan, x=x)
-            if th_values is not None:
-                fused = fused.clamp(float(th_values[0]), float(th_values[1]))
-            if assess == "iaoa":
-                s = mp.iaoa_scores(fused, ref, ratio=float(ratio))
-                row.update({m_: float(v[0]) for m_, v in s.items()})
-                rows.append(row)
-                continue
-            fc, rc = pr.dim_cut(fused, cut), pr.dim_cut(ref, cut)
-            kw = dict(preset="vivone")
-            row.update(CC=float(mp.cc(fc, rc, **kw)[0]), RMSE=float(mp.rmse(fc, rc, **kw)[0]),
-                       ERGAS=float(mp.ergas(fc, rc, ratio=ratio, **kw)[0]),
-                       Q2n=float(mp.q2n(fc, rc, block_size=block_size, **kw)[0]),
-                       SAM=float(mp.sam(fc, rc, **kw)[0]), RASE=float(mp.rase(fc, rc, **kw)[0]))
-            rows.append(row)
-            fr = dict(row, assessment="full_res")
-            for m_ in RR_METRICS:
-                fr.pop(m_)
-            ms_lr = d.ms.to(torch.float64)  # upsampled by interp23tap inside the indices (= EXP)
-            dl = float(mp.d_lambda(fused, ms_lr, ratio=ratio, block_size=block_size, **kw)[0])
-            ds = float(mp.d_s(fused, ms_lr, pan, pan_lr=pan_lr, ratio=ratio, block_size=block_size, **kw)[0])
-            fr.update(D_lambda=dl, D_s=ds, QNR=(1.0 - dl) * (1.0 - ds),   # QNR, alpha = beta = 1
-                      HQNR=float(mp.hqnr(fused, ms_lr, pan, ratio=ratio, block_size=block_size, gains=gains,
-                                         **kw)[0]))
-            rows.append(fr)
-    df = pd.DataFrame(rows)
-    order = {a: n for n, a in enumerate(ASSESSMENTS)}
-    return df.sort_values("assessment", key=lambda s: s.map(order), kind="stable").reset_index(drop=True)
+        return [(model, k) for k in range(len(inputs))]
+    return [(adaptive_model(e, q, ratio=ratio, weights=weights, degrade=False, zero_sum=zero_sum,
+                            device=device), 0) for e, q in zip(exps, pans)]
+
+
+def _comparison_products(assess: str, p: IAOAPair, exp: torch.Tensor, pan: torch.Tensor, gains, model, k: int, *,
+                         methods: Sequence[str], optimizers: Sequence[str], ratio: int, pop_size: int,
+                         max_evals: int, seed: int, mode: str):
+    """The products of one (assessment, pair) of :func:`protocol_comparison` and the bounded optimum's
+    fitness ``f*``: ``{name: (family, fused, fitness, x)}`` for ``EXP``, every standard method, and the
+    adaptive model at ``x*`` and tuned by each optimiser (seed ``run_seed(seed, pair, key, 0)``, ``key``
+    the optimiser, ``'wald:'`` + it under Wald)."""
+    from .. import optim
+    from ..pansharpening import methods as pm
+    products: dict[str, tuple[str, torch.Tensor, float, Any]] = {"EXP": ("baseline", exp, np.nan, None)}
+    for m in methods:
+        products[m] = ("standard", pm.pansharpen(exp, pan, m, ratio=ratio, gains=gains).to(torch.float64),
+                       np.nan, None)
+    fit = model.fitness_numpy(k)
+    x_star, f_star = model.optimum()
+    x_star, f_star = x_star[k].cpu().numpy(), float(f_star[k])
+    lo, hi = np.full(model.n_bands, model.lower), np.full(model.n_bands, model.upper)
+    cand = {"adaptive x*": x_star}
+    for o in optimizers:
+        key = o if assess == "iaoa" else f"wald:{o}"
+        res = optim.minimize(o, fit, lo, hi, pop_size, None, max_evals=max_evals,
+                             seed=run_seed(seed, p.id, key, 0), mode=mode)
+        cand[f"adaptive {o}"] = np.asarray(res.best_x, dtype=np.float64)
+    for name, x in cand.items():
+        fx = float(fit(x[None])[0])
+        fused = model.fuse(x[None], k).to(torch.float64)
+        products[name] = ("adaptive", fused, fx, x)
+    return products, f_star
+
+
+def _iaoa_protocol_scores(fused: torch.Tensor, ref: torch.Tensor, *, ratio: int) -> dict[str, float]:
+    """The six IAOA indices (:data:`METRIC_NAMES`, IAOA conventions, whole image) of one product."""
+    from ..metrics import pansharpening as mp
+    s = mp.iaoa_scores(fused, ref, ratio=float(ratio))
+    return {m_: float(v[0]) for m_, v in s.items()}
+
+
+def _wald_rr_scores(fused: torch.Tensor, ref: torch.Tensor, *, ratio: int, cut: int, block_size: int
+                    ) -> dict[str, float]:
+    """The indices :data:`RR_METRICS` of one product against the MS, after the border cut (Vivone's
+    conventions, data in DN)."""
+    from ..metrics import pansharpening as mp
+    from ..pansharpening import protocols as pr
+    fc, rc = pr.dim_cut(fused, cut), pr.dim_cut(ref, cut)
+    kw = dict(preset="vivone")
+    return dict(CC=float(mp.cc(fc, rc, **kw)[0]), RMSE=float(mp.rmse(fc, rc, **kw)[0]),
+                ERGAS=float(mp.ergas(fc, rc, ratio=ratio, **kw)[0]),
+                Q2n=float(mp.q2n(fc, rc, block_size=block_size, **kw)[0]),
+                SAM=float(mp.sam(fc, rc, **kw)[0]), RASE=float(mp.rase(fc, rc, **kw)[0]))
+
+
+def _full_res_row(row: dict, fused: torch.Tensor, ms_lr: torch.Tensor, pan: torch.Tensor, pan_lr: torch.Tensor,
+                  gains, *, ratio: int, block_size: int) -> dict:
+    """The ``full_res`` row of one Wald product: ``row`` without the :data:`RR_METRICS`, with the
+    :data:`FR_METRICS` of ``fused`` against the inputs it was made from (``ms_lr``, upsampled by
+    interp23tap inside the indices, = EXP; the PAN and its ``pan_lr``)."""
+    from ..metrics import pansharpening as mp
+    kw = dict(preset="vivone")
+    fr = dict(row, assessment="full_res")
+    for m_ in RR_METRICS:
+        fr.pop(m_)
+    dl = float(mp.d_lambda(fused, ms_lr, ratio=ratio, block_size=block_size, **kw)[0])
+    ds = float(mp.d_s(fused, ms_lr, pan, pan_lr=pan_lr, ratio=ratio, block_size=block_size, **kw)[0])
+    fr.update(D_lambda=dl, D_s=ds, QNR=(1.0 - dl) * (1.0 - ds),   # QNR, alpha = beta = 1
+              HQNR=float(mp.hqnr(fused, ms_lr, pan, ratio=ratio, block_size=block_size, gains=gains,
+                                 **kw)[0]))
+    return fr
 
 
 

@@ -50,7 +50,7 @@ def standard_deviation(fused: Any, *, preset: str = "default", data_range: float
     Examples
     --------
     >>> import numpy as np
-    >>> standard_deviation(np.array([[0.0, 1.0]]))
+    >>> round(standard_deviation(np.array([[0.0, 1.0]])), 4)
     127.5
     """
     where = "standard_deviation"

@@ -183,7 +183,7 @@ class TestColourHome:
 
     def test_weights_written_once(self):
         """The luma weights appear as numbers only in filters/_color.py (nets/ and experiments/ hold
-        copies owned elsewhere: nets/peers.py, experiments/aenet_study.py, issue #17)."""
+        copies owned elsewhere: nets/peers.py, experiments/aenet_data.py, issue #17)."""
         from pathlib import Path
         root = Path(filters.__file__).resolve().parents[1]
         hits = []
