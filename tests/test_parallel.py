@@ -172,6 +172,34 @@ class TestFaultsInProcess:
             assert (r.method, r.scores) == (g.method, g.scores)
             np.testing.assert_array_equal(r.label, g.label)
 
+    def test_labels_e2_scoring_runs_on_the_executor(self, tmp_path, monkeypatch):
+        """Each pair without a cached decision is scored by one ``_score_task`` on the executor, in
+        chunks of ``SCORE_CHUNK`` pairs; a failed scoring task names its pair and keeps the others'
+        decisions; a rerun scores only the missing pair, and the labels equal a fresh run's."""
+        pairs = _pairs(3)
+        seen = []
+
+        class Spy(P.LocalExecutor):
+            def map(self, fn, items, **kw):
+                seen.append((fn.__name__, len(list(items))))
+                return super().map(fn, items, **kw)
+        monkeypatch.setattr(L, "SCORE_CHUNK", 2)
+        real = L._score
+        monkeypatch.setattr(L, "_score", lambda c, s, o: (_ for _ in ()).throw(ValueError("bad pair"))
+                            if np.array_equal(s[0], pairs[2][0]) else real(c, s, o))
+        with pytest.raises(P.TaskError, match=r"task E2 of pair 2 \([0-9a-f]{16}\) failed with ValueError: bad pair"):
+            L.label_pairs(pairs, "infrared-visible", cache_dir=tmp_path, methods=LIB, executor=Spy())
+        assert seen == [("_candidate_task", 6), ("_score_task", 2), ("_score_task", 1)]
+        assert len(list((tmp_path / "labels").glob("*.json"))) == 2  # pairs 0 and 1 kept
+        monkeypatch.setattr(L, "_score", real)
+        seen.clear()
+        run = L.label_pairs(pairs, "infrared-visible", cache_dir=tmp_path, methods=LIB, executor=Spy())
+        assert seen == [("_score_task", 1)]  # candidates all cached, one decision missing
+        ref = L.label_pairs(pairs, "infrared-visible", cache_dir=tmp_path / "fresh", methods=LIB)
+        for r, g in zip(ref.records, run.records):
+            assert (r.method, r.scores, r.e2_metrics) == (g.method, g.scores, g.e2_metrics)
+            np.testing.assert_array_equal(r.label, g.label)
+
 
 try:
     import distributed  # noqa: F401

@@ -252,13 +252,77 @@ def _score(cands: list[np.ndarray], sources, e2_options: Mapping[str, Any]) -> t
     return np.asarray(res.scores, np.float64).reshape(-1), names
 
 
-def _decide(store: _Store, sources, methods, params, e2_options, device, mode: str,
-            previous: LabelRecord | None = None) -> LabelRecord:
-    digest = pair_digest(sources)
+def _decision_path(store: _Store, digest: str, methods, params, e2_options, mode: str,
+                   previous: LabelRecord | None = None) -> Path:
+    """The cache file of one pair's E2 decision over ``methods``."""
     fps = [_method_fingerprint(m, params.get(m, {})) for m in methods]
     rkey = _key(digest, mode, *fps, json.dumps(dict(e2_options), sort_keys=True, default=str),
                 previous.method if previous is not None else "")
-    rpath = store.root / "labels" / f"{rkey}.json"
+    return store.root / "labels" / f"{rkey}.json"
+
+
+def _decision(scores: np.ndarray, names, methods, previous: LabelRecord | None = None) -> dict:
+    """The decision record of one pair from its E2 ``scores`` (library order)."""
+    best = int(np.argmax(scores))
+    if previous is not None and methods[best] != methods[-1]:
+        best = methods.index(previous.method)  # the newcomer did not win: O stays
+    return {"method": methods[best], "scores": dict(zip(methods, scores.tolist())), "e2_metrics": names}
+
+
+def _score_task(item: tuple[list, list], e2_options) -> tuple[np.ndarray, tuple]:
+    """One pair's E2 scoring task of :func:`label_pairs`: ``item = (sources, candidates)``."""
+    sources, cands = item
+    return _score(list(cands), sources, e2_options)
+
+
+#: Pairs whose candidates are sent to the executor together for E2 scoring (bounds the memory
+#: of the candidates held in this process at once).
+SCORE_CHUNK = 64
+
+
+def _score_missing(store: _Store, pairs, methods, params, e2_options, ex, show_progress: bool, desc: str) -> None:
+    """Score with E2, on ``ex``, every pair whose decision is not cached, and write the decisions here
+    (atomically, from this process). A pair whose cached candidate cannot be read is left to
+    :func:`_decide`, which recomputes it; the candidates are read without counting them (``_decide``
+    reads them again and counts)."""
+    from ..utils import progress
+    todo, seen = [], set()
+    for i, p in enumerate(pairs):
+        path = _decision_path(store, pair_digest(p), methods, params, e2_options, "fresh")
+        if path not in seen and not path.is_file():
+            todo.append((i, path))
+        seen.add(path)
+    if not todo:
+        return
+    bar = progress(total=len(todo), desc=desc, disable=not show_progress)
+    try:
+        for c in range(0, len(todo), SCORE_CHUNK):
+            part, items, names = [], [], []
+            for i, path in todo[c:c + SCORE_CHUNK]:
+                src = list(pairs[i])
+                digest = pair_digest(src)
+                try:
+                    cands = [_read_candidate(store.path(digest, m, params.get(m, {})), np.shape(src[0])[-2:])
+                             for m in methods]
+                except (CacheEntryError, OSError):
+                    continue
+                part.append(path)
+                items.append((src, cands))
+                names.append(f"E2 of pair {i} ({digest[:16]})")
+
+            def write(k: int, res) -> None:
+                scores, names = res
+                write_json_atomic(part[k], _decision(scores, names, list(methods)))
+                bar.update(1)
+            ex.map(_score_task, items, on_result=write, e2_options=dict(e2_options), labels=names)
+    finally:
+        bar.close()
+
+
+def _decide(store: _Store, sources, methods, params, e2_options, device, mode: str,
+            previous: LabelRecord | None = None) -> LabelRecord:
+    digest = pair_digest(sources)
+    rpath = _decision_path(store, digest, methods, params, e2_options, mode, previous)
     cands = [store.candidate(digest, sources, m, params.get(m, {}), device) for m in methods]
     meta = None
     if rpath.is_file():
@@ -268,10 +332,7 @@ def _decide(store: _Store, sources, methods, params, e2_options, device, mode: s
             discard_corrupt(rpath, e)
     if meta is None:
         scores, names = _score(cands, sources, e2_options)
-        best = int(np.argmax(scores))
-        if previous is not None and methods[best] != methods[-1]:
-            best = methods.index(previous.method)  # the newcomer did not win: O stays
-        meta = {"method": methods[best], "scores": dict(zip(methods, scores.tolist())), "e2_metrics": names}
+        meta = _decision(scores, names, list(methods), previous)
         write_json_atomic(rpath, meta)
     scores = {m: float(meta["scores"][m]) for m in methods}  # library order, cached or not
     return LabelRecord(digest[:16], meta["method"], tuple(methods), scores, tuple(meta["e2_metrics"]),
@@ -298,22 +359,25 @@ def label_pairs(pairs: Sequence[Sequence[Any]], task: str, *, cache_dir: str | P
     executor : :class:`fusionlib.parallel.Executor` or str, optional
         Where the missing candidates of the (pair x method) grid are computed
         (:func:`fusionlib.parallel.executor_from`: None reads ``FUSIONLIB_SCHEDULER``, in this process
-        when unset). Candidates are pure functions of (pair, method, parameters); this process writes
-        them to the cache, then scores each pair with E2 as before, so every executor gives the same labels.
+        when unset), and then the E2 scoring of every pair without a cached decision (one task per pair,
+        its sources and candidates sent with it, :data:`SCORE_CHUNK` pairs at a time). Candidates and
+        scores are pure functions of their inputs; this process writes every cache file, so every
+        executor gives the same labels.
 
     Returns
     -------
     LabelRun
     """
-    from ..utils import progress
     lib = library(task, methods)
     if len(lib) < 2:
         raise ValueError(f"label_pairs: the library of {task!r} needs at least 2 registered methods; got {lib}")
+    from ..parallel import using
     store = _Store(cache_dir)
     params, e2_options = dict(params or {}), dict(e2_options or {})
-    store.fill(pairs, lib, params, device, executor, show_progress, f"label candidates {task}")
-    it = progress(pairs, desc=f"labels {task}") if show_progress else pairs
-    recs = [_decide(store, list(p), list(lib), params, e2_options, device, "fresh") for p in it]
+    with using(executor) as ex:
+        store.fill(pairs, lib, params, device, ex, show_progress, f"label candidates {task}")
+        _score_missing(store, pairs, list(lib), params, e2_options, ex, show_progress, f"labels {task}")
+    recs = [_decide(store, list(p), list(lib), params, e2_options, device, "fresh") for p in pairs]
     return LabelRun(recs, store.computed, store.cached)
 
 
