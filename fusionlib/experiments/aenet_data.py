@@ -13,8 +13,10 @@ from dataclasses import dataclass
 from typing import Any, Iterable, Mapping, Sequence
 
 import numpy as np
+import torch
 
 from .._checks import check_choice, check_int
+from ..filters import luma
 
 __all__ = ["TASKS", "EMBEDDED", "PAPER_TABLE4", "table4", "SampleRef", "TaskSplit", "seeded_split", "task_splits", "load_pair", "load_pairs", "content_key"]
 
@@ -218,8 +220,8 @@ def _gray(a: np.ndarray) -> np.ndarray:
     a = np.asarray(a, dtype=np.float32)
     if a.shape[0] == 1:
         return a
-    y = 0.299 * a[0] + 0.587 * a[1] + 0.114 * a[2]
-    return np.clip(y, 0.0, 1.0)[None].astype(np.float32)
+    y = luma(torch.from_numpy(np.ascontiguousarray(a))[None]).numpy()[0]
+    return np.clip(y, 0.0, 1.0).astype(np.float32)
 
 
 def load_pair(ref: SampleRef, root: str | os.PathLike | None = None) -> tuple[np.ndarray, np.ndarray]:

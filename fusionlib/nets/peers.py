@@ -32,7 +32,8 @@ from torch import nn
 
 from .._checks import check_choice, check_finite_range
 from .._convert import restore, stack_sources
-from ..filters import rgb_to_ycbcr, ycbcr_to_rgb
+from ..classical import fuse_chroma
+from ..filters import luma, rgb_to_ycbcr, ycbcr_to_rgb
 from ..utils import sha256_file
 
 __all__ = ["IFCNN", "DenseFuse", "DeepFuse", "PEER_FILES", "WeightsUnavailable", "weights_path",
@@ -295,14 +296,6 @@ def pil_gray(rgb: torch.Tensor) -> torch.Tensor:
     return ((r * 19595 + g * 38470 + b * 7471 + 32768) >> 16).to(rgb.dtype)
 
 
-def _fuse_chroma(chroma: torch.Tensor) -> torch.Tensor:
-    """Weighted chroma |C - 0.5| (IFCNN / DeepFuse convention); (N, B, 1, H, W) -> (B, 1, H, W)."""
-    w = (chroma - 0.5).abs()
-    den = w.sum(0)
-    out = (w * chroma).sum(0) / den.clamp_min(1e-12)
-    return torch.where(den > 0, out, torch.full_like(out, 0.5))
-
-
 @torch.no_grad()
 def fuse_peer(name: str, sources: Any, *, model: nn.Module | None = None, normalize: str = "none",
               quantize: bool = False, root: str | os.PathLike | None = None,
@@ -345,14 +338,14 @@ def fuse_peer(name: str, sources: Any, *, model: nn.Module | None = None, normal
             out = torch.floor(out * 255.0)
             out = (pil_gray(out) if gray else out) / 255.0
         elif gray:
-            out = (out * torch.tensor([0.299, 0.587, 0.114], device=x.device).view(1, 3, 1, 1)).sum(1, True)
+            out = luma(out)
         return restore(out, origin)
     if gray:
         ys, chroma = srcs, None
     else:
         ycc = [rgb_to_ycbcr(t) for t in srcs]
         ys = [t[:, :1] for t in ycc]
-        chroma = [torch.stack([t[:, i:i + 1] for t in ycc], 0) for i in (1, 2)]
+        chroma = torch.stack([t[:, 1:3] for t in ycc], 1)  # (B, N, 2, H, W): Cb, Cr of each source
     y = model([t * 255.0 for t in ys])
     if name == "densefuse":
         y = y.clamp(0, 255) / 255.0
@@ -363,7 +356,7 @@ def fuse_peer(name: str, sources: Any, *, model: nn.Module | None = None, normal
     if quantize:
         y = torch.round(y * 255.0) / 255.0
     if chroma is not None:
-        y = ycbcr_to_rgb(torch.cat([y, _fuse_chroma(chroma[0]), _fuse_chroma(chroma[1])], 1)).clamp(0, 1)
+        y = ycbcr_to_rgb(torch.cat([y, fuse_chroma(chroma)], 1)).clamp(0, 1)
     return restore(y, origin)
 
 
