@@ -288,19 +288,19 @@ def _score_missing(store: _Store, pairs, methods, params, e2_options, ex, show_p
     from ..utils import progress
     todo, seen = [], set()
     for i, p in enumerate(pairs):
-        path = _decision_path(store, pair_digest(p), methods, params, e2_options, "fresh")
+        digest = pair_digest(p)
+        path = _decision_path(store, digest, methods, params, e2_options, "fresh")
         if path not in seen and not path.is_file():
-            todo.append((i, path))
+            todo.append((i, digest, path))
         seen.add(path)
     if not todo:
         return
     bar = progress(total=len(todo), desc=desc, disable=not show_progress)
     try:
         for c in range(0, len(todo), SCORE_CHUNK):
-            part, items, names = [], [], []
-            for i, path in todo[c:c + SCORE_CHUNK]:
+            part, items, labels = [], [], []
+            for i, digest, path in todo[c:c + SCORE_CHUNK]:
                 src = list(pairs[i])
-                digest = pair_digest(src)
                 try:
                     cands = [_read_candidate(store.path(digest, m, params.get(m, {})), np.shape(src[0])[-2:])
                              for m in methods]
@@ -308,13 +308,13 @@ def _score_missing(store: _Store, pairs, methods, params, e2_options, ex, show_p
                     continue
                 part.append(path)
                 items.append((src, cands))
-                names.append(f"E2 of pair {i} ({digest[:16]})")
+                labels.append(f"E2 of pair {i} ({digest[:16]})")
 
             def write(k: int, res) -> None:
-                scores, names = res
-                write_json_atomic(part[k], _decision(scores, names, list(methods)))
+                scores, e2_names = res
+                write_json_atomic(part[k], _decision(scores, e2_names, list(methods)))
                 bar.update(1)
-            ex.map(_score_task, items, on_result=write, e2_options=dict(e2_options), labels=names)
+            ex.map(_score_task, items, on_result=write, e2_options=dict(e2_options), labels=labels)
     finally:
         bar.close()
 
