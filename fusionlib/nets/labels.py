@@ -110,8 +110,10 @@ class LabelRecord:
 
 @dataclass(frozen=True)
 class LabelRun:
-    """Labels of a set of pairs: ``records``, how many candidates were computed vs. read from the
-    cache, and (for :func:`evolve_labels`) which labels changed."""
+    """Labels of a set of pairs: ``records``; of the distinct candidate files of the (pair x method)
+    grid, how many were computed in this call (``n_computed``; a damaged file recomputed counts here)
+    and how many were found in the cache (``n_cached``); and (for :func:`evolve_labels`) which labels
+    changed."""
 
     records: list
     n_computed: int
@@ -147,8 +149,6 @@ class _Store:
     def __init__(self, cache_dir: str | Path):
         self.root = Path(cache_dir)
         self.computed = 0
-        self.cached = 0
-        self._written: set[Path] = set()  # computed by an executor in this call (counted there)
 
     def path(self, digest: str, method: str, params: Mapping[str, Any]) -> Path:
         return self.root / "candidates" / f"{_key(digest, _method_fingerprint(method, params))}.npy"
@@ -170,10 +170,6 @@ class _Store:
             except CacheEntryError as e:
                 discard_corrupt(path, e)
             else:
-                if path in self._written:
-                    self._written.discard(path)  # computed by fill() and counted there
-                else:
-                    self.cached += 1
                 return got
         return self.put(path, _fuse_candidate(sources, method, params, device))
 
@@ -197,7 +193,6 @@ class _Store:
 
         def keep(n: int, out: np.ndarray) -> None:
             self.put(paths[n], out)
-            self._written.add(paths[n])
 
         with using(executor) as ex:
             ex.map(_candidate_task, jobs, on_result=keep, progress=progress, desc=desc,
@@ -283,8 +278,7 @@ SCORE_CHUNK = 64
 def _score_missing(store: _Store, pairs, methods, params, e2_options, ex, show_progress: bool, desc: str) -> None:
     """Score with E2, on ``ex``, every pair whose decision is not cached, and write the decisions here
     (atomically, from this process). A pair whose cached candidate cannot be read is left to
-    :func:`_decide`, which recomputes it; the candidates are read without counting them (``_decide``
-    reads them again and counts)."""
+    :func:`_decide`, which recomputes it; ``_decide`` then reads only each pair's chosen candidate."""
     from ..utils import progress
     todo, seen = [], set()
     for i, p in enumerate(pairs):
@@ -321,9 +315,11 @@ def _score_missing(store: _Store, pairs, methods, params, e2_options, ex, show_p
 
 def _decide(store: _Store, sources, methods, params, e2_options, device, mode: str,
             previous: LabelRecord | None = None) -> LabelRecord:
+    """One pair's label: its cached decision and the chosen candidate only (a candidate file is read,
+    and checked, when it is needed), or, without a valid cached decision, every candidate scored by E2
+    here and the decision written."""
     digest = pair_digest(sources)
     rpath = _decision_path(store, digest, methods, params, e2_options, mode, previous)
-    cands = [store.candidate(digest, sources, m, params.get(m, {}), device) for m in methods]
     meta = None
     if rpath.is_file():
         try:
@@ -331,12 +327,20 @@ def _decide(store: _Store, sources, methods, params, e2_options, device, mode: s
         except CacheEntryError as e:
             discard_corrupt(rpath, e)
     if meta is None:
+        cands = [store.candidate(digest, sources, m, params.get(m, {}), device) for m in methods]
         scores, names = _score(cands, sources, e2_options)
         meta = _decision(scores, names, list(methods), previous)
         write_json_atomic(rpath, meta)
+        label = cands[list(methods).index(meta["method"])]
+    else:
+        label = store.candidate(digest, sources, meta["method"], params.get(meta["method"], {}), device)
     scores = {m: float(meta["scores"][m]) for m in methods}  # library order, cached or not
-    return LabelRecord(digest[:16], meta["method"], tuple(methods), scores, tuple(meta["e2_metrics"]),
-                       cands[list(methods).index(meta["method"])])
+    return LabelRecord(digest[:16], meta["method"], tuple(methods), scores, tuple(meta["e2_metrics"]), label)
+
+
+def _grid_files(store: _Store, grid, params) -> int:
+    """The number of distinct candidate files of ``grid``, pairs with their methods ``(sources, methods)``."""
+    return len({store.path(pair_digest(p), m, params.get(m, {})) for p, methods in grid for m in methods})
 
 
 def label_pairs(pairs: Sequence[Sequence[Any]], task: str, *, cache_dir: str | Path,
@@ -378,7 +382,7 @@ def label_pairs(pairs: Sequence[Sequence[Any]], task: str, *, cache_dir: str | P
         store.fill(pairs, lib, params, device, ex, show_progress, f"label candidates {task}")
         _score_missing(store, pairs, list(lib), params, e2_options, ex, show_progress, f"labels {task}")
     recs = [_decide(store, list(p), list(lib), params, e2_options, device, "fresh") for p in pairs]
-    return LabelRun(recs, store.computed, store.cached)
+    return LabelRun(recs, store.computed, _grid_files(store, [(p, lib) for p in pairs], params) - store.computed)
 
 
 def evolve_labels(pairs: Sequence[Sequence[Any]], run: LabelRun, new_method: str, *, cache_dir: str | Path,
@@ -404,7 +408,8 @@ def evolve_labels(pairs: Sequence[Sequence[Any]], run: LabelRun, new_method: str
         rec = _decide(store, list(p), lib, params, e2_options, device, "evolve", previous=old)
         recs.append(rec)
         changed.append(rec.method != old.method)
-    return LabelRun(recs, store.computed, store.cached, tuple(changed))
+    n_files = _grid_files(store, [(p, (*old.candidates, new_method)) for p, old in zip(pairs, run.records)], params)
+    return LabelRun(recs, store.computed, n_files - store.computed, tuple(changed))
 
 
 def candidate_images(sources: Sequence[Any], methods: Sequence[str], *, cache_dir: str | Path,

@@ -55,12 +55,8 @@ class TestLabelPairs:
         assert third.n_computed == 2 and third.n_cached == 2
         assert not list(tmp_path.rglob("*.tmp*"))  # atomic writes leave no temporaries
 
-    @pytest.mark.parametrize("damage", ["truncate", "empty", "text", "wrong_shape", "out_of_range",
-                                        "object_array"])
-    def test_corrupt_candidate_recomputed(self, tmp_path, damage):
-        pairs = _pairs(1)
-        first = L.label_pairs(pairs, "infrared-visible", cache_dir=tmp_path, methods=LIB)
-        entry = sorted((tmp_path / "candidates").glob("*.npy"))[0]
+    @staticmethod
+    def _damage(entry, damage):
         raw = entry.read_bytes()
         if damage == "truncate":
             entry.write_bytes(raw[:len(raw) // 2])
@@ -74,12 +70,42 @@ class TestLabelPairs:
             np.save(entry, np.full((1, 48, 48), 7.0, np.float32))
         else:
             np.save(entry, np.array([object()]), allow_pickle=True)
+
+    @pytest.mark.parametrize("damage", ["truncate", "empty", "text", "wrong_shape", "out_of_range",
+                                        "object_array"])
+    def test_corrupt_candidate_recomputed(self, tmp_path, damage):
+        """The chosen candidate is read (and checked) on every run: a damaged one is recomputed."""
+        pairs = _pairs(1)
+        first = L.label_pairs(pairs, "infrared-visible", cache_dir=tmp_path, methods=LIB)
+        digest = L.pair_digest(pairs[0])
+        entry = L._Store(tmp_path).path(digest, first.records[0].method, {})
+        self._damage(entry, damage)
         with pytest.warns(RuntimeWarning, match=entry.name):
             again = L.label_pairs(pairs, "infrared-visible", cache_dir=tmp_path, methods=LIB)
         assert again.n_computed == 1 and again.n_cached == 1
         assert again.records[0].method == first.records[0].method
         np.testing.assert_array_equal(again.records[0].label, first.records[0].label)
         assert L._read_candidate(entry, (48, 48)).shape == (1, 48, 48)  # rewritten, valid
+
+    def test_corrupt_unchosen_candidate_read_when_needed(self, tmp_path, monkeypatch):
+        """With a cached decision only the chosen candidate is read; a damaged other candidate is found
+        and recomputed when it is needed again (here: the decision rescored)."""
+        pairs = _pairs(1)
+        first = L.label_pairs(pairs, "infrared-visible", cache_dir=tmp_path, methods=LIB)
+        other = next(m for m in LIB if m != first.records[0].method)
+        entry = L._Store(tmp_path).path(L.pair_digest(pairs[0]), other, {})
+        self._damage(entry, "truncate")
+        reads = []
+        real = L._read_candidate
+        monkeypatch.setattr(L, "_read_candidate", lambda p, hw: (reads.append(p), real(p, hw))[1])
+        again = L.label_pairs(pairs, "infrared-visible", cache_dir=tmp_path, methods=LIB)
+        assert reads == [L._Store(tmp_path).path(L.pair_digest(pairs[0]), first.records[0].method, {})]
+        assert again.n_computed == 0 and again.n_cached == 2
+        for d in (tmp_path / "labels").glob("*.json"):
+            d.unlink()
+        with pytest.warns(RuntimeWarning, match=entry.name):
+            third = L.label_pairs(pairs, "infrared-visible", cache_dir=tmp_path, methods=LIB)
+        assert third.n_computed == 1 and third.records[0].scores == first.records[0].scores
 
     @pytest.mark.parametrize("text", ["", "{", "[]", '{"method": "nope", "scores": {}, "e2_metrics": []}'])
     def test_corrupt_decision_recomputed(self, tmp_path, text):
