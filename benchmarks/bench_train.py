@@ -116,10 +116,11 @@ def plain_steps(model, opt, data, gen, n_steps, bs, win, losses=None):
         torch.randperm(n, generator=gen)
 
 
-def fit_steps(model, data, gen, n_steps, bs, seed):
+def fit_steps(model, data, gen, n_steps, bs, seed, threading="hybrid"):
     loader = nets.TensorBatches(*data, batch_size=bs, generator=gen, drop_last=True)
     cfg = nets.TrainConfig(epochs=max(1, -(-n_steps // len(loader))), lr=1e-3, batch_size=bs,
-                           patch=int(data[0].shape[-1]), max_steps=n_steps, seed=seed, device="cpu")
+                           patch=int(data[0].shape[-1]), max_steps=n_steps, seed=seed, device="cpu",
+                           threading=threading)
     return nets.fit(model, loader, nets.FusionLoss(), cfg)
 
 
@@ -159,7 +160,7 @@ def measure(key: str, patch: int, threads: int, args) -> dict:
     # same losses? fit and plain from the same weights and batches
     check_fit, check_plain = copy.deepcopy(base), plain_copy(base)
     hist = fit_steps(check_fit, data, torch.Generator().manual_seed(args.seed), args.check_steps,
-                     args.batch_size, args.seed)
+                     args.batch_size, args.seed, args.threading)
     plain_losses = []
     plain_steps(check_plain, torch.optim.Adam(check_plain.parameters(), 1e-3), data,
                 torch.Generator().manual_seed(args.seed), args.check_steps, args.batch_size, win,
@@ -169,7 +170,7 @@ def measure(key: str, patch: int, threads: int, args) -> dict:
     m_fit, m_plain = copy.deepcopy(base), plain_copy(base)
     opt_plain = torch.optim.Adam(m_plain.parameters(), 1e-3)
     g_fit, g_plain = torch.Generator().manual_seed(1), torch.Generator().manual_seed(1)
-    fit_steps(m_fit, data, g_fit, 1, args.batch_size, args.seed)             # warm-up
+    fit_steps(m_fit, data, g_fit, 1, args.batch_size, args.seed, args.threading)  # warm-up
     plain_steps(m_plain, opt_plain, data, g_plain, 1, args.batch_size, win)
     wall = {"fit": [], "plain": []}
     cpu = {"fit": [], "plain": []}
@@ -177,13 +178,13 @@ def measure(key: str, patch: int, threads: int, args) -> dict:
         for who in (("fit", "plain") if r % 2 == 0 else ("plain", "fit")):
             t0, c0 = time.perf_counter(), _cpu()
             if who == "fit":
-                fit_steps(m_fit, data, g_fit, args.steps, args.batch_size, args.seed)
+                fit_steps(m_fit, data, g_fit, args.steps, args.batch_size, args.seed, args.threading)
             else:
                 plain_steps(m_plain, opt_plain, data, g_plain, args.steps, args.batch_size, win)
             wall[who].append((time.perf_counter() - t0) / args.steps)
             cpu[who].append((_cpu() - c0) / args.steps)
     row = {"model": key, "label": nets.MODELS[key].label, "patch": patch, "batch": args.batch_size,
-           "threads": threads, "engine": hist.engine[-1],
+           "threads": threads, "engine": hist.engine[-1], "threading": args.threading,
            "gflop_per_step": step_gflop(base, data, args.batch_size, win)}
     for who in ("fit", "plain"):
         t = min(wall[who])
@@ -207,9 +208,11 @@ def main(argv=None) -> int:
     p.add_argument("--rounds", type=int, default=5)
     p.add_argument("--check-steps", type=int, default=8)
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--threading", default="hybrid", choices=("hybrid", "images"),
+                   help="TrainConfig.threading of fit (the fast engine's ops beside the per-image products)")
     p.add_argument("--quick", action="store_true", help="AE-Netv2 at 64x64 only, 3 rounds")
     p.add_argument("--merge", action="store_true",
-                   help="keep the rows of --out for other (model, patch, threads) and replace these")
+                   help="keep the rows of --out for other (model, patch, threads, threading) and replace these")
     p.add_argument("--out", default=str(HERE / "results" / "bench_train.json"))
     a = p.parse_args(argv)
     if a.quick:
@@ -222,12 +225,14 @@ def main(argv=None) -> int:
         kept = json.loads(Path(a.out).read_text()).get("results", [])
 
     def save(load1):
-        mine = {(r["model"], r["patch"], r["threads"]) for r in rows}
+        def key(r):  # rows before TrainConfig.threading existed ran the 'images' mode
+            return r["model"], r["patch"], r["threads"], r.get("threading", "images")
+        mine = {key(r) for r in rows}
         res = {"benchmark": "bench_train", "protocol": "fit vs plain PyTorch loop, interleaved blocks, min "
                "over rounds; synthetic smooth patches; Adam 1e-3; (1 - SSIM) + L1", "torch": torch.__version__,
                "python": platform.python_version(), "platform": platform.platform(),
                "cpu_count": os.cpu_count(), "seed": a.seed,
-               "results": [r for r in kept if (r["model"], r["patch"], r["threads"]) not in mine] + rows}
+               "results": [r for r in kept if key(r) not in mine] + rows}
         for r in rows:
             r.setdefault("run", {"loadavg_before": list(load0), "loadavg_after": list(load1),
                                  "steps_per_block": a.steps, "rounds": a.rounds, "check_steps": a.check_steps,
@@ -245,7 +250,8 @@ def main(argv=None) -> int:
                 print(f"{r['label'][:28]:28s} {patch:5d} {thr:3d} {r['fit']['ms_per_step']:8.1f} "
                       f"{r['plain']['ms_per_step']:9.1f} {r['fit']['steps_per_s']:8.2f} "
                       f"{r['plain']['steps_per_s']:10.2f} {r['ratio_steps_per_s']:6.2f} {r['ratio_cpu']:9.2f} "
-                      f"{r['gflop_per_step']:6.2f} {r['loss_check']['max_abs_diff']:8.1e}  [{r['engine']}]",
+                      f"{r['gflop_per_step']:6.2f} {r['loss_check']['max_abs_diff']:8.1e}  [{r['engine']}, "
+                      f"{r['threading']}]",
                       flush=True)
                 save(os.getloadavg())
     load1 = os.getloadavg()

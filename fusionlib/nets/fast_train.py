@@ -38,7 +38,7 @@ from torch import nn
 from .inference import _pool, composed_weights, ring_surplus
 from .models import AENetV2
 
-__all__ = ["supports_train_forward", "train_forward", "step_threads"]
+__all__ = ["supports_train_forward", "train_forward", "step_threads", "THREADING"]
 
 
 def supports_train_forward(model: nn.Module, sources: Sequence[torch.Tensor]) -> bool:
@@ -71,22 +71,38 @@ def _bn_momentum(bn: nn.BatchNorm2d) -> float:
 _THREADS: int | None = None   # image threads of the step in progress (see `step_threads`)
 
 
-class step_threads:
-    """Context manager for one training step on ``n`` threads: the per-image products run on ``n``
-    Python threads (:func:`_per_image`), every other op (unfold, fold, loss, optimiser) on one
-    intra-op thread. On a shared CPU, OpenMP regions of 2+ threads on these small tensors spend
-    most of their time waiting for a descheduled thread; the image tasks do not wait for each
-    other. Same results as ``torch.set_num_threads(n)`` (every op is computed the same way)."""
+THREADING = ("hybrid", "images")
 
-    def __init__(self, n: int | None = None):
+
+class step_threads:
+    """Context manager for one training step on ``n`` threads (default ``torch.get_num_threads()``).
+
+    The per-image products always run on ``n`` Python threads (:func:`_per_image`), each with one
+    intra-op thread. ``mode`` says where every other op (unfold, fold, the loss, the optimiser) runs:
+
+    * ``'hybrid'`` (default): on ``n`` OpenMP intra-op threads. Fastest on idle cores (AE-Netv2,
+      64x64, batch 16, 2 threads: about 50 ms a step against about 67 ms for ``'images'``;
+      ``benchmarks/bench_train.py``).
+    * ``'images'``: on one intra-op thread. On a CPU shared with other processes an OpenMP region of
+      2+ threads on these small tensors spends most of its time waiting for a descheduled thread,
+      while the image tasks do not wait for each other (with one core kept busy by another
+      process: about 66 ms a step against about 100 ms for ``'hybrid'``).
+
+    With ``n = 1`` both modes are the plain one-thread step (the same bits). With ``n > 1`` the two
+    modes agree to float32 rounding (reductions split over threads add in another order).
+    """
+
+    def __init__(self, n: int | None = None, mode: str = "hybrid"):
         self.n = torch.get_num_threads() if n is None else int(n)
+        if mode not in THREADING:
+            raise ValueError(f"step_threads: `mode` must be one of {THREADING}; got {mode!r}")
+        self.mode = mode
 
     def __enter__(self):
         global _THREADS
         self._prev = (_THREADS, torch.get_num_threads())
         _THREADS = self.n
-        if self.n > 1:
-            torch.set_num_threads(1)
+        torch.set_num_threads(1 if self.mode == "images" else self.n)
         return self
 
     def __exit__(self, *exc):

@@ -34,7 +34,7 @@ from torch import nn
 
 from .._checks import check_choice, check_int, check_positive
 from ..utils import CacheEntryError, atomic_path, discard_corrupt, progress, resolve_device
-from .fast_train import step_threads, supports_train_forward, train_forward
+from .fast_train import THREADING, step_threads, supports_train_forward, train_forward
 
 __all__ = ["TABLE2", "TrainConfig", "TrainHistory", "FusionLoss", "TensorBatches", "fit",
            "save_checkpoint", "load_checkpoint", "load_weights", "model_architecture"]
@@ -99,9 +99,14 @@ class TrainConfig:
         Train AE-Netv2 (R = GCB) through :func:`fusionlib.nets.fast_train.train_forward` (matrix
         products, composed kernel, hand-written backward): the same function and gradients up to
         float32 rounding, several times faster on CPU; its steps run the per-image products on
-        ``torch.get_num_threads()`` Python threads and every other op on one intra-op thread
-        (:class:`fusionlib.nets.fast_train.step_threads`). Other networks, and ``False``, call
-        ``model(sources)``. The engine of every epoch is recorded in the history.
+        ``torch.get_num_threads()`` Python threads (:class:`fusionlib.nets.fast_train.step_threads`).
+        Other networks, and ``False``, call ``model(sources)``. The engine of every epoch is recorded
+        in the history.
+    threading : {'hybrid', 'images'}
+        Where the fast engine's other ops run with 2+ threads: on the OpenMP intra-op threads
+        (``'hybrid'``, fastest on idle cores) or on one thread (``'images'``, faster when other
+        processes keep cores busy). One thread: no difference. Not part of the run's identity
+        (a run resumes under either).
     """
 
     stages: tuple[tuple[int, float], ...] = TABLE2
@@ -125,9 +130,11 @@ class TrainConfig:
     restore_best: bool = True
     output_init: tuple[float, float] | None = None
     fast: bool = True
+    threading: str = "hybrid"
 
     def __post_init__(self):
         where = "TrainConfig"
+        check_choice(where, "threading", self.threading, THREADING)
         if self.epochs is not None:
             check_int(where, "epochs", self.epochs, minimum=1)
         if self.lr is not None:
@@ -397,7 +404,7 @@ def load_checkpoint(path: str | Path, model: nn.Module | None = None, *, map_loc
 def _same_run(saved: dict | None, config: TrainConfig) -> bool:
     if saved is None:
         return False
-    ignore = {"device", "checkpoint", "show_progress", "checkpoint_every", "max_steps", "fast"}
+    ignore = {"device", "checkpoint", "show_progress", "checkpoint_every", "max_steps", "fast", "threading"}
     now = {k: v for k, v in config.as_dict().items() if k not in ignore}
     old = {k: (tuple(map(tuple, v)) if k == "stages" else v) for k, v in saved.items() if k not in ignore}
     now["stages"] = tuple(map(tuple, now["stages"]))
@@ -538,7 +545,7 @@ def fit(model: nn.Module, loader: Iterable, loss_fn: Callable, config: TrainConf
                         g["lr"] = lr
                 fast = config.fast and supports_train_forward(model, srcs)
                 engine = "fast" if fast else engine
-                with step_threads() if fast else contextlib.nullcontext():
+                with step_threads(mode=config.threading) if fast else contextlib.nullcontext():
                     pred = train_forward(model, srcs) if fast else model(srcs)
                     loss = loss_fn(pred, target, srcs)
                     if not torch.isfinite(loss):

@@ -162,3 +162,32 @@ class TestFitEngines:
         for (name, p), q in zip(models[0].named_parameters(), models[1].parameters()):
             if name != "c1_conv.bias":  # exactly 0 gradient vs Adam-scaled noise (test_several_steps)
                 torch.testing.assert_close(p, q, rtol=1e-4, atol=1e-5)
+
+    def test_threading_modes(self):
+        """TrainConfig.threading: 'hybrid' and 'images' train the same network (2 threads: to float32
+        rounding; 1 thread: the same bits), the thread count is restored, a bad mode is refused."""
+        g = torch.Generator().manual_seed(0)
+        a, b = torch.rand(12, 1, 16, 16, generator=g), torch.rand(12, 1, 16, 16, generator=g)
+        prev = torch.get_num_threads()
+        runs = {}
+        try:
+            for n in (1, 2):
+                torch.set_num_threads(n)
+                for mode in ("hybrid", "images"):
+                    torch.manual_seed(0)
+                    m = nets.build("aenetv2")
+                    loader = TensorBatches(a, b, torch.maximum(a, b), batch_size=4,
+                                           generator=torch.Generator().manual_seed(0))
+                    h = fit(m, loader, FusionLoss(), TrainConfig(epochs=2, device="cpu", threading=mode))
+                    assert torch.get_num_threads() == n
+                    runs[n, mode] = (h.step_loss, [p.detach().clone() for p in m.parameters()])
+        finally:
+            torch.set_num_threads(prev)
+        assert runs[1, "hybrid"][0] == runs[1, "images"][0]
+        assert all(torch.equal(p, q) for p, q in zip(runs[1, "hybrid"][1], runs[1, "images"][1]))
+        torch.testing.assert_close(torch.tensor(runs[2, "hybrid"][0]), torch.tensor(runs[2, "images"][0]),
+                                   rtol=1e-5, atol=1e-6)
+        for p, q in zip(runs[2, "hybrid"][1], runs[2, "images"][1]):
+            torch.testing.assert_close(p, q, rtol=1e-4, atol=1e-5)
+        with pytest.raises(ValueError, match="threading"):
+            TrainConfig(threading="openmp")
