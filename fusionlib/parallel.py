@@ -214,9 +214,22 @@ def _import_distributed():
     return distributed
 
 
+#: glibc's mmap threshold in the workers of the LocalCluster that :func:`dask_executor` starts. Dask's
+#: nanny sets ``MALLOC_TRIM_THRESHOLD_=65536`` in its workers' environment (to hand freed memory back to
+#: the system), and setting any malloc threshold turns off glibc's dynamic mmap threshold: every
+#: allocation of 128 kB or more is then a fresh ``mmap`` whose pages fault in on first touch, and the
+#: tasks of this package (torch and NumPy temporaries of a few hundred kB to a few MB) ran 2.3-3.5x
+#: slower in a worker than in process. 32 MiB (the ceiling of the dynamic threshold on 64-bit glibc)
+#: serves them from the heap again; Dask's trim threshold is kept.
+WORKER_MMAP_THRESHOLD = 32 * 2 ** 20
+
+
 def dask_executor(address: str | None = None, n_workers: int | None = None, **cluster_kwargs) -> DaskExecutor:
     """An executor backed by ``dask.distributed.Client(address)``; ``address=None`` starts a
-    ``LocalCluster`` of ``n_workers`` processes with one thread each (closed with the executor)."""
+    ``LocalCluster`` of ``n_workers`` processes with one thread each (closed with the executor), whose
+    workers get ``MALLOC_MMAP_THRESHOLD_`` = :data:`WORKER_MMAP_THRESHOLD` unless Dask's configuration
+    (``distributed.nanny.pre-spawn-environ``) already sets it. Workers of a cluster started elsewhere
+    (an ``address``) are configured there: give them the same variable (``DEVELOPING.md``)."""
     distributed = _import_distributed()
     if address is not None and not isinstance(address, str):
         raise TypeError(f"dask_executor: `address` expected a str or None; got {type(address).__name__}")
@@ -227,7 +240,11 @@ def dask_executor(address: str | None = None, n_workers: int | None = None, **cl
     kw = dict(n_workers=n_workers or max(1, (os.cpu_count() or 2) // 2), threads_per_worker=1,
               processes=True, dashboard_address=None)
     kw.update(cluster_kwargs)
-    cluster = distributed.LocalCluster(**kw)
+    import dask
+    env = dict(dask.config.get("distributed.nanny.pre-spawn-environ", default={}) or {})
+    env.setdefault("MALLOC_MMAP_THRESHOLD_", WORKER_MMAP_THRESHOLD)
+    with dask.config.set({"distributed.nanny.pre-spawn-environ": env}):
+        cluster = distributed.LocalCluster(**kw)
     return DaskExecutor(distributed.Client(cluster), cluster=cluster, own_client=True)
 
 

@@ -224,6 +224,15 @@ class TestDask:
         info = dask_ex.client.scheduler_info()["workers"]
         assert len(info) == 2 and all(w["nthreads"] == 1 for w in info.values())
 
+    def test_worker_malloc_environment(self, dask_ex):
+        """The LocalCluster's workers keep glibc's mmap threshold high (P.WORKER_MMAP_THRESHOLD): with
+        Dask's MALLOC_TRIM_THRESHOLD_ alone every allocation of 128 kB or more is a fresh mmap."""
+        import os
+        env = dask_ex.client.run(lambda: (os.environ.get("MALLOC_MMAP_THRESHOLD_"),
+                                          os.environ.get("MALLOC_TRIM_THRESHOLD_")))
+        assert len(env) == 2
+        assert all(v[0] == str(P.WORKER_MMAP_THRESHOLD) for v in env.values()), env
+
     def test_labels_same_bits(self, dask_ex, tmp_path):
         pairs = _pairs(3)
         ref = L.label_pairs(pairs, "infrared-visible", cache_dir=tmp_path / "a", methods=LIB,
