@@ -37,6 +37,25 @@ class _Payload:
         return (open, (self.marker, "w"))
 
 
+class TestProblemPickle:
+    @pytest.mark.parametrize("weights", ["nnls", "fixed_point"])
+    def test_roundtrip_same_bits(self, weights):
+        """A pickled problem is its pairs and options, rebuilt on load: the same fitness and scores (bit
+        for bit), the same options, and not the models' derived tensors (much smaller than them)."""
+        import pickle
+        pr = E.IAOAProblem([_pair(0), _pair(1, n=48)], weights=weights)
+        pr.scores(0, np.full((1, 4), 0.25))  # a cached ScoreTerms must not travel either
+        blob = pickle.dumps(pr)
+        assert len(blob) < 1.5 * len(pickle.dumps(pr.pairs)) < len(pickle.dumps(pr.__dict__))
+        got = pickle.loads(blob)
+        assert got._options == pr._options and got.ids == pr.ids
+        X = np.random.default_rng(0).uniform(pr.lower, pr.upper, (5, pr.dim))
+        for i in range(2):
+            np.testing.assert_array_equal(got.fitness(i)(X), pr.fitness(i)(X))
+            a, b = pr.scores(i, X), got.scores(i, X)
+            assert a.keys() == b.keys() and all(np.array_equal(a[k], b[k]) for k in a)
+
+
 class TestRunExperiment:
     def test_smoke_fair(self, problem):
         df = E.run_experiment(problem, optimizers=OPTS, n_runs=2, protocol="fair", max_evals=60, n_iter=None)
