@@ -41,7 +41,7 @@ import torch
 from .._checks import check_choice, check_int
 from ..utils import write_json_atomic
 
-__all__ = ["RECIPE", "GridEntry", "grid", "label_train_split", "GridData", "train_entry", "train_grid",
+__all__ = ["RECIPE", "FULL_RECIPE", "RECIPES", "GridEntry", "grid", "label_train_split", "GridData", "train_entry", "train_grid",
            "checkpoint_dir", "find", "load", "committed", "available_seeds", "StaleCheckpoint", "main"]
 
 from ..nets.blocks import BLOCKS  # Table VII's blocks (model keys ``aenetv2_<block>``)
@@ -58,6 +58,21 @@ RECIPE: dict[str, Any] = {
     "patch": 64, "n_patches": 2048, "batch_size": 16, "step_stages": [[512, 1e-3], [512, 1e-4]],
     "val_every": 128, "patience": 4, "min_delta": 0.005, "output_init": "label_scale",
 }
+
+#: Table II's budget for a lent GPU (issue #14, item 6): 128 x 128 patches, batch 16, 10 "epochs" at 1e-3
+#: then 100 at 1e-4, an epoch being one pass over the 2,048 patches (128 steps): 1,280 + 12,800 optimiser
+#: steps; the whole library, GTF included, labels the train split; the same stopping rule, read every 640
+#: steps. Not trained on this project's CPU machines (about 25x the standard recipe's steps, each about
+#: 4x the pixels); ``data/checkpoints/train_full_grid.sh`` trains it into ``data/checkpoints/aenet_full`` and
+#: reruns item 5 on it.
+FULL_RECIPE: dict[str, Any] = {
+    **RECIPE, "skip_methods": [], "patch": 128, "step_stages": [[1280, 1e-3], [12800, 1e-4]],
+    "val_every": 640,
+}
+
+#: The recipes by name (``--recipe``), each with its default checkpoint folder under ``data/checkpoints``.
+RECIPES: dict[str, dict[str, Any]] = {"standard": RECIPE, "full": FULL_RECIPE}
+RECIPE_FOLDERS = {"standard": "aenet", "full": "aenet_full"}
 
 
 @dataclass(frozen=True)
@@ -89,9 +104,10 @@ def grid(seeds: Sequence[int] = (0, 1, 2)) -> list[GridEntry]:
     return order
 
 
-def checkpoint_dir() -> Path:
-    """``data/checkpoints/aenet`` of this checkout."""
-    return Path(__file__).resolve().parents[2] / "data" / "checkpoints" / "aenet"
+def checkpoint_dir(recipe: str = "standard") -> Path:
+    """``data/checkpoints/aenet`` of this checkout (``data/checkpoints/aenet_full`` for ``recipe='full'``)."""
+    check_choice("checkpoint_dir", "recipe", recipe, tuple(RECIPES))
+    return Path(__file__).resolve().parents[2] / "data" / "checkpoints" / RECIPE_FOLDERS[recipe]
 
 
 # ------------------------------------------------------------------------------------------ labels
@@ -151,7 +167,7 @@ def _recipe_for(entry: GridEntry, recipe: Mapping) -> dict:
     return {"entry": asdict(entry), "recipe": dict(recipe)}
 
 
-def _train_task(item: tuple[GridEntry, str], *, data: GridData, recipe: Mapping) -> dict:
+def _train_task(item: tuple[GridEntry, str], *, data: GridData, recipe: Mapping, device: Any = "cpu") -> dict:
     """Train one grid entry ``item = (entry, scratch)`` (a pure function of its inputs but for its own
     resumable scratch file ``scratch``, which no other task writes): returns the weights and history."""
     entry, scratch = item
@@ -171,7 +187,7 @@ def _train_task(item: tuple[GridEntry, str], *, data: GridData, recipe: Mapping)
                   for t in entry.tasks for _, tr in data.val[t]]
     cfg = nets.TrainConfig(step_stages=tuple(tuple(s) for s in recipe["step_stages"]),
                            batch_size=int(recipe["batch_size"]), patch=int(recipe["patch"]), seed=entry.seed,
-                           device="cpu", checkpoint=scratch, val_every=int(recipe["val_every"]),
+                           device=device, checkpoint=scratch, val_every=int(recipe["val_every"]),
                            patience=int(recipe["patience"]), min_delta=float(recipe["min_delta"]),
                            output_init=stats if recipe["output_init"] == "label_scale" else None)
     torch.manual_seed(entry.seed)
@@ -194,10 +210,10 @@ def _train_task(item: tuple[GridEntry, str], *, data: GridData, recipe: Mapping)
 
 
 def train_entry(entry: GridEntry, data: GridData, out_dir: str | Path, *, recipe: Mapping = RECIPE,
-                command: str = "") -> dict:
-    """Train ``entry`` and write ``<name>.pt`` + ``<name>.json`` in ``out_dir``."""
+                command: str = "", device: Any = "cpu") -> dict:
+    """Train ``entry`` (on ``device``) and write ``<name>.pt`` + ``<name>.json`` in ``out_dir``."""
     out_dir = Path(out_dir)
-    res = _train_task((entry, str(out_dir / f"{entry.name}.train.pt")), data=data, recipe=recipe)
+    res = _train_task((entry, str(out_dir / f"{entry.name}.train.pt")), data=data, recipe=recipe, device=device)
     return _write(entry, res, data, out_dir, recipe=recipe, command=command)
 
 
@@ -220,7 +236,7 @@ def _write(entry: GridEntry, res: dict, data: GridData, out_dir: Path, *, recipe
         "val_step": h["val_step"], "val_curve": h["val_curve"],
         "best_val_loss": float(min(h["val_curve"])) if h["val_curve"] else None,
         "train_wall_s": res["wall_s"], "train_cpu_s": res["cpu_s"],
-        "torch": torch.__version__, "command": command,
+        "torch": torch.__version__, "device": str(res["config"].device), "command": command,
         "note": "train split only (task_splits 'standard'); never evaluate on these pairs",
     }
     write_json_atomic(path.with_suffix(".json"), meta)
@@ -243,10 +259,10 @@ def _labels_file(data: GridData, out_dir: Path, recipe: Mapping) -> None:
 
 
 def train_grid(entries: Sequence[GridEntry], data: GridData, out_dir: str | Path, *, recipe: Mapping = RECIPE,
-               executor: Any = None, command: str = "", retrain: bool = False) -> list[dict]:
+               executor: Any = None, command: str = "", retrain: bool = False, device: Any = "cpu") -> list[dict]:
     """Train every entry whose checkpoint is missing or stale (``retrain``: all), through the
-    executor seam (:mod:`fusionlib.parallel`; each task trains one network, the calling process
-    writes its files). Returns the provenance of every entry."""
+    executor seam (:mod:`fusionlib.parallel`; each task trains one network on ``device``, the calling
+    process writes its files). Returns the provenance of every entry."""
     from ..parallel import using
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -264,7 +280,7 @@ def train_grid(entries: Sequence[GridEntry], data: GridData, out_dir: str | Path
     with using(executor) as ex:
         ex.map(_train_task, [(e, str(out_dir / f"{e.name}.train.pt")) for e in todo], on_result=done,
                labels=[e.name for e in todo], progress=True, desc="AE-Netv2 grid", data=data,
-               recipe=dict(recipe))
+               recipe=dict(recipe), device=device)
     return [metas.get(e.name) or json.loads((out_dir / f"{e.name}.json").read_text()) for e in entries]
 
 
@@ -317,7 +333,8 @@ def load(model: str, train: str = "mixed", seed: int = 0, *, out_dir: str | Path
     digest = json.loads(lab.read_text()).get("digest") if lab.is_file() else None
     why = _stale(entry, out_dir, recipe, digest)
     if why is not None:
-        cmd = REFRESH.format(name=entry.name)
+        cmd = REFRESH.format(name=entry.name) + "".join(f" --recipe {k}" for k, v in RECIPES.items()
+                                                      if v == dict(recipe) and k != "standard")
         if why.endswith("is missing"):
             raise FileNotFoundError(f"aenet_grid.load: {why}; train it with `{cmd}`")
         raise StaleCheckpoint(f"aenet_grid.load: {why}; refresh it with `{cmd}`")
@@ -345,7 +362,11 @@ def committed(model: str, train: str, seed: int, *, out_dir: str | Path | None =
 def main(argv: Sequence[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m fusionlib.experiments.aenet_grid",
                                 description="Train (or resume) the AE-Netv2 grid of committed checkpoints")
-    p.add_argument("--out", default=None, help="checkpoint folder (default data/checkpoints/aenet)")
+    p.add_argument("--out", default=None, help="checkpoint folder (default data/checkpoints/aenet, "
+                   "data/checkpoints/aenet_full for --recipe full)")
+    p.add_argument("--recipe", default="standard", choices=tuple(RECIPES),
+                   help="standard: the committed networks (CPU); full: Table II's budget (a GPU)")
+    p.add_argument("--device", default="cpu", help="training device (cpu, cuda, cuda:1, auto)")
     p.add_argument("--only", nargs="+", default=None, metavar="NAME", help="entries by name")
     p.add_argument("--seeds", default="0,1,2")
     p.add_argument("--root", default=None, help="data root (else FUSIONLIB_DATA or shared/data)")
@@ -354,7 +375,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument("--list", action="store_true", help="list the grid and each entry's state")
     p.add_argument("--scheduler", default=None, metavar="ADDRESS|local[:N]|inprocess")
     a = p.parse_args(argv)
-    out = checkpoint_dir() if a.out is None else Path(a.out)
+    out = checkpoint_dir(a.recipe) if a.out is None else Path(a.out)
+    recipe = RECIPES[a.recipe]
+    from ..utils import resolve_device
+    device = resolve_device(a.device)
     entries = grid(tuple(int(s) for s in a.seeds.split(",")))
     if a.only:
         names = {e.name: e for e in grid((0, 1, 2))}
@@ -367,16 +391,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         lab = out / "labels.json"
         digest = json.loads(lab.read_text()).get("digest") if lab.is_file() else None
         for e in entries:
-            print(f"{e.name:40s} {_stale(e, out, RECIPE, digest) or 'ok'}")
+            print(f"{e.name:40s} {_stale(e, out, recipe, digest) or 'ok'}")
         return 0
     from ..parallel import executor_from
     c0 = time.process_time()
-    data = label_train_split(root=a.root, cache_dir=a.cache_dir)
-    print(f"labels: {sum(map(len, data.train.values()))} train + {sum(map(len, data.val.values()))} "
-          f"validation pairs, {data.seconds:.0f} s", flush=True)
     cmd = " ".join(["python -m fusionlib.experiments.aenet_grid", *(sys.argv[1:] if argv is None else argv)])
     with executor_from(a.scheduler) as ex:
-        metas = train_grid(entries, data, out, executor=ex, command=cmd, retrain=a.retrain)
+        data = label_train_split(root=a.root, cache_dir=a.cache_dir, recipe=recipe, executor=ex)
+        print(f"labels: {sum(map(len, data.train.values()))} train + {sum(map(len, data.val.values()))} "
+              f"validation pairs, {data.seconds:.0f} s", flush=True)
+        metas = train_grid(entries, data, out, recipe=recipe, executor=ex, command=cmd, retrain=a.retrain,
+                           device=device)
     print(f"grid: {len(metas)} networks; this run {time.process_time() - c0:.0f} s CPU (main process); "
           f"recorded training CPU {sum(m['train_cpu_s'] for m in metas):.0f} s")
     return 0

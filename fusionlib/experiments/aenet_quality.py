@@ -23,7 +23,7 @@ import numpy as np
 
 from ..utils import CacheEntryError, discard_corrupt, progress, write_json_atomic
 
-__all__ = ["QUALITY_NAMES", "PUBLISHED", "e2_field", "e2_summary", "published_scores", "weights_digest"]
+__all__ = ["QUALITY_NAMES", "PUBLISHED", "e2_field", "e2_summary", "published_scores", "weights_digest", "main"]
 
 #: Indexes reported beside E2 (fusionlib.metrics names; 8-bit quantised fused images).
 QUALITY_NAMES = ("entropy", "ssim", "psnr", "mutual_information", "vif")
@@ -167,3 +167,59 @@ def published_scores(splits: Mapping[str, Any], *, root=None, names: Sequence[st
             frames.append(evaluate_method(m, fuse, refs, [task] * len(refs), root=root, names=names,
                                           cache=cache, pass_ref=True).assign(source=dsname))
     return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+
+
+PEERS = ("ifcnn", "densefuse", "deepfuse")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Item 5 of issue #14 from the command line: a grid network (AE-Netv2 mixed-task of ``--seed``) in
+    the E2 field of every test pair (the library of Algorithm 1 without GTF, the deep peers), the
+    per-task table of :func:`e2_summary` printed and, with ``--out``, written as JSON. Chapter 06 shows
+    the same table for the committed (standard-recipe) network; ``--recipe full`` reads the networks
+    that ``data/checkpoints/train_full_grid.sh`` trains with Table II's budget."""
+    import argparse
+    import sys
+    from .. import data, nets
+    from ..utils import resolve_device
+    from . import aenet_grid, aenet_study as st
+    p = argparse.ArgumentParser(prog="python -m fusionlib.experiments.aenet_quality", description=main.__doc__.split("\n")[0])
+    p.add_argument("--recipe", default="standard", choices=tuple(aenet_grid.RECIPES))
+    p.add_argument("--checkpoints", default=None, help="checkpoint folder (default: the recipe's)")
+    p.add_argument("--seed", type=int, default=0, help="training seed of the network")
+    p.add_argument("--root", default=None, help="data root (else FUSIONLIB_DATA or shared/data)")
+    p.add_argument("--profile", default="standard", choices=("standard", "smoke"),
+                   help="test pairs: standard (the real test splits) or smoke (the embedded pairs, no peers)")
+    p.add_argument("--device", default="auto")
+    p.add_argument("--cache-dir", default=".cache/aenet/e2_field")
+    p.add_argument("--out", default=None, help="JSON file of the table")
+    a = p.parse_args(argv)
+    dev = resolve_device(a.device)
+    folder = aenet_grid.checkpoint_dir(a.recipe) if a.checkpoints is None else Path(a.checkpoints)
+    try:
+        net, meta = aenet_grid.load("aenetv2_gcb", "mixed", a.seed, out_dir=folder, device=dev,
+                                    recipe=aenet_grid.RECIPES[a.recipe])
+    except (FileNotFoundError, aenet_grid.StaleCheckpoint) as e:
+        print(f"aenet_quality: {e}", file=sys.stderr)
+        return 2
+    splits, note = st.study_splits(a.profile, root=a.root, split_seed=0)
+    root = data.find_root(a.root) if a.profile == "standard" else None
+    peers = {}
+    for name in (PEERS if root is not None else ()):
+        try:
+            peers[name] = nets.load_peer(name, root=root, device=dev)
+        except nets.WeightsUnavailable as e:
+            print(f"{name}: {e}", file=sys.stderr)
+    field = e2_field({"AE-Netv2": net}, splits, root=root, peers=peers, cache_dir=a.cache_dir)
+    table = e2_summary(field, "AE-Netv2")
+    print(f"{note} | {meta['name']} ({a.recipe} recipe, {meta['steps']} steps, {folder}) | device {dev}")
+    print(table.round(4).to_string())
+    if a.out:
+        write_json_atomic(a.out, {"network": meta["name"], "recipe": a.recipe, "checkpoint_sha256": meta["sha256"],
+                                  "device": str(dev), "data": note, "table": json.loads(table.to_json(orient="index"))})
+        print(f"wrote {a.out}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -106,3 +106,53 @@ class TestRunStudyCheckpoints:
         for v, v2 in zip(net.state_dict().values(), tr.model.state_dict().values()):
             assert torch.equal(v, v2)
         assert len(res.scores) == 1
+
+
+class TestFullRecipe:
+    """Item 6's path (Table II's budget on a lent GPU): its recipe, folder, device and commands."""
+
+    def test_recipe(self):
+        f = G.FULL_RECIPE
+        assert f["patch"] == 128 and f["batch_size"] == 16 and f["skip_methods"] == []
+        steps_per_epoch = f["n_patches"] // f["batch_size"]          # 10 + 100 epochs of Table II
+        assert f["step_stages"] == [[10 * steps_per_epoch, 1e-3], [100 * steps_per_epoch, 1e-4]]
+        assert G.RECIPES == {"standard": G.RECIPE, "full": G.FULL_RECIPE}
+        assert G.checkpoint_dir("full").name == "aenet_full" and G.checkpoint_dir().name == "aenet"
+        with pytest.raises(ValueError, match="recipe"):
+            G.checkpoint_dir("long")
+
+    def test_list_and_missing(self, tmp_path, capsys):
+        assert G.main(["--recipe", "full", "--list", "--seeds", "0", "--out", str(tmp_path)]) == 0
+        out = capsys.readouterr().out.splitlines()
+        assert len(out) == 14 and all(line.endswith("is missing") for line in out)
+        with pytest.raises(FileNotFoundError, match="--recipe full"):
+            G.load("aenetv2_gcb", "mixed", 0, out_dir=tmp_path, recipe=G.FULL_RECIPE)
+
+    def test_device_recorded(self, tmp_path):
+        meta = G.train_entry(G.GridEntry("aenetv2_gcb", "multi-focus", 0), _data(), tmp_path, recipe=TINY,
+                             device=torch.device("cpu"))
+        assert meta["device"] == "cpu"
+
+
+class TestQualityCommand:
+    def test_missing(self, tmp_path, capsys):
+        from fusionlib.experiments import aenet_quality as Q
+        assert Q.main(["--recipe", "full", "--checkpoints", str(tmp_path), "--profile", "smoke"]) == 2
+        assert "--recipe full" in capsys.readouterr().err
+
+    def test_smoke(self, tmp_path, monkeypatch, capsys):
+        """The command scores a grid network among the library on the embedded test pairs and writes
+        the per-task table of ``e2_summary``."""
+        from fusionlib.experiments import aenet_quality as Q
+        G.train_entry(G.GridEntry("aenetv2_gcb", "mixed", 0), _data(S.TASKS), tmp_path / "ck", recipe=TINY)
+        monkeypatch.setitem(G.RECIPES, "standard", TINY)
+        out = tmp_path / "q.json"
+        assert Q.main(["--checkpoints", str(tmp_path / "ck"), "--profile", "smoke", "--device", "cpu",
+                       "--cache-dir", str(tmp_path / "c"), "--out", str(out)]) == 0
+        res = json.loads(out.read_text())
+        assert res["network"] == "aenetv2_gcb_mixed_s0" and res["recipe"] == "standard"
+        table = res["table"]
+        assert set(table) == set(S.study_splits("smoke")[0])
+        for row in table.values():
+            assert 1 <= row["mean E2 rank"] <= row["field"] and row["verdict"]
+        assert "mean E2 rank" in capsys.readouterr().out
