@@ -106,7 +106,7 @@ def e2_summary(field, network: str):
     smallest attainable p is not below 0.05)."""
     import pandas as pd
     from .aenet_study import paired_test
-    from .stats import smallest_p_wilcoxon
+    from .stats import NOT_TESTABLE, can_reject, smallest_p_wilcoxon
     out = []
     for task, d in field.groupby("task", sort=False):
         mine = d[d["method"] == network].set_index("image")
@@ -124,7 +124,7 @@ def e2_summary(field, network: str):
                     "teacher E2": float(teach["E2"].mean()), "median diff": med,
                     "wins vs teacher": int((diff > 0).sum()), "p (Wilcoxon)": p,
                     "smallest p": floor, "below teacher": below,
-                    "verdict": ("not testable at this n" if not floor < 0.05 else
+                    "verdict": (NOT_TESTABLE if not can_reject(floor, 0.05) else
                                 "significantly below its teacher" if below else
                                 "significantly above its teacher" if p < 0.05 else
                                 "not significantly different from its teacher")})

@@ -37,7 +37,7 @@ from .._checks import ShapeError, check_choice, check_int
 from ..parallel import using
 from ..pansharpening.adaptive import AdaptiveModel, ScoreTerms, adaptive_model
 from ..utils import CacheEntryError, discard_corrupt, load_records_npz, save_records_npz
-from .stats import friedman_ranks, holm
+from .stats import claim_verdict, friedman_ranks, holm
 
 __all__ = ["PAPER_OPTIMIZERS", "METRIC_NAMES", "HIGHER_IS_BETTER", "IAOAPair", "IAOAProblem", "RunConfig",
            "load_pairs", "build_problem", "run_experiment", "released_table", "win_counts",
@@ -1041,16 +1041,6 @@ def metric_ranks(s, metrics: Sequence[str] = METRIC_NAMES, value: str = "{m}_mea
     return rk.groupby("optimizer", sort=False).mean()
 
 
-def _verdict(p_holm: float, p_min: float, better: bool, alpha: float) -> str:
-    if p_min >= alpha:
-        return "not testable at this n"
-    if p_holm < alpha and better:
-        return "supported"
-    if p_holm < alpha and not better:
-        return "contradicted"
-    return "not supported"
-
-
 def run_claims(df, value: str = "gap", *, reference: str = "iaoa", alpha: float = 0.05,
                claim: str = "IAOA reaches a lower fitness gap than", lower_is_better: bool = True):
     """Per pair, the reference optimizer against each other one on ``value`` over the runs: one-sided exact
@@ -1059,9 +1049,11 @@ def run_claims(df, value: str = "gap", *, reference: str = "iaoa", alpha: float 
     Returns one row per (pair, optimizer): ``n`` (runs per side), effect size ``P(ref better)`` (the
     probability that a random reference run beats a random other run, ties counted half), ``p``,
     ``p_holm``, ``p_min`` (the smallest Holm-adjusted p the design can reach,
-    :func:`fusionlib.experiments.stats.smallest_p_mannwhitney`) and ``verdict``: 'supported' only when
-    the test can and does reject, 'contradicted' when the opposite one-sided test (Holm likewise)
-    rejects, 'not supported' otherwise, 'not testable at this n' when ``p_min >= alpha``."""
+    :func:`fusionlib.experiments.stats.smallest_p_mannwhitney`) and ``verdict``, the words of
+    :func:`fusionlib.experiments.stats.claim_verdict`: 'supported' only when the test can and does
+    reject, 'not reproduced' when the opposite one-sided test (Holm likewise) rejects (the other
+    optimizer significantly better), 'not shown' otherwise, 'not testable at this n' when
+    ``p_min >= alpha``."""
     import pandas as pd
     from scipy.stats import mannwhitneyu
     from .stats import smallest_p_mannwhitney
@@ -1089,14 +1081,10 @@ def run_claims(df, value: str = "gap", *, reference: str = "iaoa", alpha: float 
         adj, adj_opp = (holm(ps), holm(pos)) if ps else ([], [])
         for r, pa, pb in zip(part, adj, adj_opp):
             r["p_holm"] = float(pa)
-            if r["p_min"] >= alpha:
-                r["verdict"] = "not testable at this n"
-            elif pa < alpha:
-                r["verdict"] = "supported"
-            elif pb < alpha:   # the opposite one-sided test, Holm likewise: the other optimizer is better
-                r["verdict"] = "contradicted"
-            else:
-                r["verdict"] = "not supported"
+            # the opposite one-sided test, Holm likewise: the other optimizer is better (the two one-sided
+            # p-values of one comparison add up to at least 1, so both never fall below alpha)
+            r["verdict"] = claim_verdict(supported=pa < alpha, contradicted=pb < alpha, floor=r["p_min"],
+                                         alpha=alpha)
             r["test"] = f"exact one-sided Mann-Whitney U, Holm over {len(others)}"
             rows.append(r)
     return pd.DataFrame(rows)
@@ -1106,8 +1094,10 @@ def spread_claims(df, value: str = "ERGAS", *, reference: str = "iaoa", alpha: f
     """Per pair, "the reference is more stable" (Figs 4, 8, 12, 16): Brown-Forsythe (Levene, median
     centre) of the reference's spread of ``value`` over runs against each other optimizer, Holm over the
     others; effect size the ratio of standard deviations (< 1: the reference spreads less). The test is
-    asymptotic (F), so ``p_min`` is 0: any n can reject in principle; 'supported' needs p_holm < alpha and
-    a ratio < 1."""
+    asymptotic (F), so ``p_min`` is 0: any n can reject in principle; the verdict
+    (:func:`fusionlib.experiments.stats.claim_verdict`) is 'supported' when p_holm < alpha and the ratio
+    is < 1, 'not reproduced' when p_holm < alpha and it is not (the other optimizer spreads less),
+    'not shown' otherwise."""
     import pandas as pd
     from scipy.stats import levene
     rows = []
@@ -1128,7 +1118,9 @@ def spread_claims(df, value: str = "ERGAS", *, reference: str = "iaoa", alpha: f
                              effect_sd_ratio=sa / sb if sb > 0 else (np.inf if sa > 0 else 1.0), p=p, p_min=0.0))
         for r, pa in zip(part, holm(ps) if ps else []):
             r["p_holm"] = float(pa)
-            r["verdict"] = _verdict(float(pa), 0.0, r["effect_sd_ratio"] < 1, alpha)
+            better = bool(r["effect_sd_ratio"] < 1)
+            r["verdict"] = claim_verdict(supported=pa < alpha and better, contradicted=pa < alpha and not better,
+                                         floor=r["p_min"], alpha=alpha)
             r["test"] = f"Brown-Forsythe, Holm over {len(part)}"
             rows.append(r)
     return pd.DataFrame(rows)
@@ -1138,7 +1130,10 @@ def pooled_claim(df, value: str = "gap", *, reference: str = "iaoa", alpha: floa
                  higher_is_better: bool = False):
     """Across pairs (per-pair medians): :func:`wilcoxon_holm` with ``n`` (pairs), the effect size
     (fraction of pairs where the reference is better, and the median difference), ``p_min``
-    (:func:`fusionlib.experiments.stats.smallest_p_wilcoxon` with Holm's m) and the verdict."""
+    (:func:`fusionlib.experiments.stats.smallest_p_wilcoxon` with Holm's m) and the verdict
+    (:func:`fusionlib.experiments.stats.claim_verdict`: 'supported' when p_holm < alpha and the
+    reference is better, 'not reproduced' when p_holm < alpha and it is not, 'not shown' otherwise,
+    'not testable at this n' when ``p_min >= alpha``)."""
     from .stats import smallest_p_wilcoxon
     w = wilcoxon_holm(df, value=value, reference=reference, higher_is_better=higher_is_better)
     t = _per_pair_medians(df, value)
@@ -1149,8 +1144,10 @@ def pooled_claim(df, value: str = "gap", *, reference: str = "iaoa", alpha: floa
         frac.append(float(np.mean(d > 0 if higher_is_better else d < 0)))
     w["n_pairs"] = n
     w["effect_frac_pairs_ref_better"] = frac
-    w["p_min"] = smallest_p_wilcoxon(n, m=m)
-    w["verdict"] = [_verdict(ph, smallest_p_wilcoxon(n, m=m), b, alpha)
+    floor = smallest_p_wilcoxon(n, m=m)
+    w["p_min"] = floor
+    w["verdict"] = [claim_verdict(supported=ph < alpha and b, contradicted=ph < alpha and not b, floor=floor,
+                                  alpha=alpha)
                     for ph, b in zip(w["p_holm"], w["reference_better"])]
     w["test"] = f"Wilcoxon signed-rank on per-pair medians, Holm over {m}"
     return w

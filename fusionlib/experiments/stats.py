@@ -1,15 +1,22 @@
-"""Statistics shared by both papers' chapters: Holm's correction, Friedman's rank test, and the
-smallest p-value a design can reach (what a verdict must state beside its test and n).
+"""Statistics shared by both papers' chapters: Holm's correction, Friedman's rank test, the
+smallest p-value a design can reach (what a verdict must state beside its test and n), and the words of
+a verdict on a paper's claim (:func:`claim_verdict`).
 
-One home for what ``aenet_study`` (AE-Netv2 studies) and ``iaoa`` (the optimiser comparison) both use.
+One home for what ``aenet_study`` (AE-Netv2 studies), ``aenet_quality`` and ``iaoa`` (the optimiser
+comparison) all use: the rule "not testable at this n" when the smallest attainable p is not below
+alpha is :func:`can_reject`, and only here.
 
 Examples
 --------
->>> from fusionlib.experiments.stats import holm, smallest_p_wilcoxon
+>>> from fusionlib.experiments.stats import claim_verdict, holm, smallest_p_wilcoxon
 >>> holm([0.01, 0.04, 0.03]).round(2).tolist()
 [0.03, 0.06, 0.06]
 >>> smallest_p_wilcoxon(6, m=3)   # exact two-sided signed-rank test, n = 6, Holm over 3 comparisons
 0.09375
+>>> claim_verdict(supported=True, contradicted=False, floor=smallest_p_wilcoxon(6, m=3))
+'not testable at this n'
+>>> claim_verdict(supported=False, contradicted=True, floor=smallest_p_wilcoxon(6))
+'not reproduced'
 """
 from __future__ import annotations
 
@@ -17,7 +24,11 @@ from typing import Sequence
 
 import numpy as np
 
-__all__ = ["holm", "friedman_ranks", "smallest_p_wilcoxon", "smallest_p_mannwhitney"]
+__all__ = ["holm", "friedman_ranks", "smallest_p_wilcoxon", "smallest_p_mannwhitney", "NOT_TESTABLE",
+           "can_reject", "claim_verdict"]
+
+#: The verdict of a design that cannot reject at the chosen alpha (:func:`can_reject` is False).
+NOT_TESTABLE = "not testable at this n"
 
 
 def holm(pvalues: Sequence[float]) -> np.ndarray:
@@ -69,14 +80,26 @@ def smallest_p_wilcoxon(n: int, *, m: int = 1) -> float:
     return float(min(1.0, m * 2.0 / 2.0 ** int(n)))
 
 
+def can_reject(floor: float, alpha: float = 0.05) -> bool:
+    """Whether a design whose smallest attainable p-value is ``floor`` (:func:`smallest_p_wilcoxon`,
+    :func:`smallest_p_mannwhitney`, with Holm's m; 0 for an asymptotic test) can reject at level
+    ``alpha``: ``floor < alpha`` (a NaN floor cannot). When it cannot, the verdict is
+    :data:`NOT_TESTABLE` whatever the data, and no other word may be given."""
+    return bool(floor < alpha)
+
+
 def claim_verdict(*, supported: bool, contradicted: bool, floor: float, alpha: float = 0.05) -> str:
-    """The word for a paper's claim after a test: ``'not testable at this n'`` when the design's
-    smallest attainable p (``floor``, e.g. :func:`smallest_p_wilcoxon` with Holm's m) is not below
-    ``alpha``; else ``'not reproduced'`` when a significant result goes against the claim,
-    ``'supported'`` when the significant results the claim needs are all there, and
-    ``'not shown'`` (the test could reject, and did not) otherwise."""
-    if not floor < alpha:
-        return "not testable at this n"
+    """The word for a paper's claim after a test: :data:`NOT_TESTABLE` (``'not testable at this n'``)
+    when the design's smallest attainable p (``floor``, e.g. :func:`smallest_p_wilcoxon` with Holm's m)
+    is not below ``alpha`` (:func:`can_reject`); else ``'not reproduced'`` when a significant result goes
+    against the claim (``contradicted``), ``'supported'`` when the significant results the claim needs
+    are all there, and ``'not shown'`` (the test could reject, and did not) otherwise.
+
+    ``supported`` and ``contradicted`` are the caller's significance decisions at ``alpha`` (after its
+    multiplicity correction); a claim both supported and contradicted (e.g. significant in one
+    comparison it needs, against it in another) is ``'not reproduced'``."""
+    if not can_reject(floor, alpha):
+        return NOT_TESTABLE
     if contradicted:
         return "not reproduced"
     return "supported" if supported else "not shown"

@@ -363,8 +363,8 @@ def _fft_correlate_valid(xp: torch.Tensor, ks: torch.Tensor) -> torch.Tensor:
 
 
 # colour conversions (BT.601 luma, MATLAB rgb2gray, Y'CbCr)
-from ._color import (BT601_LUMA, RGB2GRAY_WEIGHTS, luma, rgb2gray_8bit, rgb_to_gray,  # noqa: E402
-                     rgb_to_ycbcr, ycbcr_to_rgb)
+from ._color import (BT601_LUMA, RGB2GRAY_WEIGHTS, luma, rgb2gray_8bit, rgb2gray_array,  # noqa: E402
+                     rgb_to_gray, rgb_to_ycbcr, ycbcr_to_rgb)
 # the fast CPU paths (they use :func:`pad`, defined above)
 from ._fast import (LAPLACIAN_3x3, box_mean, box_mean_border, box_sum, guided_filter,  # noqa: E402
                     laplacian, moment_maps, sep_correlate, window_sum_small)

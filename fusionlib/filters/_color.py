@@ -9,16 +9,22 @@ Two BT.601 luma weightings are in use, on purpose:
 * :data:`RGB2GRAY_WEIGHTS` ``(0.298936..., 0.587043..., 0.114020...)``: MATLAB ``rgb2gray`` (the first
   row of the inverse of the NTSC YIQ matrix), used by the metric toolboxes (VIFB, MEFB, Liu 2020):
   :func:`rgb_to_gray`, and :func:`rgb2gray_8bit` for ``rgb2gray`` of ``uint8`` images (computed in
-  double and rounded to an integer level, as MATLAB does).
+  double and rounded to an integer level, as MATLAB does); :func:`rgb2gray_array` is the same rounded
+  ``rgb2gray`` at the array boundary (NumPy or torch, any rank, 8-bit data in [0, 1] or ``uint8``).
 
 The deliberate fixed-point reproductions of OpenCV/PIL for the network peers stay with the peers.
 """
 from __future__ import annotations
 
+from typing import Any
+
 import torch
 
-__all__ = ["BT601_LUMA", "RGB2GRAY_WEIGHTS", "luma", "rgb_to_gray", "rgb2gray_8bit", "rgb_to_ycbcr",
-           "ycbcr_to_rgb"]
+from .._checks import ShapeError
+from .._convert import as_tensor, restore
+
+__all__ = ["BT601_LUMA", "RGB2GRAY_WEIGHTS", "luma", "rgb_to_gray", "rgb2gray_8bit", "rgb2gray_array",
+           "rgb_to_ycbcr", "ycbcr_to_rgb"]
 
 #: Rec. 601 luma coefficients (R, G, B) as JPEG / OpenCV ``cvtColor`` Y'CbCr write them.
 BT601_LUMA = (0.299, 0.587, 0.114)
@@ -94,3 +100,36 @@ def rgb2gray_8bit(x: torch.Tensor) -> torch.Tensor:
     (1-channel input: rounded as it is). On 8-bit data it equals ``rgb_to_gray(x / 255, rounding=True)
     * 255`` in float64 for every one of the 2**24 colours (``tests/core/test_filters.py``)."""
     return torch.round(rgb_to_gray(x.to(torch.float64)))
+
+
+def rgb2gray_array(x: Any) -> Any:
+    """MATLAB ``rgb2gray`` of an 8-bit image at the array boundary, as the metric toolboxes (MEFB, Liu 2020)
+    apply it to ``uint8`` images: :func:`rgb2gray_8bit` of the grey levels, in [0, 1].
+
+    ``x`` is a ``np.ndarray`` or ``torch.Tensor`` shaped (3, H, W) or (B, 3, H, W) holding 8-bit data:
+    ``uint8``, or float in [0, 1] on the levels k / 255 (float32 ones too). The levels k are recovered
+    exactly (``round(255 x)``) before the float64 luma, so the result is MATLAB's for every one of the
+    2**24 colours whatever the input dtype (``tests/core/test_filters.py``). Returns float64 in [0, 1] on
+    the levels k / 255, one channel, of the caller's type and rank ((3, H, W) -> (1, H, W)); a
+    one-channel input ((H, W), (1, H, W), (B, 1, H, W)) is already gray and comes back as its levels.
+
+    Raises ``ValueError`` for values that are not 8-bit levels (off k / 255 by more than 1e-3 / 255,
+    outside [0, 1], NaN) and ``ShapeError`` for other channel counts than 1 and 3.
+
+    >>> import numpy as np
+    >>> rgb = np.array([255, 128, 0], dtype=np.uint8).reshape(3, 1, 1)   # orange
+    >>> g = rgb2gray_array(rgb)
+    >>> g.shape, g.dtype, round(float(g[0, 0, 0]) * 255, 6)   # 0.2989 * 255 + 0.5870 * 128 = 151.37 -> 151
+    ((1, 1, 1), dtype('float64'), 151.0)
+    """
+    where = "rgb2gray_array"
+    t, origin = as_tensor(x, where=where, name="x")
+    if t.shape[1] not in (1, 3):
+        raise ShapeError(f"{where}: `x` must have 1 or 3 channels (RGB); got shape {tuple(x.shape)}",
+                         expected="(3, H, W) or (B, 3, H, W)", actual=tuple(x.shape))
+    scaled = t.to(torch.float64) * 255.0
+    levels = torch.round(scaled)
+    if not bool(((scaled - levels).abs() <= 1e-3).all() and levels.min() >= 0 and levels.max() <= 255):
+        raise ValueError(f"{where}: `x` must hold 8-bit data (uint8, or float in [0, 1] on the levels k / 255); "
+                         f"got values in [{float(t.min()):.6g}, {float(t.max()):.6g}] that are not all such levels")
+    return restore(rgb2gray_8bit(levels) / 255.0, origin)

@@ -105,13 +105,26 @@ def _lowpass_pan(pan, ratio):
     return interp23tap(imresize_bicubic(pan, 1.0 / ratio), ratio)
 
 
+def _regress_bands(ms: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    """The least-squares fit of ``target`` (B, 1, H, W) by the bands of ``ms`` (B, C, H, W) and a constant,
+    (B, 1, H, W) in ``ms``'s dtype, solved in float64.
+
+    On CPU by LAPACK's SVD driver ``gelsd``, which reads no input but the matrices: torch's default
+    ``gelsy`` reads its column-pivoting array ``jpvt`` on entry and torch leaves it uninitialised (and
+    carries it from one batch item to the next), so its solution changed from call to call with the
+    same input, by ~1e-12 in float64 and, through a different rank decision, grossly in float32
+    (pytorch/pytorch#71222, #187411). CUDA has only ``gels`` (QR, full rank)."""
+    b, c, h, w = ms.shape
+    x = ms.reshape(b, c, -1).to(torch.float64)
+    X = torch.cat([x, torch.ones_like(x[:, :1])], 1).transpose(1, 2)  # (B, HW, C+1)
+    driver = "gelsd" if X.device.type == "cpu" else None
+    coef = torch.linalg.lstsq(X, target.reshape(b, -1, 1).to(torch.float64), driver=driver).solution
+    return (X @ coef).reshape(b, 1, h, w).to(ms.dtype)
+
+
 @METHODS.register("gsa")
 def _gsa(ms, pan, ratio=4):
-    b, c, h, w = ms.shape
-    plp = _lowpass_pan(pan, ratio)
-    X = torch.cat([ms.reshape(b, c, -1), torch.ones_like(ms[:, :1].reshape(b, 1, -1))], 1).transpose(1, 2)
-    coef = torch.linalg.lstsq(X, plp.reshape(b, -1, 1)).solution  # (B, C+1, 1)
-    inten = (X @ coef).reshape(b, 1, h, w)
+    inten = _regress_bands(ms, _lowpass_pan(pan, ratio))
     return _cs(ms, pan, inten, _cov_gains(ms, inten))
 
 

@@ -181,6 +181,78 @@ class TestColourHome:
         assert torch.equal(g, filters.rgb2gray_8bit(f).float())
         assert torch.equal(gs[:, 1], filters.rgb2gray_8bit(s[:, 1]).float())
 
+    @staticmethod
+    def _chapter_03_gray(x):
+        """The ``gray`` that book/03_metrics.ipynb defined before it called ``rgb2gray_array`` (45e6d5a)."""
+        t = torch.from_numpy(np.asarray(x, dtype=np.float64))[None]
+        return filters.rgb_to_gray(t, rounding=True)[0, 0].numpy()
+
+    def test_rgb2gray_array_is_chapter_03_gray(self, rng):
+        """Bit for bit the chapter's former ``gray`` (channel dropped) on the images it converts (the
+        embedded multi-focus and multi-exposure samples, float32 k / 255) and on random 8-bit images given
+        as float32 k / 255 and as float64 k / 255; the same images as uint8 give the float32 result (the
+        former ``gray`` took [0, 1] floats only)."""
+        from fusionlib import data
+        mf, me = data.load("embedded_multifocus")[0], data.load("embedded_multiexposure")[0]
+        images = [*mf.sources, *me.sources, me.reference]
+        for k in rng.integers(0, 256, (4, 3, 64, 48)):
+            images += [k.astype(np.float32) / np.float32(255), k / 255.0]
+        for x in images:
+            ours = filters.rgb2gray_array(x)
+            assert ours.shape == (1, *x.shape[-2:]) and ours.dtype == np.float64
+            assert np.array_equal(ours[0], self._chapter_03_gray(x))
+            if x.dtype == np.float32:
+                u8 = np.round(x * 255).astype(np.uint8)
+                assert np.array_equal(filters.rgb2gray_array(u8), ours)
+
+    @pytest.mark.parametrize("kind", ["uint8", "float32", "float64"])
+    def test_rgb2gray_array_is_matlab_on_8bit_colours(self, kind):
+        """MATLAB's level (``rgb2gray_8bit`` of the integers) for every input dtype; every 17th red level
+        here, all 2**24 colours in the slow test. The former chapter formula on float32 input rounds 17
+        colours (R, G, B) = (79 + i, 128 + i, 217 + i), i = 0..16, one level up: their float64 luma lies
+        just below a half level, and float32's k / 255 pushes it over."""
+        self._compare_array(range(0, 256, 17), kind)
+        x = np.array([79, 128, 217], dtype=np.float32).reshape(3, 1, 1) / np.float32(255)
+        assert float(filters.rgb2gray_array(x)[0, 0, 0]) * 255 == 123.0
+        assert float(self._chapter_03_gray(x)[0, 0]) * 255 == 124.0
+
+    @pytest.mark.slow
+    @pytest.mark.parametrize("kind", ["uint8", "float32", "float64"])
+    def test_rgb2gray_array_all_colours(self, kind):
+        self._compare_array(range(256), kind)
+
+    @staticmethod
+    def _compare_array(reds, kind):
+        v = np.arange(256)
+        g, b = np.meshgrid(v, v, indexing="ij")
+        for r in reds:
+            k = np.stack([np.full_like(g, r), g, b])
+            x = {"uint8": k.astype(np.uint8), "float32": k.astype(np.float32) / np.float32(255),
+                 "float64": k / 255.0}[kind]
+            want = filters.rgb2gray_8bit(torch.from_numpy(k.astype(np.float64))[None])[0].numpy() / 255.0
+            assert np.array_equal(filters.rgb2gray_array(x), want)
+
+    def test_rgb2gray_array_types_and_ranks(self, rng):
+        k = rng.integers(0, 256, (2, 3, 5, 4))
+        x = torch.from_numpy(k / 255.0)
+        out = filters.rgb2gray_array(x)
+        assert isinstance(out, torch.Tensor) and out.shape == (2, 1, 5, 4) and out.dtype == torch.float64
+        assert torch.equal(out[1:], filters.rgb2gray_array(x[1:]))
+        assert torch.equal(out[0], filters.rgb2gray_array(x[0]))
+        gray = k[0, 0].astype(np.uint8)   # one channel: its own levels
+        assert np.array_equal(filters.rgb2gray_array(gray), gray / 255.0)
+        assert filters.rgb2gray_array(gray).shape == (5, 4)
+
+    def test_rgb2gray_array_exception(self):
+        from fusionlib._checks import ShapeError
+        with pytest.raises(ShapeError, match="1 or 3 channels"):
+            filters.rgb2gray_array(np.zeros((4, 5, 5), np.float32))
+        for bad in (np.full((3, 2, 2), 0.5), np.full((3, 2, 2), 2.0), np.full((3, 2, 2), np.nan)):
+            with pytest.raises(ValueError, match="8-bit"):
+                filters.rgb2gray_array(bad)
+        with pytest.raises(TypeError, match="integer dtype"):
+            filters.rgb2gray_array(np.zeros((3, 2, 2), np.int32))
+
     def test_weights_written_once(self):
         """The luma weights appear as numbers only in filters/_color.py (nets/ and experiments/ hold
         copies owned elsewhere: nets/peers.py, experiments/aenet_data.py, issue #17)."""

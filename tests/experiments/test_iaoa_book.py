@@ -101,18 +101,36 @@ class TestRunClaims:
         assert c.loc["pso", "p_min"] == pytest.approx(smallest_p_mannwhitney(10, 10, m=2, alternative="less"))
         assert c.loc["pso", "n"] == "10 vs 10"
 
-    def test_contradicted_and_not_testable(self):
+    def test_not_reproduced_and_not_testable(self):
+        """The other optimizer significantly better: 'not reproduced' (claim_verdict's word)."""
         df = _runs({"iaoa": [5.0, 6, 7, 8, 9, 10], "pso": [0.0, 1, 2, 3, 4, 4.5]})
-        assert E.run_claims(df)["verdict"].iloc[0] == "contradicted"
+        assert E.run_claims(df)["verdict"].iloc[0] == "not reproduced"
         small = _runs({"iaoa": [0.0, 0.1], "pso": [1.0, 1.1]})
         r = E.run_claims(small).iloc[0]
         assert r["p_min"] == pytest.approx(1 / 6) and r["verdict"] == "not testable at this n"
+
+    def test_not_shown(self):
+        """Interleaved runs: the design can reject (p_min = 1/252 < 0.05) and does not."""
+        df = _runs({"iaoa": [0.0, 2, 4, 6, 8], "pso": [1.0, 3, 5, 7, 9]})
+        r = E.run_claims(df).iloc[0]
+        assert r["p_min"] == pytest.approx(1 / 252) and r["p_holm"] > 0.05 and r["verdict"] == "not shown"
 
     def test_spread(self):
         rng = np.random.default_rng(0)
         df = _runs({"iaoa": list(rng.normal(0, 0.01, 30)), "pso": list(rng.normal(0, 1, 30))}, col="ERGAS")
         r = E.spread_claims(df).iloc[0]
         assert r["effect_sd_ratio"] < 0.1 and r["verdict"] == "supported"
+
+    def test_spread_not_reproduced_and_not_shown(self):
+        """The other optimizer spreads significantly less: 'not reproduced'; the same spread: 'not shown'.
+        Brown-Forsythe is asymptotic: p_min 0, never 'not testable'."""
+        rng = np.random.default_rng(0)
+        wide = _runs({"iaoa": list(rng.normal(0, 1, 30)), "pso": list(rng.normal(0, 0.01, 30))}, col="ERGAS")
+        r = E.spread_claims(wide).iloc[0]
+        assert r["effect_sd_ratio"] > 10 and r["p_holm"] < 0.05 and r["verdict"] == "not reproduced"
+        same = _runs({"iaoa": list(rng.normal(0, 1, 30)), "pso": list(rng.normal(0, 1, 30))}, col="ERGAS")
+        r = E.spread_claims(same).iloc[0]
+        assert r["p_min"] == 0.0 and r["p_holm"] > 0.05 and r["verdict"] == "not shown"
 
     def test_pooled_p_min(self):
         rows = []
@@ -121,6 +139,33 @@ class TestRunClaims:
         w = E.pooled_claim(pd.DataFrame(rows))
         assert (w["n_pairs"] == 4).all() and (w["p_min"] == 0.25).all()   # 2 x 2 / 2**4
         assert (w["verdict"] == "not testable at this n").all() and (w["effect_frac_pairs_ref_better"] == 1).all()
+
+    @pytest.mark.parametrize("iaoa_gap, verdict", [
+        ([0.0] * 8, "supported"),                           # IAOA lower on all 8 pairs: p = 2/2**8
+        ([2.0] * 8, "not reproduced"),                      # IAOA higher on all 8 pairs
+        ([0.0, 2.0] * 4, "not shown"),                      # 4 pairs each way
+    ])
+    def test_pooled_verdicts(self, iaoa_gap, verdict):
+        """Over 8 pairs and one other optimizer the design can reject (p_min = 2/256); every word of
+        claim_verdict but 'not testable' (test_pooled_p_min) comes out."""
+        rows = []
+        for k, g in enumerate(iaoa_gap):
+            off = 0.01 * k  # distinct magnitudes: no ties among the paired differences
+            rows += _runs({"iaoa": [g + off, g + off], "pso": [1.0, 1.0]}, pair=f"p{k}").to_dict("records")
+        w = E.pooled_claim(pd.DataFrame(rows))
+        assert w["p_min"].iloc[0] == pytest.approx(2 / 256)
+        assert w["verdict"].iloc[0] == verdict
+
+    def test_words_are_claim_verdicts(self):
+        """IAOA's verdict columns use the vocabulary of stats.claim_verdict only."""
+        from fusionlib.experiments.stats import claim_verdict
+        words = {claim_verdict(supported=s, contradicted=c, floor=f) for s in (False, True)
+                 for c in (False, True) for f in (0.0, 1.0)}
+        rng = np.random.default_rng(1)
+        df = _runs({"iaoa": list(rng.normal(0, 1, 6)), "pso": list(rng.normal(3, 1, 6)),
+                    "de": list(rng.normal(-3, 1, 6)), "ga": list(rng.normal(0, 1, 6))})
+        got = set(E.run_claims(df)["verdict"]) | set(E.spread_claims(df, value="gap")["verdict"])
+        assert got <= words
 
 
 class TestSmallestPMannWhitney:
