@@ -46,12 +46,14 @@ def weights_digest(model) -> str:
 def e2_field(networks: Mapping[str, Any], splits: Mapping[str, Any], *, root=None,
              peers: Mapping[str, Any] | None = None, skip: Sequence[str] = ("gtf",),
              names: Sequence[str] = QUALITY_NAMES, cache_dir: str | os.PathLike | None = None,
-             show_progress: bool = True):
+             show_progress: bool = True, device: Any = None):
     """One row per (task, test pair, candidate): ``role`` ('library', 'peer', 'network'), ``E2``,
     ``E2_rank`` (1 = best in the field of that pair), ``teacher`` (the pair's library E2-best) and
     the ``names`` indexes. ``networks``: name -> model (eval mode); ``peers``: name -> loaded peer
     (:func:`fusionlib.nets.load_peer`). With ``cache_dir``, each pair's rows are cached in a JSON file
-    named by the pair, the field's members and the networks' weights."""
+    named by the pair, the field's members and the networks' weights. ``device``: where the library
+    fuses (None: the CPU); the networks and peers run where they are; the indexes are computed at the
+    NumPy boundary (CPU)."""
     import pandas as pd
     from .. import classical, metrics, nets
     from ..nets.labels import library
@@ -77,7 +79,7 @@ def e2_field(networks: Mapping[str, Any], splits: Mapping[str, Any], *, root=Non
         a, b = load_pair(ref, root)
         outs, role = {}, {}
         for m in lib:
-            outs[m], role[m] = np.clip(classical.fuse(m, [a, b]), 0, 1).reshape(a.shape), "library"
+            outs[m], role[m] = np.clip(classical.fuse(m, [a, b], device=device), 0, 1).reshape(a.shape), "library"
         for p, mdl in peers.items():
             outs[p], role[p] = np.clip(nets.fuse_peer(p, [a, b], model=mdl), 0, 1).reshape(a.shape), "peer"
         for k, mdl in networks.items():
@@ -210,7 +212,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             peers[name] = nets.load_peer(name, root=root, device=dev)
         except nets.WeightsUnavailable as e:
             print(f"{name}: {e}", file=sys.stderr)
-    field = e2_field({"AE-Netv2": net}, splits, root=root, peers=peers, cache_dir=a.cache_dir)
+    field = e2_field({"AE-Netv2": net}, splits, root=root, peers=peers, cache_dir=a.cache_dir, device=dev)
     table = e2_summary(field, "AE-Netv2")
     print(f"{note} | {meta['name']} ({a.recipe} recipe, {meta['steps']} steps, {folder}) | device {dev}")
     print(table.round(4).to_string())

@@ -180,7 +180,7 @@ def run_study(experiment: str, variants: Sequence[str | Variant], seeds: Sequenc
                          meta.get("train_cpu_s", float("nan")), source=f"committed {meta['checkpoint']}")
         else:
             bld = build or (lambda _name, m=v.model, o=opts: nets.build(m, **o))
-            tr = train_or_load(experiment, v.name, seed, data, config, cache_dir=cache_dir, device=str(dev),
+            tr = train_or_load(experiment, v.name, seed, data, config, cache_dir=cache_dir, device=dev,
                                build=bld, trainer=trainer, data_key=key)
         trained[(v.name, seed)] = tr
         keep = {} if keep_images else None

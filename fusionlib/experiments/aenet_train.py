@@ -161,7 +161,7 @@ def _default_trainer(model, train: TrainSet, config: StudyConfig, *, seed: int, 
     from .. import nets
     kw = {"stages": tuple(config.stages)} if config.stages else {"epochs": config.epochs, "lr": config.lr}
     tc = nets.TrainConfig(**kw, batch_size=config.batch_size, patch=config.patch, seed=seed,
-                          device=str(device), checkpoint=str(checkpoint), weight_decay=config.weight_decay)
+                          device=device, checkpoint=str(checkpoint), weight_decay=config.weight_decay)
     hist = nets.fit(model, train.loader(config.batch_size, seed), nets.FusionLoss(), tc)
     return {k: (np.asarray(v).tolist() if isinstance(v, (list, tuple, np.ndarray)) else v)
             for k, v in hist.as_dict().items()}
