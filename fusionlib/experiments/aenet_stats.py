@@ -75,8 +75,8 @@ def paired_test(a: Sequence[float], b: Sequence[float], *, test: str = "wilcoxon
     """Paired two-sided test of equal location of ``a`` and ``b`` (same blocks, same order).
 
     ``'wilcoxon'``: signed-rank test (exact p for n <= 50 without ties or zeros, else normal
-    approximation; zero differences dropped, Wilcoxon's convention); ``'ttest'``: paired t test.
-    All-zero differences give p = 1.
+    approximation; zero differences dropped, Wilcoxon's convention; one pair: p = 1, the exact
+    test's only value); ``'ttest'``: paired t test (at least 2 pairs). All-zero differences give p = 1.
     """
     check_choice("paired_test", "test", test, ("wilcoxon", "ttest"))
     a, b = np.asarray(a, float), np.asarray(b, float)
@@ -86,9 +86,11 @@ def paired_test(a: Sequence[float], b: Sequence[float], *, test: str = "wilcoxon
     a, b = a[ok], b[ok]
     d = a - b
     n = int(d.size)
-    if n < 2:
-        raise ValueError(f"paired_test: needs at least 2 finite pairs; got {n}")
+    if n < 2 and not (n == 1 and test == "wilcoxon"):
+        raise ValueError(f"paired_test: needs at least 2 finite pairs ({test!r}); got {n}")
     md = float(d.mean())
+    if n == 1:  # exact signed-rank test of one pair: its two sign patterns are equally likely, p = 1
+        return TestResult(test, 0.0, 1.0, 1, md)
     if np.allclose(d, 0.0, atol=1e-15):
         return TestResult(test, 0.0, 1.0, n, md)
     from scipy import stats

@@ -137,11 +137,16 @@ class IAOAProblem:
         self.lower = np.full(self.dim, m0.lower)
         self.upper = np.full(self.dim, m0.upper)
 
+    #: attributes that :meth:`__init__` derives from the pairs and options (not pickled)
+    _DERIVED = frozenset({"pairs", "_options", "ids", "models", "_where", "_terms", "dim", "lower", "upper"})
+
     def __reduce__(self):
-        """Pickled as its pairs and options (a Dask scatter ships the images, not the models' derived
-        tensors: 6 embedded pairs pickle to 16 MB instead of 127 MB); the receiving process rebuilds
-        the models, with the same code and inputs, so every fitness and score is the same bits."""
-        return _rebuild_problem, (self.pairs, self._options)
+        """Pickled as its class, pairs and options, plus any other attribute (a Dask scatter ships the
+        images, not the models' derived tensors: 6 embedded pairs pickle to 16 MB instead of 127 MB);
+        the receiving process rebuilds the models with the same code and inputs, so every fitness and
+        score is the same bits. A subclass keeps its class and its own attributes."""
+        extra = {k: v for k, v in self.__dict__.items() if k not in self._DERIVED}
+        return _rebuild_problem, (type(self), self.pairs, self._options), (extra or None)
 
     def model(self, i: int) -> tuple[AdaptiveModel, int]:
         mi, j = self._where[i]
@@ -179,8 +184,10 @@ class IAOAProblem:
         return {k: v.numpy() for k, v in s.items()}
 
 
-def _rebuild_problem(pairs: Sequence[IAOAPair], options: dict) -> IAOAProblem:
-    return IAOAProblem(pairs, **options)
+def _rebuild_problem(cls: type, pairs: Sequence[IAOAPair], options: dict) -> IAOAProblem:
+    obj = cls.__new__(cls)
+    IAOAProblem.__init__(obj, pairs, **options)
+    return obj
 
 
 def build_problem(pairs: Sequence[IAOAPair], **kw) -> IAOAProblem:

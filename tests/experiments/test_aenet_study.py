@@ -331,6 +331,18 @@ class TestPairedTest:
         assert st.paired_test(a, a).pvalue == 1.0
         assert st.paired_test(a + 1, a, test="ttest").pvalue == 0.0
 
+    def test_one_pair(self):
+        """One block: the exact signed-rank test's only p is 1 (a design that cannot reject); the t
+        test has no variance and refuses."""
+        r = st.paired_test([3.0], [1.0])
+        assert (r.pvalue, r.n, r.mean_diff) == (1.0, 1, 2.0)
+        from fusionlib.experiments.stats import smallest_p_wilcoxon
+        assert r.pvalue >= smallest_p_wilcoxon(1)
+        with pytest.raises(ValueError, match="at least 2"):
+            st.paired_test([3.0], [1.0], test="ttest")
+        with pytest.raises(ValueError, match="at least 2"):
+            st.paired_test([np.nan, 3.0], [1.0, np.nan])
+
     def test_exception(self):
         with pytest.raises(ValueError, match="equal length"):
             st.paired_test([1, 2], [1, 2, 3])

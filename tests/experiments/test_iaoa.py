@@ -37,6 +37,10 @@ class _Payload:
         return (open, (self.marker, "w"))
 
 
+class _MarkedProblem(E.IAOAProblem):
+    """A subclass with an attribute of its own (as the fault tests use)."""
+
+
 class TestProblemPickle:
     @pytest.mark.parametrize("weights", ["nnls", "fixed_point"])
     def test_roundtrip_same_bits(self, weights):
@@ -54,6 +58,14 @@ class TestProblemPickle:
             np.testing.assert_array_equal(got.fitness(i)(X), pr.fitness(i)(X))
             a, b = pr.scores(i, X), got.scores(i, X)
             assert a.keys() == b.keys() and all(np.array_equal(a[k], b[k]) for k in a)
+
+    def test_subclass_and_attributes_survive(self):
+        import pickle
+        pr = E.IAOAProblem([_pair(0)], weights="nnls")
+        pr.__class__ = _MarkedProblem
+        pr.marker = "m"
+        got = pickle.loads(pickle.dumps(pr))
+        assert type(got) is _MarkedProblem and got.marker == "m" and got.ids == ["p0"]
 
 
 class TestRunExperiment:
