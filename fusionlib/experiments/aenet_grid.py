@@ -41,8 +41,8 @@ import torch
 from .._checks import check_choice, check_int
 from ..utils import write_json_atomic
 
-__all__ = ["RECIPE", "FULL_RECIPE", "RECIPES", "GridEntry", "grid", "label_train_split", "GridData", "train_entry", "train_grid",
-           "checkpoint_dir", "find", "load", "committed", "available_seeds", "StaleCheckpoint", "main"]
+__all__ = ["RECIPE", "FULL_RECIPE", "RECIPES", "GridEntry", "grid", "label_train_split", "GridData", "train_entry",
+           "train_grid", "checkpoint_dir", "find", "load", "committed", "available_seeds", "StaleCheckpoint", "main"]
 
 from ..nets.blocks import BLOCKS  # Table VII's blocks (model keys ``aenetv2_<block>``)
 from .aenet_study import TASKS

@@ -185,7 +185,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     from .. import data, nets
     from ..utils import resolve_device
     from . import aenet_grid, aenet_study as st
-    p = argparse.ArgumentParser(prog="python -m fusionlib.experiments.aenet_quality", description=main.__doc__.split("\n")[0])
+    p = argparse.ArgumentParser(prog="python -m fusionlib.experiments.aenet_quality",
+                                description=main.__doc__.split("\n")[0])
     p.add_argument("--recipe", default="standard", choices=tuple(aenet_grid.RECIPES))
     p.add_argument("--checkpoints", default=None, help="checkpoint folder (default: the recipe's)")
     p.add_argument("--seed", type=int, default=0, help="training seed of the network")

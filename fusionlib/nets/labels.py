@@ -173,13 +173,14 @@ class _Store:
                 return got
         return self.put(path, _fuse_candidate(sources, method, params, device))
 
-    def fill(self, pairs: Sequence[Sequence[Any]], methods: Sequence[str], params: Mapping[str, Mapping[str, Any]],
-             device, executor, progress: bool, desc: str) -> None:
+    def fill(self, pairs: Sequence[Sequence[Any]], digests: Sequence[str], methods: Sequence[str],
+             params: Mapping[str, Mapping[str, Any]], device, executor, progress: bool, desc: str) -> int:
         """Compute the candidates of the (pair x method) grid that have no cache file on ``executor``,
         writing each here as it arrives (a damaged file is left to :meth:`candidate`, which recomputes
-        it here); a failed task (:class:`fusionlib.parallel.TaskError`) keeps the others' files."""
+        it here); a failed task (:class:`fusionlib.parallel.TaskError`) keeps the others' files.
+        ``digests``: :func:`pair_digest` of each pair. Returns the number of distinct candidate files of
+        the grid."""
         from ..parallel import using
-        digests = [pair_digest(p) for p in pairs]
         jobs, paths, seen = [], [], set()
         for i, d in enumerate(digests):
             for m in methods:
@@ -189,7 +190,7 @@ class _Store:
                     paths.append(path)
                 seen.add(path)
         if not jobs:
-            return
+            return len(seen)
 
         def keep(n: int, out: np.ndarray) -> None:
             self.put(paths[n], out)
@@ -198,6 +199,7 @@ class _Store:
             ex.map(_candidate_task, jobs, on_result=keep, progress=progress, desc=desc,
                    labels=[f"pair {i} ({digests[i][:16]})/{m}" for i, m in jobs],
                    pairs=[list(p) for p in pairs], params=dict(params), device=device)
+        return len(seen)
 
 
 def _read_candidate(path: Path, hw: tuple[int, ...]) -> np.ndarray:
@@ -275,14 +277,14 @@ def _score_task(item: tuple[list, list], e2_options) -> tuple[np.ndarray, tuple]
 SCORE_CHUNK = 64
 
 
-def _score_missing(store: _Store, pairs, methods, params, e2_options, ex, show_progress: bool, desc: str) -> None:
+def _score_missing(store: _Store, pairs, digests, methods, params, e2_options, ex, show_progress: bool,
+                   desc: str) -> None:
     """Score with E2, on ``ex``, every pair whose decision is not cached, and write the decisions here
     (atomically, from this process). A pair whose cached candidate cannot be read is left to
     :func:`_decide`, which recomputes it; ``_decide`` then reads only each pair's chosen candidate."""
     from ..utils import progress
     todo, seen = [], set()
-    for i, p in enumerate(pairs):
-        digest = pair_digest(p)
+    for i, digest in enumerate(digests):
         path = _decision_path(store, digest, methods, params, e2_options, "fresh")
         if path not in seen and not path.is_file():
             todo.append((i, digest, path))
@@ -313,12 +315,11 @@ def _score_missing(store: _Store, pairs, methods, params, e2_options, ex, show_p
         bar.close()
 
 
-def _decide(store: _Store, sources, methods, params, e2_options, device, mode: str,
+def _decide(store: _Store, sources, digest: str, methods, params, e2_options, device, mode: str,
             previous: LabelRecord | None = None) -> LabelRecord:
     """One pair's label: its cached decision and the chosen candidate only (a candidate file is read,
     and checked, when it is needed), or, without a valid cached decision, every candidate scored by E2
-    here and the decision written."""
-    digest = pair_digest(sources)
+    here and the decision written. ``digest``: :func:`pair_digest` of ``sources``."""
     rpath = _decision_path(store, digest, methods, params, e2_options, mode, previous)
     meta = None
     if rpath.is_file():
@@ -336,11 +337,6 @@ def _decide(store: _Store, sources, methods, params, e2_options, device, mode: s
         label = store.candidate(digest, sources, meta["method"], params.get(meta["method"], {}), device)
     scores = {m: float(meta["scores"][m]) for m in methods}  # library order, cached or not
     return LabelRecord(digest[:16], meta["method"], tuple(methods), scores, tuple(meta["e2_metrics"]), label)
-
-
-def _grid_files(store: _Store, grid, params) -> int:
-    """The number of distinct candidate files of ``grid``, pairs with their methods ``(sources, methods)``."""
-    return len({store.path(pair_digest(p), m, params.get(m, {})) for p, methods in grid for m in methods})
 
 
 def label_pairs(pairs: Sequence[Sequence[Any]], task: str, *, cache_dir: str | Path,
@@ -379,10 +375,11 @@ def label_pairs(pairs: Sequence[Sequence[Any]], task: str, *, cache_dir: str | P
     store = _Store(cache_dir)
     params, e2_options = dict(params or {}), dict(e2_options or {})
     with using(executor) as ex:
-        store.fill(pairs, lib, params, device, ex, show_progress, f"label candidates {task}")
-        _score_missing(store, pairs, list(lib), params, e2_options, ex, show_progress, f"labels {task}")
-    recs = [_decide(store, list(p), list(lib), params, e2_options, device, "fresh") for p in pairs]
-    return LabelRun(recs, store.computed, _grid_files(store, [(p, lib) for p in pairs], params) - store.computed)
+        digests = [pair_digest(p) for p in pairs]
+        n_files = store.fill(pairs, digests, lib, params, device, ex, show_progress, f"label candidates {task}")
+        _score_missing(store, pairs, digests, list(lib), params, e2_options, ex, show_progress, f"labels {task}")
+    recs = [_decide(store, list(p), d, list(lib), params, e2_options, device, "fresh") for p, d in zip(pairs, digests)]
+    return LabelRun(recs, store.computed, n_files - store.computed)
 
 
 def evolve_labels(pairs: Sequence[Sequence[Any]], run: LabelRun, new_method: str, *, cache_dir: str | Path,
@@ -400,16 +397,17 @@ def evolve_labels(pairs: Sequence[Sequence[Any]], run: LabelRun, new_method: str
         raise ValueError(f"evolve_labels: {len(pairs)} pairs but the previous run has {len(run.records)} labels")
     store = _Store(cache_dir)
     params, e2_options = dict(params or {}), dict(e2_options or {})
-    recs, changed = [], []
+    recs, changed, files = [], [], set()
     for p, old in zip(pairs, run.records):
         if new_method in old.candidates:
             raise ValueError(f"evolve_labels: {new_method!r} is already in the library {old.candidates}")
         lib = list(old.candidates) + [new_method]
-        rec = _decide(store, list(p), lib, params, e2_options, device, "evolve", previous=old)
+        digest = pair_digest(p)
+        files.update(store.path(digest, m, params.get(m, {})) for m in lib)
+        rec = _decide(store, list(p), digest, lib, params, e2_options, device, "evolve", previous=old)
         recs.append(rec)
         changed.append(rec.method != old.method)
-    n_files = _grid_files(store, [(p, (*old.candidates, new_method)) for p, old in zip(pairs, run.records)], params)
-    return LabelRun(recs, store.computed, n_files - store.computed, tuple(changed))
+    return LabelRun(recs, store.computed, len(files) - store.computed, tuple(changed))
 
 
 def candidate_images(sources: Sequence[Any], methods: Sequence[str], *, cache_dir: str | Path,
